@@ -1,0 +1,20 @@
+//! Schema migrations, applied automatically at start-up and by `seatline migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_catalog;
+mod m20261125_000002_create_queue;
+mod m20261125_000003_create_booking_and_wallet;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_catalog::Migration),
+            Box::new(m20261125_000002_create_queue::Migration),
+            Box::new(m20261125_000003_create_booking_and_wallet::Migration),
+        ]
+    }
+}

@@ -1,0 +1,156 @@
+//! Settings: parsed once in `main` from CLI flags and the environment
+//! variables named in SPEC section 8, then passed by value.
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Seatline: a concert-ticketing GraphQL API with a live virtual waiting room.
+#[derive(Debug, Parser)]
+#[command(name = "seatline", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL) and exit.
+    Schema,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Database URL: `sqlite://…` (embedded) or `postgres://…`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://seatline.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SEATLINE_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    /// Tickets admitted (PROGRESS) at once.
+    #[arg(long, env = "SEATLINE_QUEUE_CAPACITY", default_value_t = 100)]
+    pub queue_capacity: u32,
+
+    /// How long an admitted ticket stays admitted.
+    #[arg(long, env = "SEATLINE_ACTIVE_TTL_SECS", default_value_t = 600)]
+    pub active_ttl_secs: u64,
+
+    /// How long a seat hold lasts unpaid.
+    #[arg(long, env = "SEATLINE_HOLD_TTL_SECS", default_value_t = 300)]
+    pub hold_ttl_secs: u64,
+
+    /// Unpaid holds one user may have at once.
+    #[arg(long, env = "SEATLINE_MAX_HOLDS_PER_USER", default_value_t = 4)]
+    pub max_holds_per_user: u32,
+
+    /// Seed a demo catalog into an empty database.
+    #[arg(long, env = "SEATLINE_DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_data: bool,
+
+    /// Largest single `chargeBalance` amount, in won.
+    #[arg(long, env = "SEATLINE_MAX_CHARGE_WON", default_value_t = 10_000_000)]
+    pub max_charge_won: i64,
+
+    /// At most one position-only push per subscriber per interval.
+    #[arg(long, env = "SEATLINE_PUSH_INTERVAL_MS", default_value_t = 500)]
+    pub push_interval_ms: u64,
+
+    /// Mutations per second per token (burst twice that); 0 turns it off.
+    #[arg(long, env = "SEATLINE_RATE_LIMIT_PER_SEC", default_value_t = 50)]
+    pub rate_limit_per_sec: u32,
+
+    /// `issueQueueToken` calls per second per client address (burst twice
+    /// that); 0 turns it off.
+    #[arg(long, env = "SEATLINE_ISSUE_RATE_LIMIT_PER_SEC", default_value_t = 0)]
+    pub issue_rate_limit_per_sec: u32,
+
+    /// How often the background sweeper expires holds and lapsed admissions.
+    #[arg(long, env = "SEATLINE_SWEEP_INTERVAL_MS", default_value_t = 1000)]
+    pub sweep_interval_ms: u64,
+
+    /// Database connections (PostgreSQL; SQLite always uses one writer).
+    #[arg(long, env = "SEATLINE_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// How long shutdown waits for in-flight work before giving up.
+    #[arg(long, env = "SEATLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+}
+
+impl Settings {
+    /// Defaults for every setting, as if no flag or variable was given.
+    #[must_use]
+    pub fn defaults() -> Self {
+        // Parsing an empty command line cannot fail: every field has a default.
+        #[allow(clippy::expect_used)]
+        Cli::try_parse_from(["seatline"])
+            .expect("every setting has a default")
+            .settings
+    }
+
+    /// The database URL with any password replaced, safe to log.
+    #[must_use]
+    pub fn redacted_database_url(&self) -> String {
+        redact_password(&self.database_url)
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let s = Settings::defaults();
+        assert_eq!(s.database_url, "sqlite://seatline.db?mode=rwc");
+        assert_eq!(s.addr.to_string(), "127.0.0.1:8000");
+        assert_eq!(s.queue_capacity, 100);
+        assert_eq!(s.active_ttl_secs, 600);
+        assert_eq!(s.hold_ttl_secs, 300);
+        assert_eq!(s.max_holds_per_user, 4);
+        assert!(s.demo_data);
+        assert_eq!(s.max_charge_won, 10_000_000);
+        assert_eq!(s.push_interval_ms, 500);
+        assert_eq!(s.rate_limit_per_sec, 50);
+        assert_eq!(s.issue_rate_limit_per_sec, 0);
+    }
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(
+            redact_password("postgres://app:s3cret@db:5432/seatline"),
+            "postgres://app:***@db:5432/seatline"
+        );
+        assert_eq!(
+            redact_password("sqlite://seatline.db?mode=rwc"),
+            "sqlite://seatline.db?mode=rwc"
+        );
+    }
+}

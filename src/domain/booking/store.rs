@@ -1,0 +1,203 @@
+//! Hold persistence.
+
+use entity::queue_ticket::{self, QueueStatus};
+use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
+use entity::seat::{self, SeatStatus};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
+};
+
+use super::{Reservation, ReservationStatus};
+use crate::clock::Timestamp;
+use crate::db::begin_write;
+use crate::domain::catalog::SeatState;
+use crate::domain::error::{Error, Result};
+use crate::domain::queue::Ticket;
+use crate::domain::{Domain, Rules};
+
+/// Re-checks, inside the transaction, that the ticket is still admitted,
+/// and locks its row: the user's writes serialize here (lock order: gate,
+/// ticket, reservation, seat, wallet).
+pub(crate) async fn touch_admission(
+    txn: &DatabaseTransaction,
+    ticket: &Ticket,
+    now: Timestamp,
+) -> Result<()> {
+    let touched = queue_ticket::Entity::update_many()
+        .col_expr(
+            queue_ticket::Column::Status,
+            Expr::col(queue_ticket::Column::Status),
+        )
+        .filter(queue_ticket::Column::Id.eq(ticket.id))
+        .filter(queue_ticket::Column::Status.eq(QueueStatus::Progress))
+        .filter(queue_ticket::Column::ExpiresAt.gt(now))
+        .exec(txn)
+        .await?;
+    if touched.rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(Error::TokenExpired)
+    }
+}
+
+pub(super) async fn hold(
+    txn: &DatabaseTransaction,
+    ticket: &Ticket,
+    date_id: i64,
+    seat_number: i32,
+    now: Timestamp,
+    rules: &Rules,
+) -> Result<Reservation> {
+    touch_admission(txn, ticket, now).await?;
+    let held = Reservations::find()
+        .filter(reservation::Column::UserId.eq(&ticket.user_id))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.gt(now))
+        .count(txn)
+        .await?;
+    if held >= u64::from(rules.max_holds_per_user) {
+        return Err(Error::HoldLimit {
+            max: rules.max_holds_per_user,
+        });
+    }
+    let date = entity::concert_date::Entity::find_by_id(date_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::not_found("concert date"))?;
+    if date.starts_at <= now {
+        return Err(Error::SeatUnavailable);
+    }
+    let seat_id: i64 = seat::Entity::find()
+        .select_only()
+        .column(seat::Column::Id)
+        .filter(seat::Column::ConcertDateId.eq(date_id))
+        .filter(seat::Column::Number.eq(seat_number))
+        .into_tuple()
+        .one(txn)
+        .await?
+        .ok_or_else(|| Error::not_found("seat"))?;
+
+    // A lapsed hold on this seat ends now, so the partial unique index on
+    // live reservations admits the new one.
+    Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
+        .filter(reservation::Column::SeatId.eq(seat_id))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .exec(txn)
+        .await?;
+
+    let expires_at = now + rules.hold_ttl;
+    let claimed = seat::Entity::update_many()
+        .col_expr(seat::Column::Status, Expr::value(SeatStatus::Held))
+        .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
+        .filter(seat::Column::Id.eq(seat_id))
+        .filter(crate::domain::catalog::store_is_free_at(now))
+        .exec_with_returning(txn)
+        .await?;
+    let Some(seat) = claimed.into_iter().next() else {
+        return Err(Error::SeatUnavailable);
+    };
+    let row = Reservations::insert(reservation::ActiveModel {
+        user_id: Set(ticket.user_id.clone()),
+        seat_id: Set(seat.id),
+        price_won: Set(seat.price_won),
+        status: Set(Db::Held),
+        held_at: Set(now),
+        expires_at: Set(expires_at),
+        confirmed_at: Set(None),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await?;
+    Ok(to_reservation(row, seat, now))
+}
+
+/// The reservation with its seat, as of `now`.
+pub(crate) async fn reservation_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    now: Timestamp,
+) -> Result<Option<Reservation>> {
+    let found = Reservations::find_by_id(id)
+        .find_also_related(seat::Entity)
+        .one(db)
+        .await?;
+    match found {
+        Some((row, Some(seat))) => Ok(Some(to_reservation(row, seat, now))),
+        Some((_, None)) => Err(Error::invariant("reservation without seat")),
+        None => Ok(None),
+    }
+}
+
+pub(crate) fn to_reservation(
+    row: reservation::Model,
+    seat: seat::Model,
+    now: Timestamp,
+) -> Reservation {
+    let status = match row.status {
+        Db::Held if row.expires_at <= now => ReservationStatus::Expired,
+        Db::Held => ReservationStatus::Held,
+        Db::Confirmed => ReservationStatus::Confirmed,
+        Db::Expired => ReservationStatus::Expired,
+    };
+    Reservation {
+        id: row.id,
+        user_id: row.user_id,
+        seat: seat.into_seat(now),
+        status,
+        price_won: row.price_won,
+        held_at: row.held_at,
+        expires_at: row.expires_at,
+    }
+}
+
+/// Batch size of one sweep; bounds the transaction.
+const SWEEP_BATCH: u64 = 500;
+
+/// Marks holds past `expires_at` EXPIRED and frees their seats. Safe to run
+/// in several processes at once: every update re-checks its condition.
+/// Returns how many holds it expired.
+///
+/// # Errors
+/// When the database fails.
+pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
+    let now = domain.now();
+    let txn = begin_write(domain.db()).await?;
+    let lapsed: Vec<(i64, i64)> = Reservations::find()
+        .select_only()
+        .column(reservation::Column::Id)
+        .column(reservation::Column::SeatId)
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .limit(SWEEP_BATCH)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if lapsed.is_empty() {
+        return Ok(0);
+    }
+    let (ids, seat_ids): (Vec<i64>, Vec<i64>) = lapsed.into_iter().unzip();
+    let expired = Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
+        .filter(reservation::Column::Id.is_in(ids))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .exec(&txn)
+        .await?;
+    seat::Entity::update_many()
+        .col_expr(seat::Column::Status, Expr::value(SeatStatus::Available))
+        .col_expr(
+            seat::Column::HeldUntil,
+            Expr::value(Option::<Timestamp>::None),
+        )
+        .filter(seat::Column::Id.is_in(seat_ids))
+        .filter(seat::Column::Status.eq(SeatStatus::Held))
+        .filter(seat::Column::HeldUntil.lte(now))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(expired.rows_affected)
+}

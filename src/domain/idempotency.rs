@@ -1,0 +1,219 @@
+//! Write operations with optional idempotency keys.
+//!
+//! [`run`] is the one path every mutation after the gate takes: it
+//! authenticates, replays a stored outcome for a known key, checks
+//! admission, then runs the work in a write transaction that first claims
+//! the key and finally stores the outcome, so the effect and the record of
+//! it commit together or not at all. A concurrent retry with the same key
+//! blocks on the key's primary key until the first commits, then replays.
+
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use entity::idempotency_key::{self, Column, Entity as Keys};
+
+use super::queue::{self, QueueChanges, Ticket};
+use super::{Domain, Error, Result};
+use crate::clock::Timestamp;
+use crate::db::begin_write;
+
+/// Longest accepted `idempotencyKey`.
+pub const MAX_KEY_LEN: usize = 255;
+
+#[derive(Serialize, Deserialize)]
+enum Outcome<T> {
+    Ok(T),
+    Err(Error),
+}
+
+/// The work of one mutation, given its transaction and the caller's
+/// admitted ticket; returns the result and any queue changes to publish
+/// after commit.
+pub type Work<T> = Box<
+    dyn for<'t> FnOnce(
+            &'t DatabaseTransaction,
+            &'t Ticket,
+        ) -> BoxFuture<'t, Result<(T, QueueChanges)>>
+        + Send,
+>;
+
+/// Runs `work` for the holder of `token`, at most once per `key`.
+///
+/// # Errors
+/// The gate's errors, `IdempotencyKeyReused`, `BadUserInput` for a bad key,
+/// or whatever `work` returns (replayed as is on a retry).
+pub async fn run<T>(
+    domain: &Domain,
+    token: &str,
+    key: Option<&str>,
+    request: String,
+    work: Work<T>,
+) -> Result<T>
+where
+    T: Serialize + DeserializeOwned + Send,
+{
+    let ticket = queue::authenticate(domain, token).await?;
+    if let Some(key) = key {
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(Error::bad_input(format!(
+                "idempotencyKey must be 1 to {MAX_KEY_LEN} characters"
+            )));
+        }
+        // A replay needs no admission: a client that lost the response to
+        // the `pay` that finished its ticket must still learn it paid.
+        if let Some(outcome) = stored(domain, &ticket.user_id, key, &request).await? {
+            return outcome;
+        }
+    }
+    let ticket = queue::admitted(domain, token).await?;
+    let now = domain.now();
+    let txn = begin_write(domain.db()).await?;
+    if let Some(key) = key
+        && !claim(&txn, &ticket.user_id, key, &request, now).await?
+    {
+        // Another request with this key committed first.
+        txn.rollback().await?;
+        return stored(domain, &ticket.user_id, key, &request)
+            .await?
+            .unwrap_or_else(|| Err(Error::invariant("idempotency key claimed but not stored")));
+    }
+    match work(&txn, &ticket).await {
+        Ok((value, changes)) => {
+            if let Some(key) = key {
+                let outcome = serde_json::to_string(&Outcome::Ok(&value))?;
+                save_outcome(&txn, &ticket.user_id, key, outcome).await?;
+            }
+            txn.commit().await?;
+            domain.hub().apply(&changes);
+            Ok(value)
+        }
+        Err(err) => {
+            txn.rollback().await?;
+            if let Some(key) = key
+                && err.is_replayable()
+            {
+                remember_error(domain, &ticket.user_id, key, &request, &err, now).await?;
+            }
+            Err(err)
+        }
+    }
+}
+
+/// The stored outcome for `key`, if any.
+async fn stored<T: DeserializeOwned>(
+    domain: &Domain,
+    user_id: &str,
+    key: &str,
+    request: &str,
+) -> Result<Option<Result<T>>> {
+    let Some(row) = Keys::find_by_id((user_id.to_owned(), key.to_owned()))
+        .one(domain.db())
+        .await?
+    else {
+        return Ok(None);
+    };
+    if row.request != request {
+        return Err(Error::IdempotencyKeyReused);
+    }
+    Ok(Some(match serde_json::from_str(&row.outcome)? {
+        Outcome::Ok(value) => Ok(value),
+        Outcome::Err(err) => Err(err),
+    }))
+}
+
+/// Inserts the key as the transaction's first write; `false` when a
+/// concurrent request holds it.
+async fn claim(
+    txn: &DatabaseTransaction,
+    user_id: &str,
+    key: &str,
+    request: &str,
+    now: Timestamp,
+) -> Result<bool> {
+    let inserted = Keys::insert(row(user_id, key, request, String::new(), now))
+        .on_conflict(
+            OnConflict::columns([Column::UserId, Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+async fn save_outcome(
+    txn: &DatabaseTransaction,
+    user_id: &str,
+    key: &str,
+    outcome: String,
+) -> Result<()> {
+    Keys::update(idempotency_key::ActiveModel {
+        user_id: Set(user_id.to_owned()),
+        key: Set(key.to_owned()),
+        outcome: Set(outcome),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Stores a client error after its transaction rolled back, so a retry
+/// gets the same answer.
+async fn remember_error(
+    domain: &Domain,
+    user_id: &str,
+    key: &str,
+    request: &str,
+    err: &Error,
+    now: Timestamp,
+) -> Result<()> {
+    let outcome = serde_json::to_string(&Outcome::<()>::Err(clone_error(err)?))?;
+    let txn = begin_write(domain.db()).await?;
+    Keys::insert(row(user_id, key, request, outcome, now))
+        .on_conflict(
+            OnConflict::columns([Column::UserId, Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+fn clone_error(err: &Error) -> Result<Error> {
+    Ok(serde_json::from_value(serde_json::to_value(err)?)?)
+}
+
+fn row(
+    user_id: &str,
+    key: &str,
+    request: &str,
+    outcome: String,
+    now: Timestamp,
+) -> idempotency_key::ActiveModel {
+    idempotency_key::ActiveModel {
+        user_id: Set(user_id.to_owned()),
+        key: Set(key.to_owned()),
+        request: Set(request.to_owned()),
+        outcome: Set(outcome),
+        created_at: Set(now),
+    }
+}
+
+/// Deletes keys older than `before` (SPEC: keys live at least 24 h).
+///
+/// # Errors
+/// When the database fails.
+pub async fn prune(domain: &Domain, before: Timestamp) -> Result<u64> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(Keys::delete_many()
+        .filter(Column::CreatedAt.lt(before))
+        .exec(domain.db())
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,81 @@
+//! The domain: queue, catalog, booking, wallet and payment rules, with their
+//! persistence. Nothing here knows about GraphQL or HTTP.
+//!
+//! Every operation is a free function of its context taking the shared
+//! [`Domain`] handle (`booking::hold_seat(&domain, …)`). Invariants that must
+//! survive a crash or a second process live in the database (unique
+//! indexes, CHECK constraints, guarded updates inside transactions); the
+//! in-process [`queue::QueueHub`] is a cache rebuilt from it.
+
+pub mod booking;
+pub mod catalog;
+pub mod error;
+pub(crate) mod idempotency;
+pub mod payment;
+pub mod queue;
+pub mod wallet;
+
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use sea_orm::DatabaseConnection;
+
+pub use self::error::{Error, Result};
+use self::queue::QueueHub;
+use crate::clock::{Clock, Timestamp};
+
+/// The business rules' tunables (SPEC section 8).
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub queue_capacity: u32,
+    pub active_ttl: TimeDelta,
+    pub hold_ttl: TimeDelta,
+    pub max_holds_per_user: u32,
+    pub max_charge_won: i64,
+}
+
+/// Shared handle to the database, the clock, the rules and the queue hub.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Domain {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    rules: Rules,
+    hub: Arc<QueueHub>,
+}
+
+impl Domain {
+    /// Builds the domain over a migrated database, loading the waiting line.
+    ///
+    /// # Errors
+    /// When the database cannot be read.
+    pub async fn load(db: DatabaseConnection, clock: Arc<dyn Clock>, rules: Rules) -> Result<Self> {
+        let waiting = queue::store::waiting_ids(&db).await?;
+        Ok(Self {
+            db,
+            clock,
+            rules,
+            hub: Arc::new(QueueHub::new(waiting)),
+        })
+    }
+
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    #[must_use]
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    #[must_use]
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    #[must_use]
+    pub fn hub(&self) -> &Arc<QueueHub> {
+        &self.hub
+    }
+}

@@ -1,0 +1,53 @@
+//! Payment (결제): turns a hold into a booking, paid from the balance.
+//!
+//! # Invariants
+//! - All or nothing, in one transaction: the debit, its ledger row, the
+//!   reservation CONFIRMED, the seat SOLD, the payment row, and, when the
+//!   caller holds nothing else, the ticket DONE and the next waiter
+//!   admitted.
+//! - A reservation is paid at most once (unique payment per reservation,
+//!   and the confirm is guarded on HELD).
+
+mod store;
+
+use serde::{Deserialize, Serialize};
+
+use super::booking::Reservation;
+use super::idempotency;
+use super::{Domain, Result};
+use crate::clock::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub id: i64,
+    pub amount_won: i64,
+    pub paid_at: Timestamp,
+    pub reservation: Reservation,
+}
+
+/// Pays the caller's held reservation from their balance.
+///
+/// # Errors
+/// The gate's errors, `NotFound` (not the caller's, or unknown),
+/// `AlreadyPaid`, `HoldExpired`, `InsufficientBalance`,
+/// `IdempotencyKeyReused`.
+pub async fn pay(
+    domain: &Domain,
+    token: &str,
+    reservation_id: i64,
+    key: Option<&str>,
+) -> Result<Payment> {
+    let request = format!("pay({reservation_id})");
+    let now = domain.now();
+    let rules = domain.rules().clone();
+    idempotency::run(
+        domain,
+        token,
+        key,
+        request,
+        Box::new(move |txn, ticket| {
+            Box::pin(async move { store::pay(txn, ticket, reservation_id, now, &rules).await })
+        }),
+    )
+    .await
+}

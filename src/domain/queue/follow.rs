@@ -1,0 +1,137 @@
+//! `queueUpdates`: one ticket's live state as a stream.
+//!
+//! The stream emits the current state first, then every status change at
+//! once, and position changes at most once per push interval. It ends after
+//! DONE or EXPIRED, or when `stop` is cancelled (server shutdown).
+
+use std::time::Duration;
+
+use futures_util::Stream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{Ticket, TicketStatus, TicketView, TicketWatch, store, view};
+use crate::domain::{Domain, Error, Result};
+
+/// Follows the ticket named by `token`.
+///
+/// # Errors
+/// `Unauthenticated` when the token is malformed or unknown.
+pub async fn follow(
+    domain: &Domain,
+    token: &str,
+    push_interval: Duration,
+    stop: CancellationToken,
+) -> Result<impl Stream<Item = TicketView> + Send + use<>> {
+    let known = super::authenticate(domain, token).await?;
+    // Listen first, then read: a change committed in between is seen twice
+    // at worst, never missed.
+    let watch = domain.hub().watch_ticket(&known);
+    let line = domain.hub().line_changes();
+    let ticket = store::by_id(domain.db(), known.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let current = view(domain, ticket).await?;
+    let follower = Follower {
+        domain: domain.clone(),
+        watch,
+        line,
+        last: None,
+        first: Some(current),
+        push_interval,
+        next_push_at: Instant::now(),
+        stop,
+    };
+    Ok(futures_util::stream::unfold(follower, |mut f| async move {
+        f.next().await.map(|item| (item, f))
+    }))
+}
+
+struct Follower {
+    domain: Domain,
+    watch: TicketWatch,
+    line: watch::Receiver<u64>,
+    last: Option<TicketView>,
+    first: Option<TicketView>,
+    push_interval: Duration,
+    next_push_at: Instant,
+    stop: CancellationToken,
+}
+
+impl Follower {
+    async fn next(&mut self) -> Option<TicketView> {
+        if let Some(first) = self.first.take() {
+            return Some(self.emit(first));
+        }
+        let mut position_stale = false;
+        loop {
+            let last = self.last.as_ref()?;
+            if last.status.is_final() {
+                return None;
+            }
+            let waiting = last.status == TicketStatus::Waiting;
+            let lapses_in = self.lapses_in(last);
+            tokio::select! {
+                biased;
+                () = self.stop.cancelled() => return None,
+                ticket = self.watch.changed() => {
+                    if let Some(next) = self.refresh(ticket).await {
+                        return Some(next);
+                    }
+                }
+                // An admission lapses at expires_at even before the sweeper
+                // marks it: say so at that instant.
+                () = tokio::time::sleep(lapses_in.unwrap_or_default()), if lapses_in.is_some() => {
+                    let ticket = self.last.as_ref()?.ticket.clone();
+                    if let Some(next) = self.refresh(ticket).await {
+                        return Some(next);
+                    }
+                }
+                changed = self.line.changed(), if waiting && !position_stale => {
+                    if changed.is_err() {
+                        return None;
+                    }
+                    position_stale = true;
+                }
+                () = tokio::time::sleep_until(self.next_push_at), if position_stale => {
+                    position_stale = false;
+                    let ticket = self.last.as_ref()?.ticket.clone();
+                    if let Some(next) = self.refresh(ticket).await {
+                        self.next_push_at = Instant::now() + self.push_interval;
+                        return Some(next);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The new view of `ticket` if it differs from the last one sent.
+    async fn refresh(&mut self, ticket: Ticket) -> Option<TicketView> {
+        let next = match view(&self.domain, ticket).await {
+            Ok(next) => next,
+            Err(err) => {
+                tracing::warn!(error = ?err, "queue update skipped");
+                return None;
+            }
+        };
+        (self.last.as_ref() != Some(&next)).then(|| self.emit(next))
+    }
+
+    fn emit(&mut self, view: TicketView) -> TicketView {
+        self.last = Some(view.clone());
+        view
+    }
+
+    fn lapses_in(&self, last: &TicketView) -> Option<Duration> {
+        if last.status != TicketStatus::Progress {
+            return None;
+        }
+        let expires_at = last.ticket.expires_at?;
+        let left = (expires_at - self.domain.now())
+            .to_std()
+            .unwrap_or_default();
+        // Never a busy loop if the clock and the timer disagree by a tick.
+        Some(left.max(Duration::from_millis(10)))
+    }
+}

@@ -1,0 +1,144 @@
+//! The waiting room: a fair FIFO line with a bounded number admitted.
+//!
+//! # Invariants
+//! - At most `queue_capacity` tickets are PROGRESS at any moment: every
+//!   admission runs with the gate row locked (`store::lock_gate`).
+//! - Strict FIFO: waiters are admitted in ticket id order, and a newcomer
+//!   is admitted at once only when a slot is free and nobody waits.
+//! - A user has at most one WAITING or PROGRESS ticket (a partial unique
+//!   index), so issuing a token is idempotent.
+//! - An admission stops counting at `expires_at`, swept or not.
+
+mod follow;
+mod hub;
+pub mod model;
+pub mod store;
+
+use uuid::Uuid;
+
+pub use self::follow::follow;
+pub use self::hub::{QueueHub, TicketWatch};
+pub use self::model::{Ticket, TicketStatus, TicketView};
+pub use self::store::QueueChanges;
+use super::{Domain, Error, Result};
+use crate::db::begin_write;
+
+/// Longest user id accepted by `issueQueueToken`.
+pub const MAX_USER_ID_LEN: usize = 128;
+
+/// Returns the user's live ticket, or enters a new one at the back of the
+/// line (admitted at once if a slot is free and nobody waits).
+///
+/// # Errors
+/// `BadUserInput` for an empty or over-long user id.
+pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> {
+    let user_id = user_id.trim();
+    if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+        return Err(Error::bad_input(format!(
+            "userId must be 1 to {MAX_USER_ID_LEN} characters"
+        )));
+    }
+    let now = domain.now();
+    let rules = domain.rules();
+    let txn = begin_write(domain.db()).await?;
+    store::lock_gate(&txn).await?;
+    let mut changes = store::settle(&txn, now, rules.queue_capacity, rules.active_ttl).await?;
+    let ticket = match store::live_ticket_of(&txn, user_id).await? {
+        Some(existing) => existing,
+        None => {
+            let admitted =
+                store::count_status(&txn, entity::queue_ticket::QueueStatus::Progress).await?;
+            let waiting =
+                store::count_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
+            let admit_until = (admitted < u64::from(rules.queue_capacity) && waiting == 0)
+                .then(|| now + rules.active_ttl);
+            let token = Uuid::new_v4().to_string();
+            let ticket = store::insert_ticket(&txn, user_id, token, now, admit_until).await?;
+            changes.tickets.push(ticket.clone());
+            ticket
+        }
+    };
+    txn.commit().await?;
+    domain.hub().apply(&changes);
+    view(domain, ticket).await
+}
+
+/// Finds the ticket a bearer token names, in any state.
+///
+/// # Errors
+/// `Unauthenticated` when the token is malformed or unknown.
+pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
+    if token.is_empty() || token.len() > 64 {
+        return Err(Error::Unauthenticated);
+    }
+    store::by_token(domain.db(), token)
+        .await?
+        .ok_or(Error::Unauthenticated)
+}
+
+/// The gate in front of every shopping operation.
+///
+/// # Errors
+/// `Unauthenticated`, `NotAdmitted` (with the position) or `TokenExpired`.
+pub async fn admitted(domain: &Domain, token: &str) -> Result<Ticket> {
+    let ticket = authenticate(domain, token).await?;
+    let position = match ticket.status {
+        TicketStatus::Waiting => position_of(domain, &ticket).await?,
+        _ => 0,
+    };
+    ticket.check_admitted(domain.now(), position)?;
+    Ok(ticket)
+}
+
+/// The ticket a token names, with its position and wait estimate.
+///
+/// # Errors
+/// `Unauthenticated` when the token is malformed or unknown.
+pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
+    let ticket = authenticate(domain, token).await?;
+    view(domain, ticket).await
+}
+
+/// Expires lapsed admissions and fills free slots; the sweeper's queue step.
+///
+/// # Errors
+/// When the database fails.
+pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
+    let rules = domain.rules();
+    let txn = begin_write(domain.db()).await?;
+    store::lock_gate(&txn).await?;
+    let changes = store::settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;
+    txn.commit().await?;
+    domain.hub().apply(&changes);
+    Ok(changes)
+}
+
+/// How a ticket stands now.
+pub(crate) async fn view(domain: &Domain, ticket: Ticket) -> Result<TicketView> {
+    let now = domain.now();
+    let status = ticket.status_at(now);
+    let (position, estimated_wait_secs) = if status == TicketStatus::Waiting {
+        let position = position_of(domain, &ticket).await?;
+        (
+            Some(position),
+            domain.hub().estimate_wait_secs(position, now),
+        )
+    } else {
+        (None, None)
+    };
+    Ok(TicketView {
+        ticket,
+        status,
+        position,
+        estimated_wait_secs,
+    })
+}
+
+/// Position from the in-process line, or from the database when the line
+/// does not know the ticket (it committed a moment ago, or elsewhere).
+async fn position_of(domain: &Domain, ticket: &Ticket) -> Result<u64> {
+    match domain.hub().position(ticket.id) {
+        Some(position) => Ok(position),
+        None => store::count_waiting_before(domain.db(), ticket.id).await,
+    }
+}

@@ -1,0 +1,223 @@
+//! Queue persistence. Every function that changes who is admitted runs
+//! inside a write transaction that called [`lock_gate`] first.
+
+use chrono::TimeDelta;
+use entity::queue_gate;
+use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::model::{Ticket, TicketStatus};
+use crate::clock::Timestamp;
+use crate::domain::error::{Error, Result};
+
+/// Ticket changes a committed transaction made, for the in-process index.
+#[derive(Debug, Default, Clone)]
+pub struct QueueChanges {
+    /// Tickets whose status changed or that were created.
+    pub tickets: Vec<Ticket>,
+}
+
+impl QueueChanges {
+    pub fn extend(&mut self, models: Vec<queue_ticket::Model>) {
+        self.tickets.extend(models.into_iter().map(Ticket::from));
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.tickets.is_empty()
+    }
+}
+
+/// Locks the gate row until the transaction ends. On PostgreSQL this is a
+/// row lock every admission decision queues behind, so "count admitted,
+/// then admit" cannot interleave across processes (write skew); on SQLite
+/// the `BEGIN IMMEDIATE` write lock already serializes. Returns the new
+/// queue version.
+pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<i64> {
+    let rows = queue_gate::Entity::update_many()
+        .col_expr(
+            queue_gate::Column::Version,
+            Expr::col(queue_gate::Column::Version).add(1),
+        )
+        .filter(queue_gate::Column::Id.eq(1))
+        .exec_with_returning(txn)
+        .await?;
+    rows.first()
+        .map(|gate| gate.version)
+        .ok_or_else(|| Error::invariant("queue_gate row is missing"))
+}
+
+/// Marks admissions past their `expires_at` EXPIRED, then admits the
+/// earliest waiters into every free slot. Call with the gate locked.
+pub async fn settle(
+    txn: &DatabaseTransaction,
+    now: Timestamp,
+    capacity: u32,
+    active_ttl: TimeDelta,
+) -> Result<QueueChanges> {
+    let mut changes = QueueChanges::default();
+    let lapsed = Tickets::update_many()
+        .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
+        .col_expr(Column::FinishedAt, Expr::value(now))
+        .filter(Column::Status.eq(QueueStatus::Progress))
+        .filter(Column::ExpiresAt.lte(now))
+        .exec_with_returning(txn)
+        .await?;
+    changes.extend(lapsed);
+
+    let admitted = count_status(txn, QueueStatus::Progress).await?;
+    let free = u64::from(capacity).saturating_sub(admitted);
+    if free > 0 {
+        let next: Vec<i64> = Tickets::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Status.eq(QueueStatus::Waiting))
+            .order_by_asc(Column::Id)
+            .limit(free)
+            .into_tuple()
+            .all(txn)
+            .await?;
+        if !next.is_empty() {
+            let promoted = Tickets::update_many()
+                .col_expr(Column::Status, Expr::value(QueueStatus::Progress))
+                .col_expr(Column::AdmittedAt, Expr::value(now))
+                .col_expr(Column::ExpiresAt, Expr::value(now + active_ttl))
+                .filter(Column::Id.is_in(next))
+                .filter(Column::Status.eq(QueueStatus::Waiting))
+                .exec_with_returning(txn)
+                .await?;
+            changes.extend(promoted);
+        }
+    }
+    Ok(changes)
+}
+
+pub async fn count_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<u64> {
+    Ok(Tickets::find()
+        .filter(Column::Status.eq(status))
+        .count(db)
+        .await?)
+}
+
+/// The user's WAITING or PROGRESS ticket, if any.
+pub async fn live_ticket_of<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Option<Ticket>> {
+    Ok(Tickets::find()
+        .filter(Column::UserId.eq(user_id))
+        .filter(Column::Status.is_in([QueueStatus::Waiting, QueueStatus::Progress]))
+        .one(db)
+        .await?
+        .map(Ticket::from))
+}
+
+pub async fn insert_ticket(
+    txn: &DatabaseTransaction,
+    user_id: &str,
+    token: String,
+    now: Timestamp,
+    admit_until: Option<Timestamp>,
+) -> Result<Ticket> {
+    let status = if admit_until.is_some() {
+        QueueStatus::Progress
+    } else {
+        QueueStatus::Waiting
+    };
+    let model = queue_ticket::ActiveModel {
+        token: Set(token),
+        user_id: Set(user_id.to_owned()),
+        status: Set(status),
+        entered_at: Set(now),
+        admitted_at: Set(admit_until.map(|_| now)),
+        expires_at: Set(admit_until),
+        finished_at: Set(None),
+        ..Default::default()
+    };
+    Ok(Tickets::insert(model)
+        .exec_with_returning(txn)
+        .await?
+        .into())
+}
+
+/// Marks an admitted ticket DONE (its purchase is complete).
+pub async fn finish(txn: &DatabaseTransaction, id: i64, now: Timestamp) -> Result<Vec<Ticket>> {
+    Ok(Tickets::update_many()
+        .col_expr(Column::Status, Expr::value(QueueStatus::Done))
+        .col_expr(Column::FinishedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Status.eq(QueueStatus::Progress))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .map(Ticket::from)
+        .collect())
+}
+
+pub async fn by_token<C: ConnectionTrait>(db: &C, token: &str) -> Result<Option<Ticket>> {
+    Ok(Tickets::find()
+        .filter(Column::Token.eq(token))
+        .one(db)
+        .await?
+        .map(Ticket::from))
+}
+
+pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Ticket>> {
+    Ok(Tickets::find_by_id(id).one(db).await?.map(Ticket::from))
+}
+
+/// Waiting ticket ids in FIFO order: the source the in-process line is
+/// rebuilt from.
+pub async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
+    Ok(Tickets::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(QueueStatus::Waiting))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The database's answer to "how many waiters entered before `id`", used
+/// when the in-process line does not know the ticket.
+pub async fn count_waiting_before<C: ConnectionTrait>(db: &C, id: i64) -> Result<u64> {
+    Ok(Tickets::find()
+        .filter(Column::Status.eq(QueueStatus::Waiting))
+        .filter(Column::Id.lt(id))
+        .count(db)
+        .await?)
+}
+
+/// The earliest `expires_at` among admitted tickets: when the next slot
+/// frees by itself.
+pub async fn next_lapse<C: ConnectionTrait>(db: &C) -> Result<Option<Timestamp>> {
+    let next: Option<Option<Timestamp>> = Tickets::find()
+        .select_only()
+        .column_as(Expr::col(Column::ExpiresAt).min(), "next")
+        .filter(Column::Status.eq(QueueStatus::Progress))
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(next.flatten())
+}
+
+impl From<queue_ticket::Model> for Ticket {
+    fn from(m: queue_ticket::Model) -> Self {
+        Self {
+            id: m.id,
+            token: m.token,
+            user_id: m.user_id,
+            status: match m.status {
+                QueueStatus::Waiting => TicketStatus::Waiting,
+                QueueStatus::Progress => TicketStatus::Progress,
+                QueueStatus::Done => TicketStatus::Done,
+                QueueStatus::Expired => TicketStatus::Expired,
+            },
+            entered_at: m.entered_at,
+            admitted_at: m.admitted_at,
+            expires_at: m.expires_at,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Prepaid balance (포인트) in whole won.
+//!
+//! # Invariants
+//! - A balance equals the sum of its ledger rows: every change writes both
+//!   in one transaction.
+//! - A balance is never negative (CHECK constraint) and never overflows:
+//!   credits and debits are single guarded updates, never read-then-write.
+
+mod store;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use self::store::{debit, record as record_ledger};
+use super::idempotency;
+use super::queue::{self, QueueChanges};
+use super::{Domain, Error, Result};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub user_id: String,
+    pub amount_won: i64,
+}
+
+/// Adds `amount_won` to the caller's balance.
+///
+/// # Errors
+/// The gate's errors; `InvalidAmount` when the amount is not positive,
+/// exceeds the single-charge limit or would overflow the balance.
+pub async fn charge(
+    domain: &Domain,
+    token: &str,
+    amount_won: i64,
+    key: Option<&str>,
+) -> Result<Balance> {
+    let request = format!("chargeBalance({amount_won})");
+    let max = domain.rules().max_charge_won;
+    let now = domain.now();
+    idempotency::run(
+        domain,
+        token,
+        key,
+        request,
+        Box::new(move |txn, ticket| {
+            Box::pin(async move {
+                if amount_won <= 0 {
+                    return Err(Error::InvalidAmount {
+                        reason: "the amount must be greater than 0".into(),
+                    });
+                }
+                if amount_won > max {
+                    return Err(Error::InvalidAmount {
+                        reason: format!("a single charge is at most {max} won"),
+                    });
+                }
+                let balance = store::credit(txn, &ticket.user_id, amount_won, now).await?;
+                Ok((balance, QueueChanges::default()))
+            })
+        }),
+    )
+    .await
+}
+
+/// The caller's balance (0 before the first charge).
+///
+/// # Errors
+/// The gate's errors.
+pub async fn balance(domain: &Domain, token: &str) -> Result<Balance> {
+    let ticket = queue::admitted(domain, token).await?;
+    store::balance(domain.db(), &ticket.user_id).await
+}

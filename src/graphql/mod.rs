@@ -1,0 +1,68 @@
+//! The GraphQL layer: thin resolvers that read the caller from the context,
+//! call the domain, and map results to DTOs and errors to codes
+//! (`error.rs`). It never touches the database.
+
+mod booking;
+mod catalog;
+pub mod context;
+pub mod error;
+mod payment;
+mod queue;
+mod wallet;
+
+use async_graphql::{MergedObject, MergedSubscription, Schema};
+
+use crate::state::AppState;
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(
+    catalog::CatalogQuery,
+    queue::QueueQuery,
+    wallet::WalletQuery,
+);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(
+    queue::QueueMutation,
+    booking::BookingMutation,
+    wallet::WalletMutation,
+    payment::PaymentMutation,
+);
+
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(queue::QueueSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Deepest query accepted. Our deepest real query (`pay { reservation {
+/// seat { … } } }`) is 4 levels; GraphiQL's introspection query needs 13.
+pub const MAX_DEPTH: usize = 16;
+/// Largest query cost accepted (one point per field).
+pub const MAX_COMPLEXITY: usize = 1000;
+
+/// The schema, with `state` as its data (none for printing the SDL).
+#[must_use]
+pub fn build_schema(state: Option<AppState>) -> AppSchema {
+    let builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(32)
+    .limit_directives(8);
+    match state {
+        Some(state) => builder.data(state).finish(),
+        None => builder.finish(),
+    }
+}
+
+/// The schema in SDL, as committed in `schema.graphql`.
+#[must_use]
+pub fn sdl() -> String {
+    build_schema(None).sdl()
+}

@@ -1,0 +1,12 @@
+//! Background work, spawned on the application's `TaskTracker` and stopped
+//! by its `CancellationToken`.
+
+pub mod sweeper;
+
+use tokio_util::task::TaskTracker;
+
+use crate::state::AppState;
+
+pub fn spawn_all(state: &AppState, tracker: &TaskTracker) {
+    tracker.spawn(sweeper::run(state.clone()));
+}

@@ -1,0 +1,74 @@
+//! The diagrams' scheduler: expires unpaid holds, expires lapsed
+//! admissions and promotes waiters into the freed slots.
+//!
+//! Correctness never depends on it (every read and claim filters on
+//! `expires_at`); it keeps the data tidy and makes a lapse free its slot
+//! promptly. It is safe in several processes at once: hold expiry uses
+//! guarded updates and admission takes the gate lock.
+
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use crate::clock::Timestamp;
+use crate::domain::{Result, booking, idempotency, queue};
+use crate::state::AppState;
+
+/// How long idempotency keys are kept (SPEC: at least 24 h).
+const KEY_RETENTION: TimeDelta = TimeDelta::hours(48);
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub holds_expired: u64,
+    pub queue_changes: usize,
+    /// When the next admission lapses, to wake up for it.
+    pub next_lapse: Option<Timestamp>,
+}
+
+/// One pass.
+///
+/// # Errors
+/// When the database fails; the loop logs and retries.
+pub async fn tick(state: &AppState) -> Result<Outcome> {
+    let domain = &state.domain;
+    let holds_expired = booking::expire_lapsed_holds(domain).await?;
+    let changes = queue::settle(domain).await?;
+    let next_lapse = queue::store::next_lapse(domain.db()).await?;
+    idempotency::prune(domain, domain.now() - KEY_RETENTION).await?;
+    state.limits.forget_idle();
+    Ok(Outcome {
+        holds_expired,
+        queue_changes: changes.tickets.len(),
+        next_lapse,
+    })
+}
+
+/// Runs [`tick`] every sweep interval, sooner when an admission lapses
+/// before then, until shutdown.
+pub async fn run(state: AppState) {
+    let interval = Duration::from_millis(state.settings.sweep_interval_ms.max(10));
+    loop {
+        let wait = match tick(&state).await {
+            Ok(outcome) => {
+                if outcome.holds_expired > 0 || outcome.queue_changes > 0 {
+                    tracing::debug!(?outcome, "sweep");
+                }
+                outcome
+                    .next_lapse
+                    .map(|at| (at - state.domain.now()).to_std().unwrap_or_default())
+                    .map_or(interval, |until| {
+                        until.clamp(Duration::from_millis(5), interval)
+                    })
+            }
+            Err(err) => {
+                tracing::warn!(error = ?err, "sweep failed; retrying");
+                interval
+            }
+        };
+        tokio::select! {
+            () = state.shutdown.cancelled() => break,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+    tracing::debug!("sweeper stopped");
+}

@@ -1,0 +1,157 @@
+//! Building and running the application: the library form of `main`, so
+//! tests and tools start the real thing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Settings;
+use crate::domain::catalog::seed;
+use crate::domain::{Domain, Rules};
+use crate::ratelimit::RateLimits;
+use crate::state::AppState;
+use crate::{db, graphql, http, jobs};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("loading state: {0}")]
+    Domain(#[from] crate::domain::Error),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, seeds the demo catalog if asked and binds.
+    ///
+    /// # Errors
+    /// When the database or the address is unusable.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// [`build`](Self::build) with a chosen clock.
+    ///
+    /// # Errors
+    /// When the database or the address is unusable.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let db = migrate(&settings).await?;
+        let domain = Domain::load(db, clock, rules(&settings)).await?;
+        if settings.demo_data && seed::seed_if_empty(&domain).await? {
+            tracing::info!("seeded the demo catalog");
+        }
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
+        let state = AppState {
+            domain,
+            limits: Arc::new(RateLimits::new(
+                settings.rate_limit_per_sec,
+                settings.issue_rate_limit_per_sec,
+            )),
+            settings: Arc::new(settings),
+            shutdown: CancellationToken::new(),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The bound address (useful with port 0).
+    ///
+    /// # Errors
+    /// When the socket has no local address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    #[must_use]
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `stop` is cancelled, then shuts down gracefully:
+    /// in-flight requests finish, subscriptions end with a close frame,
+    /// background jobs stop, and the database pool closes.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
+        let Self { listener, state } = self;
+        let addr = listener.local_addr()?;
+        tracing::info!(
+            "Seatline listening on http://{addr} (playground: http://{addr}/graphql, database: {})",
+            state.settings.redacted_database_url()
+        );
+        let tracker = TaskTracker::new();
+        jobs::spawn_all(&state, &tracker);
+        let schema = graphql::build_schema(Some(state.clone()));
+        let router = http::router(state.clone(), schema);
+        let shutdown = state.shutdown.clone();
+        let stopping = stop.clone();
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            stopping.cancelled().await;
+            // Ends subscription streams and WebSocket loops too.
+            shutdown.cancel();
+        });
+        let result = server.await;
+        state.shutdown.cancel();
+        tracker.close();
+        let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
+        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+            tracing::warn!("background tasks did not stop within {grace:?}");
+        }
+        let _ = state.domain.db().clone().close().await;
+        tracing::info!("Seatline stopped");
+        Ok(result?)
+    }
+}
+
+/// Connects and applies pending migrations.
+///
+/// # Errors
+/// When the database is unreachable or a migration fails.
+pub async fn migrate(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}
+
+fn rules(settings: &Settings) -> Rules {
+    let secs = |s: u64| TimeDelta::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1000));
+    Rules {
+        queue_capacity: settings.queue_capacity,
+        active_ttl: secs(settings.active_ttl_secs),
+        hold_ttl: secs(settings.hold_ttl_secs),
+        max_holds_per_user: settings.max_holds_per_user,
+        max_charge_won: settings.max_charge_won,
+    }
+}

@@ -1,0 +1,18 @@
+//! Logging. The sink is a parameter so tests can capture or silence it.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Installs the global subscriber; `RUST_LOG` overrides the default filter.
+/// A second call is a no-op (tests start many apps in one process).
+pub fn init<W>(sink: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(sink)
+        .try_init();
+}
