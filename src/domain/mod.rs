@@ -50,12 +50,13 @@ impl Domain {
     /// # Errors
     /// When the database cannot be read.
     pub async fn load(db: DatabaseConnection, clock: Arc<dyn Clock>, rules: Rules) -> Result<Self> {
+        let version = queue::store::gate_version(&db).await?;
         let waiting = queue::store::waiting_ids(&db).await?;
         Ok(Self {
             db,
             clock,
             rules,
-            hub: Arc::new(QueueHub::new(waiting)),
+            hub: Arc::new(QueueHub::new(waiting, version)),
         })
     }
 

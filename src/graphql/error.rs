@@ -65,9 +65,7 @@ mod tests {
 
     #[test]
     fn internal_errors_show_no_detail() {
-        let err = Error::from(sea_orm::DbErr::Custom(
-            "SELECT * FROM wallets WHERE secret".into(),
-        ));
+        let err = Error::invariant("SELECT * FROM wallets WHERE secret");
         let gql = err.extend();
         assert_eq!(gql.message, "internal error");
         let shown = format!("{:?}", gql.extensions);

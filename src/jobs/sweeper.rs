@@ -25,14 +25,17 @@ pub struct Outcome {
     pub next_lapse: Option<Timestamp>,
 }
 
-/// One pass.
+/// One pass. `suspect` carries [`queue::reconcile`]'s state between passes.
 ///
 /// # Errors
 /// When the database fails; the loop logs and retries.
-pub async fn tick(state: &AppState) -> Result<Outcome> {
+pub async fn tick(state: &AppState, suspect: &mut Option<i64>) -> Result<Outcome> {
     let domain = &state.domain;
     let holds_expired = booking::expire_lapsed_holds(domain).await?;
     let changes = queue::settle(domain).await?;
+    if queue::reconcile(domain, suspect).await? {
+        tracing::debug!("waiting line reloaded after changes by another process");
+    }
     let next_lapse = queue::store::next_lapse(domain.db()).await?;
     idempotency::prune(domain, domain.now() - KEY_RETENTION).await?;
     state.limits.forget_idle();
@@ -47,8 +50,9 @@ pub async fn tick(state: &AppState) -> Result<Outcome> {
 /// before then, until shutdown.
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.sweep_interval_ms.max(10));
+    let mut suspect = None;
     loop {
-        let wait = match tick(&state).await {
+        let wait = match tick(&state, &mut suspect).await {
             Ok(outcome) => {
                 if outcome.holds_expired > 0 || outcome.queue_changes > 0 {
                     tracing::debug!(?outcome, "sweep");

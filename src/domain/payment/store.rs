@@ -25,7 +25,7 @@ pub(super) async fn pay(
     rules: &Rules,
 ) -> Result<(Payment, QueueChanges)> {
     // Lock order: gate, ticket, reservation, seat, wallet.
-    queue_store::lock_gate(txn).await?;
+    let version = queue_store::lock_gate(txn).await?;
     touch_admission(txn, ticket, now).await?;
     let reservation = reservation_by_id(txn, reservation_id, now)
         .await?
@@ -81,7 +81,10 @@ pub(super) async fn pay(
     )
     .await?;
 
-    let mut changes = QueueChanges::default();
+    let mut changes = QueueChanges {
+        version: Some(version),
+        tickets: Vec::new(),
+    };
     let other_holds = Reservations::find()
         .filter(reservation::Column::UserId.eq(&ticket.user_id))
         .filter(reservation::Column::Status.eq(Db::Held))

@@ -11,7 +11,7 @@
 //!   slow subscriber never lags behind a queue of stale positions: it just
 //!   reads the newest line when it next runs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
@@ -26,22 +26,64 @@ pub struct QueueHub {
     rate: Mutex<AdmissionRate>,
     line_version: watch::Sender<u64>,
     watchers: Mutex<HashMap<i64, watch::Sender<Ticket>>>,
+    /// Which queue versions (one per committed gate lock) this hub has
+    /// seen, to notice the ones another process committed.
+    versions: Mutex<Versions>,
+}
+
+/// A watermark below which every version was applied, plus the versions
+/// applied above it. A version missing above the watermark was committed
+/// by someone else.
+#[derive(Debug)]
+struct Versions {
+    watermark: i64,
+    ahead: BTreeSet<i64>,
+}
+
+impl Versions {
+    fn applied(&mut self, version: i64) {
+        if version > self.watermark {
+            self.ahead.insert(version);
+        }
+        self.advance();
+    }
+
+    fn caught_up_to(&mut self, version: i64) {
+        self.watermark = self.watermark.max(version);
+        let watermark = self.watermark;
+        self.ahead.retain(|&v| v > watermark);
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        while self.ahead.remove(&(self.watermark + 1)) {
+            self.watermark += 1;
+        }
+    }
 }
 
 impl QueueHub {
+    /// A hub over the waiting line as of queue version `version`.
     #[must_use]
-    pub fn new(waiting_ids: Vec<i64>) -> Self {
+    pub fn new(waiting_ids: Vec<i64>, version: i64) -> Self {
         Self {
             line: RwLock::new(WaitingLine::from_sorted(waiting_ids)),
             rate: Mutex::new(AdmissionRate::default()),
             line_version: watch::Sender::new(0),
             watchers: Mutex::new(HashMap::new()),
+            versions: Mutex::new(Versions {
+                watermark: version,
+                ahead: BTreeSet::new(),
+            }),
         }
     }
 
     /// Records committed ticket changes and notifies whoever listens.
     pub fn apply(&self, changes: &QueueChanges) {
-        if changes.is_empty() {
+        if let Some(version) = changes.version {
+            lock(&self.versions).applied(version);
+        }
+        if changes.tickets.is_empty() {
             return;
         }
         {
@@ -62,20 +104,45 @@ impl QueueHub {
             }
         }
         self.line_version.send_modify(|v| *v += 1);
+        self.publish(&changes.tickets);
+    }
+
+    /// Pushes each ticket to its watchers, if any, when it differs from
+    /// what they last saw.
+    pub fn publish(&self, tickets: &[Ticket]) {
         let watchers = lock(&self.watchers);
-        for ticket in &changes.tickets {
+        for ticket in tickets {
             if let Some(tx) = watchers.get(&ticket.id) {
-                tx.send_replace(ticket.clone());
+                tx.send_if_modified(|seen| {
+                    let changed = seen != ticket;
+                    if changed {
+                        seen.clone_from(ticket);
+                    }
+                    changed
+                });
             }
         }
     }
 
-    /// Replaces the line with the database's, e.g. after another process
-    /// changed it.
-    pub fn reset_line(&self, waiting_ids: Vec<i64>) {
+    /// Replaces the line with the database's as of queue version
+    /// `version`, after another process changed it.
+    pub fn reset_line(&self, waiting_ids: Vec<i64>, version: i64) {
         *self.line.write().unwrap_or_else(PoisonError::into_inner) =
             WaitingLine::from_sorted(waiting_ids);
+        lock(&self.versions).caught_up_to(version);
         self.line_version.send_modify(|v| *v += 1);
+    }
+
+    /// Every queue version up to this one is reflected here.
+    #[must_use]
+    pub fn applied_version(&self) -> i64 {
+        lock(&self.versions).watermark
+    }
+
+    /// Ids of the tickets someone is subscribed to.
+    #[must_use]
+    pub fn watched_ids(&self) -> Vec<i64> {
+        lock(&self.watchers).keys().copied().collect()
     }
 
     #[must_use]
@@ -184,12 +251,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_status_change_reaches_only_its_ticket() {
-        let hub = Arc::new(QueueHub::new(vec![1, 2]));
+        let hub = Arc::new(QueueHub::new(vec![1, 2], 0));
         let mut one = hub.watch_ticket(&ticket(1, TicketStatus::Waiting));
         let two = hub.watch_ticket(&ticket(2, TicketStatus::Waiting));
         hub.apply(&QueueChanges {
+            version: Some(1),
             tickets: vec![ticket(1, TicketStatus::Progress)],
         });
+        assert_eq!(hub.applied_version(), 1);
         assert_eq!(one.changed().await.status, TicketStatus::Progress);
         assert!(
             !two.rx
@@ -201,8 +270,24 @@ mod tests {
     }
 
     #[test]
+    fn a_version_committed_elsewhere_holds_the_watermark_back() {
+        let hub = QueueHub::new(vec![], 10);
+        let applied = |v| QueueChanges {
+            version: Some(v),
+            tickets: vec![],
+        };
+        hub.apply(&applied(12));
+        assert_eq!(hub.applied_version(), 10, "11 is missing");
+        hub.apply(&applied(11));
+        assert_eq!(hub.applied_version(), 12);
+        hub.apply(&applied(14));
+        hub.reset_line(vec![], 13);
+        assert_eq!(hub.applied_version(), 14);
+    }
+
+    #[test]
     fn watchers_unregister_when_dropped() {
-        let hub = Arc::new(QueueHub::new(vec![]));
+        let hub = Arc::new(QueueHub::new(vec![], 0));
         let a = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
         let b = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
         assert_eq!(hub.watched_tickets(), 1);

@@ -41,8 +41,8 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
     let now = domain.now();
     let rules = domain.rules();
     let txn = begin_write(domain.db()).await?;
-    store::lock_gate(&txn).await?;
-    let mut changes = store::settle(&txn, now, rules.queue_capacity, rules.active_ttl).await?;
+    let mut changes =
+        store::lock_and_settle(&txn, now, rules.queue_capacity, rules.active_ttl).await?;
     let ticket = match store::live_ticket_of(&txn, user_id).await? {
         Some(existing) => existing,
         None => {
@@ -106,11 +106,43 @@ pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
 pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     let rules = domain.rules();
     let txn = begin_write(domain.db()).await?;
-    store::lock_gate(&txn).await?;
-    let changes = store::settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;
+    let changes =
+        store::lock_and_settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;
     txn.commit().await?;
     domain.hub().apply(&changes);
     Ok(changes)
+}
+
+/// Batch size when refreshing watched tickets from the database.
+const REFRESH_BATCH: usize = 500;
+
+/// Catches the in-process line up with queue changes other processes
+/// committed. Every gate-locking commit bumps the queue version; a version
+/// this process never applied was committed elsewhere. When such a gap,
+/// seen on the previous call, is still open, the line is reloaded and every
+/// watched ticket re-read, so its subscriber is pushed any status it
+/// missed. Waiting one call lets our own commits whose apply is a moment
+/// behind close their gaps first. Returns whether it reloaded.
+///
+/// # Errors
+/// When the database fails.
+pub async fn reconcile(domain: &Domain, suspect: &mut Option<i64>) -> Result<bool> {
+    let hub = domain.hub();
+    let version = store::gate_version(domain.db()).await?;
+    let watermark = hub.applied_version();
+    let gap_persists = suspect.is_some_and(|seen| watermark < seen);
+    if !gap_persists {
+        *suspect = (version > watermark).then_some(version);
+        return Ok(false);
+    }
+    let waiting = store::waiting_ids(domain.db()).await?;
+    hub.reset_line(waiting, version);
+    for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
+        let tickets = store::by_ids(domain.db(), ids).await?;
+        hub.publish(&tickets);
+    }
+    *suspect = None;
+    Ok(true)
 }
 
 /// How a ticket stands now.

@@ -17,6 +17,8 @@ use crate::domain::error::{Error, Result};
 /// Ticket changes a committed transaction made, for the in-process index.
 #[derive(Debug, Default, Clone)]
 pub struct QueueChanges {
+    /// The queue version the transaction locked the gate at, if it did.
+    pub version: Option<i64>,
     /// Tickets whose status changed or that were created.
     pub tickets: Vec<Ticket>,
 }
@@ -28,7 +30,7 @@ impl QueueChanges {
 
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.tickets.is_empty()
+        self.version.is_none() && self.tickets.is_empty()
     }
 }
 
@@ -49,6 +51,30 @@ pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<i64> {
     rows.first()
         .map(|gate| gate.version)
         .ok_or_else(|| Error::invariant("queue_gate row is missing"))
+}
+
+/// The queue version as committed: how many gate-locking transactions ever
+/// committed.
+pub async fn gate_version<C: ConnectionTrait>(db: &C) -> Result<i64> {
+    queue_gate::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .map(|gate| gate.version)
+        .ok_or_else(|| Error::invariant("queue_gate row is missing"))
+}
+
+/// Locks the gate, marks admissions past their `expires_at` EXPIRED, then
+/// admits the earliest waiters into every free slot.
+pub async fn lock_and_settle(
+    txn: &DatabaseTransaction,
+    now: Timestamp,
+    capacity: u32,
+    active_ttl: TimeDelta,
+) -> Result<QueueChanges> {
+    let version = lock_gate(txn).await?;
+    let mut changes = settle(txn, now, capacity, active_ttl).await?;
+    changes.version = Some(version);
+    Ok(changes)
 }
 
 /// Marks admissions past their `expires_at` EXPIRED, then admits the
@@ -165,6 +191,16 @@ pub async fn by_token<C: ConnectionTrait>(db: &C, token: &str) -> Result<Option<
 
 pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Ticket>> {
     Ok(Tickets::find_by_id(id).one(db).await?.map(Ticket::from))
+}
+
+pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<Ticket>> {
+    Ok(Tickets::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Ticket::from)
+        .collect())
 }
 
 /// Waiting ticket ids in FIFO order: the source the in-process line is

@@ -1,0 +1,135 @@
+//! SPEC section 4: holds.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{DATE, code, data, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn a_hold_lasts_the_hold_ttl() {
+    let app = spawn_app().await;
+    let token = app.admitted("alice").await;
+    let body = app.hold(&token, DATE, 5).await;
+    let r = data(&body, "holdSeat");
+    assert_eq!(r["status"], "HELD");
+    assert_eq!(r["seat"]["number"], 5);
+    assert_eq!(r["seat"]["status"], "HELD");
+    assert_eq!(r["price"], r["seat"]["price"]);
+    let held = chrono::DateTime::parse_from_rfc3339(r["heldAt"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(r["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - held).num_seconds(), 300);
+}
+
+#[tokio::test]
+async fn a_held_seat_cannot_be_held_again() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    data(&app.hold(&alice, DATE, 5).await, "holdSeat");
+    assert_eq!(
+        code(&app.hold(&bob, DATE, 5).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+    assert_eq!(
+        code(&app.hold(&alice, DATE, 5).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+}
+
+#[tokio::test]
+async fn a_sold_seat_cannot_be_held() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let hold = app.hold(&alice, DATE, 5).await;
+    let id = data(&hold, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    data(&app.pay(&alice, &id).await, "pay");
+    assert_eq!(
+        code(&app.hold(&bob, DATE, 5).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+}
+
+#[tokio::test]
+async fn an_expired_hold_lets_another_user_win_the_seat_even_before_the_sweep() {
+    let app = spawn_app_with(|s| {
+        s.hold_ttl_secs = 1;
+        s.sweep_interval_ms = 3_600_000;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let first = app.hold(&alice, DATE, 5).await;
+    let first_id = data(&first, "holdSeat")["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let second = app.hold(&bob, DATE, 5).await;
+    assert_eq!(data(&second, "holdSeat")["status"], "HELD");
+    // The lapsed hold was closed by the winning one, not left live.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM reservations WHERE id = {first_id} AND status = 'EXPIRED'"
+        ))
+        .await,
+        1
+    );
+    // Alice's payment for her lapsed hold fails.
+    app.charge(&alice, 500_000).await;
+    assert_eq!(
+        code(&app.pay(&alice, &first_id).await),
+        Some("HOLD_EXPIRED")
+    );
+}
+
+#[tokio::test]
+async fn the_sweeper_expires_unpaid_holds_and_frees_their_seats() {
+    let app = spawn_app_with(|s| {
+        s.hold_ttl_secs = 1;
+        s.sweep_interval_ms = 100;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    for seat in [1, 2] {
+        data(&app.hold(&alice, DATE, seat).await, "holdSeat");
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'EXPIRED'")
+            .await,
+        2
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seats WHERE status <> 'AVAILABLE'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_user_holds_at_most_the_hold_limit() {
+    let app = spawn_app_with(|s| s.max_holds_per_user = 2).await;
+    let alice = app.admitted("alice").await;
+    data(&app.hold(&alice, DATE, 1).await, "holdSeat");
+    data(&app.hold(&alice, DATE, 2).await, "holdSeat");
+    let body = app.hold(&alice, DATE, 3).await;
+    assert_eq!(code(&body), Some("HOLD_LIMIT"));
+    // Paying one frees a place under the limit.
+}
+
+#[tokio::test]
+async fn holding_an_unknown_seat_or_date_is_not_found() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    assert_eq!(code(&app.hold(&alice, DATE, 51).await), Some("NOT_FOUND"));
+    assert_eq!(code(&app.hold(&alice, DATE, 0).await), Some("NOT_FOUND"));
+    assert_eq!(code(&app.hold(&alice, 999, 1).await), Some("NOT_FOUND"));
+    let body = app
+        .gql(
+            Some(&alice),
+            "mutation { holdSeat(concertDateId: \"x\", seatNumber: 1) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+}

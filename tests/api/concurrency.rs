@@ -1,0 +1,185 @@
+//! Real concurrent requests against each invariant that a race could break.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::helpers::{DATE, code, concurrently, data, spawn_app, spawn_app_with};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_one_of_a_hundred_concurrent_holds_wins_a_seat() {
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 100).await);
+    let tokens = Arc::new(
+        concurrently(100, |i| {
+            let app = app.clone();
+            async move { app.admitted(&format!("user{i}")).await }
+        })
+        .await,
+    );
+    let results = concurrently(100, |i| {
+        let (app, tokens) = (app.clone(), tokens.clone());
+        async move { app.hold(&tokens[i], DATE, 25).await }
+    })
+    .await;
+    let wins = results.iter().filter(|b| b["errors"].is_null()).count();
+    let losses = results
+        .iter()
+        .filter(|b| code(b) == Some("SEAT_UNAVAILABLE"))
+        .count();
+    assert_eq!((wins, losses), (1, 99), "{results:?}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_charges_lose_no_update() {
+    let app = Arc::new(spawn_app().await);
+    let alice = Arc::new(app.admitted("alice").await);
+    let results = concurrently(100, |i| {
+        let (app, alice) = (app.clone(), alice.clone());
+        async move { app.charge(&alice, 1_000 + i as i64).await }
+    })
+    .await;
+    assert!(results.iter().all(|b| b["errors"].is_null()), "{results:?}");
+    let expected: i64 = (0..100).map(|i| 1_000 + i).sum();
+    assert_eq!(app.balance(&alice).await, expected);
+    assert_eq!(
+        app.scalar("SELECT SUM(amount_won) FROM wallet_ledger WHERE user_id = 'alice'")
+            .await,
+        expected
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_concurrent_payments_of_one_reservation_charge_once() {
+    let app = Arc::new(spawn_app().await);
+    let alice = Arc::new(app.admitted("alice").await);
+    let held = app.hold(&alice, DATE, 1).await;
+    let r = data(&held, "holdSeat");
+    let (id, price) = (
+        Arc::new(r["id"].as_str().unwrap().to_owned()),
+        r["price"].as_i64().unwrap(),
+    );
+    app.charge(&alice, price + price / 2).await;
+    let results = concurrently(20, |_| {
+        let (app, alice, id) = (app.clone(), alice.clone(), id.clone());
+        async move { app.pay(&alice, &id).await }
+    })
+    .await;
+    let paid = results.iter().filter(|b| b["errors"].is_null()).count();
+    assert_eq!(paid, 1, "{results:?}");
+    for loser in results.iter().filter(|b| !b["errors"].is_null()) {
+        let c = code(loser);
+        assert!(
+            matches!(c, Some("ALREADY_PAID" | "TOKEN_EXPIRED")),
+            "{loser}"
+        );
+    }
+    assert_eq!(
+        app.scalar("SELECT balance_won FROM wallets WHERE user_id = 'alice'")
+            .await,
+        price / 2
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'PAYMENT'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_users_never_exceed_capacity_and_get_distinct_positions() {
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 10).await);
+    let tickets = concurrently(150, |i| {
+        let app = app.clone();
+        async move { app.issue(&format!("racer{i}")).await }
+    })
+    .await;
+    let admitted = tickets.iter().filter(|t| t["status"] == "PROGRESS").count();
+    assert_eq!(admitted, 10);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'")
+            .await,
+        10
+    );
+    // Positions read now form exactly 0..n-1, in entry order.
+    let mut positions = Vec::new();
+    for t in tickets.iter().filter(|t| t["status"] == "WAITING") {
+        let now = app.ticket(t["token"].as_str().unwrap()).await;
+        positions.push(now["position"].as_i64().unwrap());
+    }
+    let unique: HashSet<_> = positions.iter().copied().collect();
+    assert_eq!(unique.len(), 140);
+    assert_eq!(unique, (0..140).collect::<HashSet<i64>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_holds_by_one_user_stop_at_the_hold_limit() {
+    let app = Arc::new(spawn_app_with(|s| s.max_holds_per_user = 4).await);
+    let alice = Arc::new(app.admitted("alice").await);
+    let results = concurrently(20, |i| {
+        let (app, alice) = (app.clone(), alice.clone());
+        async move { app.hold(&alice, DATE, i as i32 + 1).await }
+    })
+    .await;
+    let won = results.iter().filter(|b| b["errors"].is_null()).count();
+    assert_eq!(won, 4, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|b| !b["errors"].is_null())
+            .all(|b| code(b) == Some("HOLD_LIMIT"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn purchases_under_contention_conserve_money_and_sell_each_seat_once() {
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 40).await);
+    let results = concurrently(40, |i| {
+        let app = app.clone();
+        async move {
+            let token = app.admitted(&format!("buyer{i}")).await;
+            app.charge(&token, 200_000).await;
+            // Everyone wants one of five seats.
+            let held = app.hold(&token, DATE, (i % 5) as i32 + 1).await;
+            if held["errors"].is_null() {
+                let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
+                let paid = app.pay(&token, &id).await;
+                assert!(paid["errors"].is_null(), "{paid}");
+                1
+            } else {
+                assert_eq!(code(&held), Some("SEAT_UNAVAILABLE"));
+                0
+            }
+        }
+    })
+    .await;
+    assert_eq!(results.iter().sum::<i32>(), 5);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 5);
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM (SELECT seat_id FROM reservations WHERE status = 'CONFIRMED' GROUP BY seat_id HAVING COUNT(*) > 1) AS dup"
+        )
+        .await,
+        0
+    );
+    let deposits = 40 * 200_000;
+    let spent = app.scalar("SELECT SUM(amount_won) FROM payments").await;
+    assert_eq!(
+        app.scalar("SELECT SUM(balance_won) FROM wallets").await,
+        deposits - spent
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
+        )
+        .await,
+        0
+    );
+    let _ = json!({});
+}

@@ -1,0 +1,139 @@
+//! SPEC section 7: `idempotencyKey` on holdSeat, chargeBalance and pay.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{DATE, TestApp, code, data, spawn_app};
+
+const HOLD: &str = "mutation($d: ID!, $s: Int!, $k: String) { holdSeat(concertDateId: $d, seatNumber: $s, idempotencyKey: $k) { id status expiresAt seat { number } } }";
+const CHARGE: &str = "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { userId amount } }";
+const PAY: &str = "mutation($r: ID!, $k: String) { pay(reservationId: $r, idempotencyKey: $k) { id amount paidAt reservation { id status } } }";
+
+async fn hold(app: &TestApp, token: &str, seat: i32, key: &str) -> Value {
+    app.gql(
+        Some(token),
+        HOLD,
+        json!({ "d": DATE.to_string(), "s": seat, "k": key }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_retried_hold_returns_the_first_reservation() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let first = hold(&app, &alice, 5, "k1").await;
+    let again = hold(&app, &alice, 5, "k1").await;
+    assert_eq!(data(&first, "holdSeat"), data(&again, "holdSeat"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM reservations").await, 1);
+    // Without a key the seat is simply taken.
+    assert_eq!(
+        code(&app.hold(&alice, DATE, 5).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+}
+
+#[tokio::test]
+async fn a_retried_charge_moves_money_once() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let first = app
+        .gql(Some(&alice), CHARGE, json!({ "a": 5000, "k": "c1" }))
+        .await;
+    let again = app
+        .gql(Some(&alice), CHARGE, json!({ "a": 5000, "k": "c1" }))
+        .await;
+    assert_eq!(data(&first, "chargeBalance"), data(&again, "chargeBalance"));
+    assert_eq!(app.balance(&alice).await, 5000);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM wallet_ledger").await, 1);
+}
+
+#[tokio::test]
+async fn a_key_reused_with_other_arguments_is_refused() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    data(
+        &app.gql(Some(&alice), CHARGE, json!({ "a": 5000, "k": "c1" }))
+            .await,
+        "chargeBalance",
+    );
+    let body = app
+        .gql(Some(&alice), CHARGE, json!({ "a": 6000, "k": "c1" }))
+        .await;
+    assert_eq!(code(&body), Some("IDEMPOTENCY_KEY_REUSED"));
+    let body = hold(&app, &alice, 5, "c1").await;
+    assert_eq!(code(&body), Some("IDEMPOTENCY_KEY_REUSED"));
+    assert_eq!(app.balance(&alice).await, 5000);
+}
+
+#[tokio::test]
+async fn keys_are_scoped_to_the_caller() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    data(
+        &app.gql(Some(&alice), CHARGE, json!({ "a": 5000, "k": "same" }))
+            .await,
+        "chargeBalance",
+    );
+    let body = app
+        .gql(Some(&bob), CHARGE, json!({ "a": 7000, "k": "same" }))
+        .await;
+    assert_eq!(data(&body, "chargeBalance")["amount"], 7000);
+}
+
+#[tokio::test]
+async fn a_first_attempts_error_is_replayed() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let first = app
+        .gql(Some(&alice), CHARGE, json!({ "a": -5, "k": "bad" }))
+        .await;
+    assert_eq!(code(&first), Some("INVALID_AMOUNT"));
+    let again = app
+        .gql(Some(&alice), CHARGE, json!({ "a": -5, "k": "bad" }))
+        .await;
+    assert_eq!(first["errors"], again["errors"]);
+}
+
+#[tokio::test]
+async fn a_replayed_payment_answers_even_after_the_ticket_is_done() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let held = hold(&app, &alice, 5, "h").await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    let first = app
+        .gql(Some(&alice), PAY, json!({ "r": id, "k": "p" }))
+        .await;
+    assert_eq!(app.ticket(&alice).await["status"], "DONE");
+    let again = app
+        .gql(Some(&alice), PAY, json!({ "r": id, "k": "p" }))
+        .await;
+    assert_eq!(data(&first, "pay"), data(&again, "pay"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
+    // A new payment attempt without the key meets the finished ticket.
+    assert_eq!(code(&app.pay(&alice, &id).await), Some("TOKEN_EXPIRED"));
+}
+
+#[tokio::test]
+async fn an_overlong_key_is_bad_input() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let body = app
+        .gql(
+            Some(&alice),
+            CHARGE,
+            json!({ "a": 10, "k": "k".repeat(256) }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+    data(
+        &app.gql(
+            Some(&alice),
+            CHARGE,
+            json!({ "a": 10, "k": "k".repeat(255) }),
+        )
+        .await,
+        "chargeBalance",
+    );
+}

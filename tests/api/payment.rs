@@ -1,0 +1,125 @@
+//! SPEC section 6: payment.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::helpers::{DATE, TestApp, code, data, spawn_app, spawn_app_with};
+
+async fn held(app: &TestApp, token: &str, seat: i32) -> (String, i64) {
+    let body = app.hold(token, DATE, seat).await;
+    let r = data(&body, "holdSeat");
+    (
+        r["id"].as_str().unwrap().to_owned(),
+        r["price"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn paying_confirms_the_seat_debits_the_balance_and_finishes_the_ticket() {
+    let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let (id, price) = held(&app, &alice, 3).await;
+    app.charge(&alice, price + 1_000).await;
+    let body = app.pay(&alice, &id).await;
+    let payment = data(&body, "pay");
+    assert_eq!(payment["amount"], price);
+    assert_eq!(payment["reservation"]["id"], Value::from(id.clone()));
+    assert_eq!(payment["reservation"]["status"], "CONFIRMED");
+    assert_eq!(payment["reservation"]["seat"]["status"], "SOLD");
+    assert_eq!(app.ticket(&alice).await["status"], "DONE");
+    assert_eq!(
+        app.ticket(bob["token"].as_str().unwrap()).await["status"],
+        "PROGRESS"
+    );
+    assert_eq!(
+        app.scalar("SELECT balance_won FROM wallets WHERE user_id = 'alice'")
+            .await,
+        1_000
+    );
+    assert_eq!(
+        app.scalar("SELECT SUM(amount_won) FROM wallet_ledger WHERE user_id = 'alice'")
+            .await,
+        1_000
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seats WHERE status = 'SOLD'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_insufficient_balance_changes_nothing() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let (id, price) = held(&app, &alice, 3).await;
+    app.charge(&alice, price - 1).await;
+    let body = app.pay(&alice, &id).await;
+    assert_eq!(code(&body), Some("INSUFFICIENT_BALANCE"), "{body}");
+    assert_eq!(app.balance(&alice).await, price - 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
+            .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 0);
+    assert_eq!(app.ticket(&alice).await["status"], "PROGRESS");
+    // Topping up lets the same reservation be paid.
+    app.charge(&alice, 1).await;
+    data(&app.pay(&alice, &id).await, "pay");
+    assert_eq!(app.balance_after_done(&alice).await, 0);
+}
+
+#[tokio::test]
+async fn another_users_reservation_is_not_found() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let (id, _) = held(&app, &alice, 3).await;
+    app.charge(&bob, 1_000_000).await;
+    assert_eq!(code(&app.pay(&bob, &id).await), Some("NOT_FOUND"));
+    assert_eq!(code(&app.pay(&bob, "424242").await), Some("NOT_FOUND"));
+    assert_eq!(code(&app.pay(&bob, "nope").await), Some("BAD_USER_INPUT"));
+    assert_eq!(app.balance(&bob).await, 1_000_000);
+}
+
+#[tokio::test]
+async fn an_expired_hold_cannot_be_paid() {
+    let app = spawn_app_with(|s| s.hold_ttl_secs = 1).await;
+    let alice = app.admitted("alice").await;
+    let (id, price) = held(&app, &alice, 3).await;
+    app.charge(&alice, price).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(code(&app.pay(&alice, &id).await), Some("HOLD_EXPIRED"));
+    assert_eq!(app.balance(&alice).await, price);
+}
+
+#[tokio::test]
+async fn paying_twice_is_already_paid_and_the_ticket_waits_for_other_holds() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let (first, p1) = held(&app, &alice, 3).await;
+    let (second, p2) = held(&app, &alice, 4).await;
+    app.charge(&alice, p1 + p2).await;
+    data(&app.pay(&alice, &first).await, "pay");
+    assert_eq!(
+        app.ticket(&alice).await["status"],
+        "PROGRESS",
+        "a hold remains"
+    );
+    assert_eq!(code(&app.pay(&alice, &first).await), Some("ALREADY_PAID"));
+    assert_eq!(app.balance(&alice).await, p2);
+    data(&app.pay(&alice, &second).await, "pay");
+    assert_eq!(app.ticket(&alice).await["status"], "DONE");
+}
+
+impl TestApp {
+    /// The balance read from the database (the ticket may be DONE).
+    async fn balance_after_done(&self, _token: &str) -> i64 {
+        self.scalar("SELECT balance_won FROM wallets WHERE user_id = 'alice'")
+            .await
+    }
+}

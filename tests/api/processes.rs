@@ -1,0 +1,167 @@
+//! Two `seatline` server processes on one PostgreSQL database: admissions
+//! and holds are decided by the database, so neither process can race the
+//! other past capacity or sell a seat twice. (SQLite is single-process.)
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{DATE, TestDatabase, concurrently};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(database_url: &str, capacity: u32) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
+            .env("DATABASE_URL", database_url)
+            .env("SEATLINE_ADDR", "127.0.0.1:0")
+            .env("SEATLINE_QUEUE_CAPACITY", capacity.to_string())
+            .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn seatline");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("server prints its address")
+                .expect("line");
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                break rest.split_whitespace().next().expect("url").to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    vars: Value,
+) -> Value {
+    let mut request = http
+        .post(format!("{url}/graphql"))
+        .json(&json!({ "query": query, "variables": vars }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        // Several processes on one database is a PostgreSQL deployment.
+        return;
+    }
+    // Migrate and seed once, so the two servers start on a ready schema.
+    let first = Server::start(&url, 10);
+    let second = Server::start(&url, 10);
+    let urls = Arc::new([first.url.clone(), second.url.clone()]);
+    let http = reqwest::Client::new();
+
+    let tickets = concurrently(120, |i| {
+        let (urls, http) = (urls.clone(), http.clone());
+        async move {
+            let body = gql(
+                &http,
+                &urls[i % 2],
+                None,
+                "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
+                json!({ "u": format!("p{i}") }),
+            )
+            .await;
+            body["data"]["issueQueueToken"].clone()
+        }
+    })
+    .await;
+    let admitted: Vec<String> = tickets
+        .iter()
+        .filter(|t| t["status"] == "PROGRESS")
+        .map(|t| t["token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(admitted.len(), 10, "capacity holds across processes");
+
+    let admitted = Arc::new(admitted);
+    let results = concurrently(10, |i| {
+        let (urls, http, admitted) = (urls.clone(), http.clone(), admitted.clone());
+        async move {
+            gql(
+                &http,
+                &urls[i % 2],
+                Some(&admitted[i]),
+                "mutation($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 10) { id } }",
+                json!({ "d": DATE.to_string() }),
+            )
+            .await
+        }
+    })
+    .await;
+    let wins = results.iter().filter(|b| b["errors"].is_null()).count();
+    assert_eq!(wins, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .filter(|b| !b["errors"].is_null())
+            .all(|b| b["errors"][0]["extensions"]["code"] == "SEAT_UNAVAILABLE")
+    );
+
+    // Each process learns of the other's queue changes within a few sweeps:
+    // every waiter's position then agrees on both, and is 0..n-1.
+    let waiting: Vec<String> = tickets
+        .iter()
+        .filter(|t| t["status"] == "WAITING")
+        .map(|t| t["token"].as_str().unwrap().to_owned())
+        .collect();
+    let q = "{ queueTicket { position } }";
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut seen = [Vec::new(), Vec::new()];
+        for token in &waiting {
+            for (i, url) in urls.iter().enumerate() {
+                let body = gql(&http, url, Some(token), q, json!({})).await;
+                seen[i].push(body["data"]["queueTicket"]["position"].as_i64().unwrap());
+            }
+        }
+        let mut sorted = seen[0].clone();
+        sorted.sort_unstable();
+        if seen[0] == seen[1] && sorted == (0..waiting.len() as i64).collect::<Vec<_>>() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "positions never converged: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    drop((first, second));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}

@@ -1,0 +1,178 @@
+//! `queueUpdates` over graphql-transport-ws (and legacy graphql-ws).
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{DATE, WsClient, data, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn a_waiter_sees_its_state_first_then_its_position_then_its_admission() {
+    let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let carol = app.issue("carol").await;
+    let carol_token = carol["token"].as_str().unwrap();
+    let mut ws = app.ws(json!({ "token": carol_token })).await;
+    ws.subscribe("1", None).await;
+    let first = ws.next_ticket().await;
+    assert_eq!(
+        (first["status"].as_str(), first["position"].as_i64()),
+        (Some("WAITING"), Some(1))
+    );
+
+    // Alice buys: Bob is admitted and Carol moves up.
+    let held = app.hold(&alice, DATE, 1).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    data(&app.pay(&alice, &id).await, "pay");
+    let moved = ws.next_ticket().await;
+    assert_eq!(
+        (moved["status"].as_str(), moved["position"].as_i64()),
+        (Some("WAITING"), Some(0))
+    );
+
+    // Bob buys: Carol is admitted, pushed at once.
+    let bob_token = bob["token"].as_str().unwrap();
+    let held = app.hold(bob_token, DATE, 2).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(bob_token, 500_000).await;
+    let paid_at = tokio::time::Instant::now();
+    data(&app.pay(bob_token, &id).await, "pay");
+    let admitted = ws.next_ticket().await;
+    assert_eq!(admitted["status"], "PROGRESS");
+    assert!(admitted["position"].is_null());
+    assert!(admitted["expiresAt"].is_string());
+    assert!(paid_at.elapsed() < Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn the_stream_completes_after_done() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    let mut ws = app
+        .ws(json!({ "Authorization": format!("Bearer {alice}") }))
+        .await;
+    ws.subscribe("7", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "PROGRESS");
+    let held = app.hold(&alice, DATE, 1).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    data(&app.pay(&alice, &id).await, "pay");
+    assert_eq!(ws.next_ticket().await["status"], "DONE");
+    let complete = ws.recv().await.unwrap();
+    assert_eq!(complete["type"], "complete");
+    assert_eq!(complete["id"], "7");
+}
+
+#[tokio::test]
+async fn a_lapsed_admission_is_pushed_as_expired_and_completes() {
+    let app = spawn_app_with(|s| s.active_ttl_secs = 1).await;
+    let alice = app.admitted("alice").await;
+    let mut ws = app.ws(json!({})).await;
+    ws.subscribe("1", Some(&alice)).await;
+    assert_eq!(ws.next_ticket().await["status"], "PROGRESS");
+    let expired = ws.next_ticket().await;
+    assert_eq!(expired["status"], "EXPIRED");
+    assert_eq!(ws.recv().await.unwrap()["type"], "complete");
+}
+
+#[tokio::test]
+async fn an_unknown_token_gets_an_unauthenticated_error() {
+    let app = spawn_app().await;
+    // An execution error: one `next` carrying the error, then `complete`.
+    for init in [
+        json!({ "token": "nope" }),
+        json!({}),
+        json!({ "Authorization": "Basic x" }),
+    ] {
+        let mut ws = app.ws(init).await;
+        ws.subscribe("1", None).await;
+        let message = ws.recv().await.unwrap();
+        assert_eq!(message["type"], "next", "{message}");
+        assert_eq!(
+            message["payload"]["errors"][0]["extensions"]["code"],
+            "UNAUTHENTICATED"
+        );
+        assert_eq!(ws.recv().await.unwrap()["type"], "complete");
+    }
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works_too() {
+    let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+    app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let mut ws = WsClient::connect(app.addr, "graphql-ws", json!({ "token": bob["token"] })).await;
+    ws.subscribe("1", None).await;
+    let first = ws.next_ticket().await;
+    assert_eq!(first["status"], "WAITING");
+    assert_eq!(first["position"], 0);
+}
+
+#[tokio::test]
+async fn position_changes_are_coalesced_to_the_push_interval() {
+    let app = spawn_app_with(|s| {
+        s.queue_capacity = 5;
+        s.push_interval_ms = 1500;
+    })
+    .await;
+    let mut buyers = Vec::new();
+    for i in 0..5 {
+        buyers.push(app.admitted(&format!("buyer{i}")).await);
+    }
+    for i in 0..5 {
+        app.issue(&format!("early{i}")).await;
+    }
+    let late = app.issue("late").await;
+    let mut ws = app.ws(json!({ "token": late["token"] })).await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["position"], 5);
+    for (i, token) in buyers.iter().enumerate() {
+        let held = app.hold(token, DATE, i as i32 + 1).await;
+        let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+        app.charge(token, 500_000).await;
+        data(&app.pay(token, &id).await, "pay");
+    }
+    // Five changes: the first goes out at once, the rest wait for the
+    // interval and arrive as one message with the latest position.
+    let mut seen = Vec::new();
+    while let Ok(Some(message)) = ws.recv_within(Duration::from_millis(2500)).await {
+        seen.push(
+            message["payload"]["data"]["queueUpdates"]["position"]
+                .as_i64()
+                .unwrap(),
+        );
+        if seen.last() == Some(&0) {
+            break;
+        }
+    }
+    assert_eq!(seen.last(), Some(&0), "{seen:?}");
+    assert!(seen.len() <= 2, "coalesced: {seen:?}");
+}
+
+#[tokio::test]
+async fn shutdown_closes_subscriptions_cleanly() {
+    let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+    app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let mut ws = app.ws(json!({ "token": bob["token"] })).await;
+    ws.subscribe("1", None).await;
+    ws.next_ticket().await;
+    let addr = app.addr;
+    app.stop().await;
+    let mut saw_close = false;
+    while let Ok(Some(message)) = ws.recv_within(Duration::from_secs(5)).await {
+        if message["type"] == "close" {
+            assert_eq!(message["code"], 1001);
+            saw_close = true;
+            break;
+        }
+        assert_eq!(message["type"], "complete", "{message}");
+    }
+    assert!(saw_close);
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "no longer listening"
+    );
+}

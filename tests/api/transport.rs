@@ -1,0 +1,165 @@
+//! SPEC section 8 and the error contract: routes, limits, codes, schema.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{code, data, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn health_is_ok_and_the_playground_is_served() {
+    let app = spawn_app().await;
+    let health = app.http.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let page = app.http.get(app.url("/graphql")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.to_lowercase().contains("graphiql"));
+}
+
+#[test]
+fn schema_graphql_is_the_generated_sdl() {
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .expect("schema.graphql at the repo root");
+    assert_eq!(
+        committed,
+        seatline::graphql::sdl(),
+        "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
+    );
+}
+
+#[test]
+fn the_schema_command_prints_the_sdl() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_seatline"))
+        .arg("schema")
+        .output()
+        .expect("run seatline schema");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        seatline::graphql::sdl()
+    );
+}
+
+#[tokio::test]
+async fn introspection_works_for_the_playground() {
+    let app = spawn_app().await;
+    let body = app
+        .gql(None, "{ __schema { queryType { name } types { name fields { name type { name kind ofType { name kind ofType { name kind ofType { name } } } } } } } }", json!({}))
+        .await;
+    assert_eq!(data(&body, "__schema")["queryType"]["name"], "Query");
+}
+
+#[tokio::test]
+async fn overly_deep_queries_are_refused_with_a_code() {
+    let app = spawn_app().await;
+    let mut query = String::from("{ concerts { id } }");
+    for _ in 0..20 {
+        query = format!(
+            "{{ __schema {{ types {{ fields {{ type {{ ofType {}  }} }} }} }} }}",
+            "{ name }"
+        );
+    }
+    let deep = format!(
+        "{{ a: concerts {{ dates {{ id }} }} {} }}",
+        "b: __typename ".repeat(3)
+    );
+    let body = app.gql(None, &deep, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let nested = format!(
+        "{}{}",
+        "{ __schema { types { fields { type { ".to_owned() + &"ofType { ".repeat(20),
+        "name".to_owned() + &" }".repeat(25)
+    );
+    let body = app.gql(None, &nested, json!({})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let _ = query;
+}
+
+#[tokio::test]
+async fn malformed_requests_are_client_errors_never_server_errors() {
+    let app = spawn_app().await;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("application/json", b"{not json".to_vec()),
+        ("application/json", b"[]".to_vec()),
+        (
+            "application/json",
+            br#"[{"query":"{ concerts { id } }"},{"query":"{ concerts { id } }"}]"#.to_vec(),
+        ),
+        ("application/json", vec![0xff, 0xfe, 0x00]),
+        (
+            "application/json",
+            format!(
+                r#"{{"query":"{{ concerts {{ id }} }}","x":"{}"}}"#,
+                "a".repeat(100 * 1024)
+            )
+            .into_bytes(),
+        ),
+    ];
+    for (content_type, body) in cases {
+        let response = app
+            .http
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_client_error() || status.is_success(), "{status}");
+        if status.is_success() {
+            let body: Value = response.json().await.unwrap();
+            assert!(body["errors"].is_array(), "{body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn syntax_and_type_errors_carry_bad_user_input() {
+    let app = spawn_app().await;
+    for query in [
+        "{ concerts { id ",
+        "{ nope }",
+        "mutation { issueQueueToken { token } }",
+    ] {
+        let body = app.gql(None, query, json!({})).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{query}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn mutations_over_the_rate_limit_get_a_retry_hint() {
+    let app = spawn_app_with(|s| s.rate_limit_per_sec = 1).await;
+    let alice = app.admitted("alice").await;
+    assert!(app.charge(&alice, 1).await["errors"].is_null());
+    assert!(app.charge(&alice, 1).await["errors"].is_null());
+    let body = app.charge(&alice, 1).await;
+    assert_eq!(code(&body), Some("RATE_LIMITED"), "{body}");
+    assert!(
+        body["errors"][0]["extensions"]["retryAfterSeconds"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    assert_eq!(
+        app.balance(&alice).await,
+        2,
+        "the limited call changed nothing"
+    );
+    // Another user is not affected.
+    let bob = app.admitted("bob").await;
+    assert!(app.charge(&bob, 1).await["errors"].is_null());
+}
+
+#[tokio::test]
+async fn token_issuing_can_be_limited_per_address() {
+    let app = spawn_app_with(|s| s.issue_rate_limit_per_sec = 1).await;
+    app.issue("a").await;
+    app.issue("b").await;
+    let body = app
+        .gql(
+            None,
+            "mutation { issueQueueToken(userId: \"c\") { token } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body), Some("RATE_LIMITED"), "{body}");
+}
