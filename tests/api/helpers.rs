@@ -5,11 +5,12 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use seatline::clock::{Clock, SystemClock};
 use seatline::config::Settings;
 use seatline::startup::Application;
 use serde_json::{Value, json};
@@ -141,6 +142,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(configure, Arc::new(SystemClock)).await
+}
+
+/// An app whose domain reads time from `clock` (a `ManualClock` lets a
+/// test jump past a TTL without sleeping).
+pub async fn spawn_app_with_clock(
+    configure: impl FnOnce(&mut Settings),
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
         seatline::telemetry::init(std::io::stdout);
     }
@@ -148,7 +158,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = test_settings();
     settings.database_url = url;
     configure(&mut settings);
-    let app = Application::build(settings).await.expect("build app");
+    let app = Application::build_with_clock(settings, clock)
+        .await
+        .expect("build app");
     let addr = app.local_addr().expect("addr");
     let db = app.state().domain.db().clone();
     let stop = CancellationToken::new();

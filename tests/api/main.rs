@@ -6,6 +6,7 @@
 
 mod booking;
 mod catalog;
+mod clock;
 mod concurrency;
 mod gate;
 mod helpers;

@@ -1,0 +1,63 @@
+//! Time rules at their real, minute-scale defaults, driven by an injected
+//! clock instead of sleeps.
+
+use std::sync::Arc;
+
+use chrono::{TimeDelta, Utc};
+use seatline::clock::ManualClock;
+
+use crate::helpers::{DATE, code, data, spawn_app_with_clock};
+
+#[tokio::test]
+async fn a_five_minute_hold_blocks_until_its_last_millisecond() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let held = app.hold(&alice, DATE, 4).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+
+    clock.advance(TimeDelta::seconds(300) - TimeDelta::milliseconds(1));
+    assert_eq!(
+        code(&app.hold(&bob, DATE, 4).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+
+    clock.advance(TimeDelta::milliseconds(1));
+    assert_eq!(code(&app.pay(&alice, &id).await), Some("HOLD_EXPIRED"));
+    assert_eq!(
+        data(&app.hold(&bob, DATE, 4).await, "holdSeat")["status"],
+        "HELD"
+    );
+}
+
+#[tokio::test]
+async fn a_ten_minute_admission_lapses_and_frees_its_slot() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_with_clock(
+        |s| {
+            s.queue_capacity = 1;
+            s.sweep_interval_ms = 3_600_000;
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let alice = app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    clock.advance(TimeDelta::seconds(599));
+    assert_eq!(app.ticket(&alice).await["status"], "PROGRESS");
+    clock.advance(TimeDelta::seconds(1));
+    assert_eq!(app.ticket(&alice).await["status"], "EXPIRED");
+    // The next queue transaction expires the lapsed admission and promotes
+    // the waiter; a newcomer still queues behind nobody but takes no slot
+    // from Bob.
+    let carol = app.issue("carol").await;
+    assert_eq!(carol["status"], "WAITING");
+    assert_eq!(carol["position"], 0);
+    assert_eq!(
+        app.ticket(bob["token"].as_str().unwrap()).await["status"],
+        "PROGRESS"
+    );
+}
