@@ -8,6 +8,8 @@
 //! upgrades from reader to writer and meets `SQLITE_BUSY`, which the busy
 //! handler does not retry.
 
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -54,4 +56,95 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         _ => TransactionOptions::default(),
     };
     db.begin_with_options(options).await
+}
+
+/// Why a SQLite database could not be claimed for this process.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimError {
+    #[error(
+        "another Seatline process is already serving {0}: SQLite is single-process \
+         (its in-process queue index would silently diverge); run several instances \
+         on PostgreSQL instead"
+    )]
+    InUse(PathBuf),
+    #[error("cannot lock {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// For a file-backed SQLite URL, takes an exclusive lock on
+/// `<database>.lock` for as long as the returned file lives, so a second
+/// Seatline process on the same file refuses to start. `None` for
+/// PostgreSQL and in-memory SQLite.
+///
+/// # Errors
+/// `InUse` when another process holds the lock.
+pub fn claim_sqlite_file(url: &str) -> Result<Option<File>, ClaimError> {
+    let Some(path) = sqlite_path(url) else {
+        return Ok(None);
+    };
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let io = |source| ClaimError::Io {
+        path: lock_path.clone(),
+        source,
+    };
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(io)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(TryLockError::WouldBlock) => Err(ClaimError::InUse(path)),
+        Err(TryLockError::Error(source)) => Err(io(source)),
+    }
+}
+
+/// The file behind a SQLite URL; `None` for memory databases and other
+/// backends.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" || url.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(
+            sqlite_path("sqlite://seatline.db?mode=rwc"),
+            Some(PathBuf::from("seatline.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://u@h/db"), None);
+    }
+
+    #[test]
+    fn a_second_claim_on_one_file_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("a.db").display());
+        let first = claim_sqlite_file(&url).expect("first claim");
+        assert!(first.is_some());
+        assert!(matches!(claim_sqlite_file(&url), Err(ClaimError::InUse(_))));
+        drop(first);
+        assert!(
+            claim_sqlite_file(&url)
+                .expect("claim after release")
+                .is_some()
+        );
+    }
 }

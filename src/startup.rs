@@ -26,6 +26,8 @@ pub enum StartupError {
     Database(#[from] sea_orm::DbErr),
     #[error("loading state: {0}")]
     Domain(#[from] crate::domain::Error),
+    #[error(transparent)]
+    Claim(#[from] db::ClaimError),
     #[error("listening on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -38,6 +40,8 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    /// Held while serving: keeps a second process off a SQLite file.
+    _sqlite_claim: Option<std::fs::File>,
 }
 
 impl Application {
@@ -57,6 +61,7 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        let sqlite_claim = db::claim_sqlite_file(&settings.database_url)?;
         let db = migrate(&settings).await?;
         let domain = Domain::load(db, clock, rules(&settings)).await?;
         if settings.demo_data && seed::seed_if_empty(&domain).await? {
@@ -78,7 +83,11 @@ impl Application {
             settings: Arc::new(settings),
             shutdown: CancellationToken::new(),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            _sqlite_claim: sqlite_claim,
+        })
     }
 
     /// The bound address (useful with port 0).
@@ -101,7 +110,11 @@ impl Application {
     /// # Errors
     /// When serving fails.
     pub async fn run_until_stopped(self, stop: CancellationToken) -> Result<(), StartupError> {
-        let Self { listener, state } = self;
+        let Self {
+            listener,
+            state,
+            _sqlite_claim,
+        } = self;
         let addr = listener.local_addr()?;
         tracing::info!(
             "Seatline listening on http://{addr} (playground: http://{addr}/graphql, database: {})",

@@ -165,3 +165,20 @@ async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
     drop((first, second));
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
+
+#[tokio::test]
+async fn a_second_process_refuses_a_sqlite_file_in_use() {
+    let (database, url) = TestDatabase::create().await;
+    if database.is_postgres() {
+        return;
+    }
+    let _first = Server::start(&url, 10);
+    let second = Command::new(env!("CARGO_BIN_EXE_seatline"))
+        .env("DATABASE_URL", &url)
+        .env("SEATLINE_ADDR", "127.0.0.1:0")
+        .output()
+        .expect("run a second seatline");
+    assert!(!second.status.success());
+    let out = String::from_utf8_lossy(&second.stdout);
+    assert!(out.contains("another Seatline process"), "{out}");
+}
