@@ -84,6 +84,11 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// How long a WebSocket client has to send `connection_init` (closed
+    /// with 4408 after).
+    #[arg(long, env = "SEATLINE_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub ws_init_timeout_ms: u64,
+
     /// How long shutdown waits for in-flight work before giving up.
     #[arg(long, env = "SEATLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,

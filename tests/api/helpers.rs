@@ -326,6 +326,17 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(addr: SocketAddr, protocol: &'static str, init: Value) -> Self {
+        let mut client = Self::open(addr, protocol).await;
+        client
+            .send(json!({ "type": "connection_init", "payload": init }))
+            .await;
+        let ack = client.recv().await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    /// A connection that has sent nothing yet.
+    pub async fn open(addr: SocketAddr, protocol: &'static str) -> Self {
         let mut request = format!("ws://{addr}/graphql/ws")
             .into_client_request()
             .expect("request");
@@ -335,13 +346,24 @@ impl WsClient {
         let (socket, _) = tokio_tungstenite::connect_async(request)
             .await
             .expect("websocket connects");
-        let mut client = Self { socket, protocol };
-        client
-            .send(json!({ "type": "connection_init", "payload": init }))
-            .await;
-        let ack = client.recv().await.expect("connection_ack");
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
-        client
+        Self { socket, protocol }
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .expect("send");
+    }
+
+    /// The close code the server ends with, skipping other messages.
+    pub async fn close_code(&mut self) -> Option<u64> {
+        while let Some(message) = self.recv().await {
+            if message["type"] == "close" {
+                return message["code"].as_u64();
+            }
+        }
+        None
     }
 
     pub async fn send(&mut self, message: Value) {

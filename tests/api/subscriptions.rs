@@ -176,3 +176,76 @@ async fn shutdown_closes_subscriptions_cleanly() {
         "no longer listening"
     );
 }
+
+mod protocol {
+    //! graphql-transport-ws's own close codes.
+
+    use serde_json::json;
+
+    use crate::helpers::{WsClient, spawn_app, spawn_app_with};
+
+    const SUBSCRIBE: &str = r#"{"id":"1","type":"subscribe","payload":{"query":"subscription { queueUpdates { status } }"}}"#;
+
+    #[tokio::test]
+    async fn no_connection_init_in_time_closes_4408() {
+        let app = spawn_app_with(|s| s.ws_init_timeout_ms = 300).await;
+        let mut ws = WsClient::open(app.addr, "graphql-transport-ws").await;
+        assert_eq!(ws.close_code().await, Some(4408));
+    }
+
+    #[tokio::test]
+    async fn a_second_init_closes_4429() {
+        let app = spawn_app().await;
+        let mut ws = app.ws(json!({})).await;
+        ws.send(json!({ "type": "connection_init" })).await;
+        assert_eq!(ws.close_code().await, Some(4429));
+    }
+
+    #[tokio::test]
+    async fn subscribing_before_the_ack_closes_4401() {
+        let app = spawn_app().await;
+        let mut ws = WsClient::open(app.addr, "graphql-transport-ws").await;
+        ws.send_text(SUBSCRIBE).await;
+        assert_eq!(ws.close_code().await, Some(4401));
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_subscription_id_closes_4409() {
+        let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+        app.admitted("alice").await;
+        let bob = app.issue("bob").await;
+        let mut ws = app.ws(json!({ "token": bob["token"] })).await;
+        ws.send_text(SUBSCRIBE).await;
+        ws.next_ticket().await;
+        ws.send_text(SUBSCRIBE).await;
+        assert_eq!(ws.close_code().await, Some(4409));
+    }
+
+    #[tokio::test]
+    async fn an_invalid_message_closes_4400() {
+        let app = spawn_app().await;
+        let mut ws = app.ws(json!({})).await;
+        ws.send_text("{not json").await;
+        assert_eq!(ws.close_code().await, Some(4400));
+    }
+
+    #[tokio::test]
+    async fn subscriptions_per_connection_are_bounded() {
+        let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+        app.admitted("alice").await;
+        let bob = app.issue("bob").await;
+        let mut ws = app.ws(json!({ "token": bob["token"] })).await;
+        for i in 0..20 {
+            ws.subscribe(&i.to_string(), None).await;
+            ws.next_ticket().await;
+        }
+        ws.subscribe("20", None).await;
+        let refused = ws.recv().await.unwrap();
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["id"], "20");
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"],
+            "BAD_USER_INPUT"
+        );
+    }
+}

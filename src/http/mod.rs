@@ -1,0 +1,102 @@
+//! HTTP wiring: `POST /graphql`, the playground at `GET /graphql`,
+//! subscriptions at `/graphql/ws`, and `GET /health`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{ErrorExtensionValues, ServerError};
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Html;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+mod ws;
+
+use crate::graphql::AppSchema;
+use crate::graphql::context::Viewer;
+use crate::state::AppState;
+
+/// Largest accepted request body. async-graphql-axum reads the body as a
+/// stream, which axum's default body limit does not cover.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Requests running longer are answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub(crate) struct Http {
+    pub(crate) schema: AppSchema,
+    pub(crate) app: AppState,
+}
+
+pub fn router(app: AppState, schema: AppSchema) -> Router {
+    Router::new()
+        .route(
+            "/graphql",
+            get(playground)
+                .post(graphql)
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+        )
+        .route("/graphql/ws", get(ws::subscriptions))
+        .route("/health", get(|| async { "ok" }))
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        // Outermost, so the trace layer never sees the bearer token.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+        ]))
+        .with_state(Http { schema, app })
+}
+
+async fn playground() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .title("Seatline")
+            .finish(),
+    )
+}
+
+async fn graphql(
+    State(http): State<Http>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let viewer = Viewer::from_authorization(authorization, Some(peer.ip()));
+    let mut response = http.schema.execute(request.into_inner().data(viewer)).await;
+    for error in &mut response.errors {
+        label_request_error(error);
+    }
+    response.into()
+}
+
+/// Errors async-graphql raises itself (parse, validation, limits) carry no
+/// code; they are all the client's input.
+fn label_request_error(error: &mut ServerError) {
+    let coded = error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some());
+    if !coded {
+        error
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default)
+            .set("code", "BAD_USER_INPUT");
+    }
+}
