@@ -84,6 +84,11 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
 
+    /// Serve introspection and the GraphiQL playground; turn off in
+    /// production if the schema should not be discoverable.
+    #[arg(long, env = "SEATLINE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
     /// How long a WebSocket client has to send `connection_init` (closed
     /// with 4408 after).
     #[arg(long, env = "SEATLINE_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]

@@ -44,9 +44,10 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 1000;
 
 /// The schema, with `state` as its data (none for printing the SDL).
+/// Introspection follows `state`'s settings.
 #[must_use]
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let builder = Schema::build(
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
@@ -55,6 +56,9 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8);
+    if state.as_ref().is_some_and(|s| !s.settings.introspection) {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
     match state {
         Some(state) => builder.data(state).finish(),
         None => builder.finish(),

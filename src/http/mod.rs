@@ -8,10 +8,12 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, ServerError};
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
+use axum::extract::Request;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::Html;
-use axum::routing::get;
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -37,13 +39,16 @@ pub(crate) struct Http {
 }
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
+    let endpoint: MethodRouter<Http> = post(graphql)
+        .route_layer(middleware::from_fn(json_only))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    let endpoint = if app.settings.introspection {
+        endpoint.get(playground)
+    } else {
+        endpoint
+    };
     Router::new()
-        .route(
-            "/graphql",
-            get(playground)
-                .post(graphql)
-                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
-        )
+        .route("/graphql", endpoint)
         .route("/graphql/ws", get(ws::subscriptions))
         .route("/health", get(|| async { "ok" }))
         .layer(CatchPanicLayer::new())
@@ -84,6 +89,29 @@ async fn graphql(
         label_request_error(error);
     }
     response.into()
+}
+
+/// Only `application/json` bodies reach GraphQL: no multipart uploads, no
+/// form posts.
+async fn json_only(request: Request, next: Next) -> Response {
+    let is_json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if is_json {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            axum::Json(serde_json::json!({ "errors": [{
+                "message": "send the operation as application/json",
+                "extensions": { "code": "BAD_USER_INPUT" },
+            }]})),
+        )
+            .into_response()
+    }
 }
 
 /// Errors async-graphql raises itself (parse, validation, limits) carry no

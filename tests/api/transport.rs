@@ -163,3 +163,54 @@ async fn token_issuing_can_be_limited_per_address() {
         .await;
     assert_eq!(code(&body), Some("RATE_LIMITED"), "{body}");
 }
+
+#[tokio::test]
+async fn only_json_bodies_are_accepted() {
+    let app = spawn_app().await;
+    for content_type in [
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "application/x-www-form-urlencoded",
+    ] {
+        let response = app
+            .http
+            .post(app.url("/graphql"))
+            .header("content-type", content_type)
+            .body("{\"query\":\"{ concerts { id } }\"}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 415, "{content_type}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+    }
+}
+
+#[tokio::test]
+async fn batches_are_refused() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!([{ "query": "{ concerts { id } }" }, { "query": "{ concerts { id } }" }]))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert!(status.is_client_error(), "{status}: {text}");
+}
+
+#[tokio::test]
+async fn introspection_and_the_playground_can_be_turned_off() {
+    let app = spawn_app_with(|s| s.introspection = false).await;
+    let body = app
+        .gql(None, "{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(body["errors"].is_array(), "{body}");
+    let page = app.http.get(app.url("/graphql")).send().await.unwrap();
+    assert!(page.status().is_client_error());
+    // The API itself still works.
+    let body = app.gql(None, "{ concerts { id } }", json!({})).await;
+    assert!(data(&body, "concerts").is_array());
+}
