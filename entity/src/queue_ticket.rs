@@ -28,6 +28,8 @@ pub struct Model {
     pub admitted_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
+    /// The queue version (gate lock) that last changed this ticket.
+    pub changed_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_catalog;
 mod m20261125_000002_create_queue;
 mod m20261125_000003_create_booking_and_wallet;
+mod m20261125_000004_add_ticket_change_version;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_catalog::Migration),
             Box::new(m20261125_000002_create_queue::Migration),
             Box::new(m20261125_000003_create_booking_and_wallet::Migration),
+            Box::new(m20261125_000004_add_ticket_change_version::Migration),
         ]
     }
 }

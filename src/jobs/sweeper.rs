@@ -25,7 +25,8 @@ pub struct Outcome {
     pub next_lapse: Option<Timestamp>,
 }
 
-/// One pass. `suspect` carries [`queue::reconcile`]'s state between passes.
+/// One pass. `suspect` carries a queue version found missing on the
+/// previous pass.
 ///
 /// # Errors
 /// When the database fails; the loop logs and retries.
@@ -33,9 +34,14 @@ pub async fn tick(state: &AppState, suspect: &mut Option<i64>) -> Result<Outcome
     let domain = &state.domain;
     let holds_expired = booking::expire_lapsed_holds(domain).await?;
     let changes = queue::settle(domain).await?;
-    if queue::reconcile(domain, suspect).await? {
-        tracing::debug!("waiting line reloaded after changes by another process");
+    // A version still missing since the last pass was committed elsewhere
+    // (or its own application was lost): fetch it from the database.
+    let applied = domain.hub().applied_version();
+    if suspect.is_some_and(|seen| applied < seen) && queue::catch_up(domain).await? {
+        tracing::debug!("caught up with queue changes committed elsewhere");
     }
+    let committed = queue::store::gate_version(domain.db()).await?;
+    *suspect = (committed > domain.hub().applied_version()).then_some(committed);
     let next_lapse = queue::store::next_lapse(domain.db()).await?;
     idempotency::prune(domain, domain.now() - KEY_RETENTION).await?;
     state.limits.forget_idle();

@@ -182,3 +182,68 @@ async fn a_second_process_refuses_a_sqlite_file_in_use() {
     let out = String::from_utf8_lossy(&second.stdout);
     assert!(out.contains("another Seatline process"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let a = Server::start(&url, 1);
+    let b = Server::start(&url, 1);
+    let http = reqwest::Client::new();
+    let issue = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
+    let alice = gql(&http, &a.url, None, issue, json!({ "u": "alice" })).await;
+    let alice = alice["data"]["issueQueueToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = gql(&http, &b.url, None, issue, json!({ "u": "bob" })).await;
+    assert_eq!(bob["data"]["issueQueueToken"]["status"], "WAITING");
+    let bob = bob["data"]["issueQueueToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let b_addr = b.url.trim_start_matches("http://").parse().unwrap();
+    let mut ws =
+        crate::helpers::WsClient::connect(b_addr, "graphql-transport-ws", json!({ "token": bob }))
+            .await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+
+    let held = gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
+        json!({}),
+    )
+    .await;
+    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
+    gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation { chargeBalance(amount: 500000) { amount } }",
+        json!({}),
+    )
+    .await;
+    let paid = gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
+        json!({ "r": id }),
+    )
+    .await;
+    assert!(paid["errors"].is_null(), "{paid}");
+    let paid_at = tokio::time::Instant::now();
+    let pushed = ws.next_ticket().await;
+    assert_eq!(pushed["status"], "PROGRESS");
+    assert!(
+        paid_at.elapsed() < Duration::from_secs(1),
+        "pushed after {:?}",
+        paid_at.elapsed()
+    );
+}

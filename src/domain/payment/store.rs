@@ -25,7 +25,7 @@ pub(super) async fn pay(
     rules: &Rules,
 ) -> Result<(Payment, QueueChanges)> {
     // Lock order: gate, ticket, reservation, seat, wallet.
-    let version = queue_store::lock_gate(txn).await?;
+    let gate = queue_store::lock_gate(txn).await?;
     touch_admission(txn, ticket, now).await?;
     let reservation = reservation_by_id(txn, reservation_id, now)
         .await?
@@ -82,7 +82,7 @@ pub(super) async fn pay(
     .await?;
 
     let mut changes = QueueChanges {
-        version: Some(version),
+        version: Some(gate.version()),
         tickets: Vec::new(),
     };
     let other_holds = Reservations::find()
@@ -92,8 +92,9 @@ pub(super) async fn pay(
         .count(txn)
         .await?;
     if other_holds == 0 {
-        changes.tickets = queue_store::finish(txn, ticket.id, now).await?;
-        let settled = queue_store::settle(txn, now, rules.queue_capacity, rules.active_ttl).await?;
+        changes.tickets = queue_store::finish(txn, &gate, ticket.id, now).await?;
+        let settled =
+            queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
         changes.tickets.extend(settled.tickets);
     }
 

@@ -2,6 +2,13 @@
 //! of changes to subscribers. It is a cache of the database, rebuilt from it
 //! at start-up and fed only with changes that have committed.
 //!
+//! Changes are applied in queue-version order (one version per committed
+//! gate lock). This process's own commits arrive right after they commit;
+//! versions it never sees were committed by another process and are
+//! fetched from the database (`queue::catch_up`), whose rows are always the
+//! newest state. Applying strictly in order, from one place, means a
+//! ticket's state here never moves backwards.
+//!
 //! Two kinds of signal leave the hub:
 //! - a status change goes to the one ticket it concerns, through that
 //!   ticket's own `watch` channel (O(1) per change, however many listen);
@@ -11,7 +18,7 @@
 //!   slow subscriber never lags behind a queue of stale positions: it just
 //!   reads the newest line when it next runs.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
@@ -20,46 +27,26 @@ use super::model::{AdmissionRate, Ticket, TicketStatus, WaitingLine};
 use super::store::QueueChanges;
 use crate::clock::Timestamp;
 
+/// Own commits held back waiting for an earlier version; beyond this the
+/// hub waits for a catch-up from the database instead of buffering more.
+const MAX_PENDING: usize = 4096;
+
 #[derive(Debug)]
 pub struct QueueHub {
+    /// Taken first by every writer: serializes the application of changes.
+    versions: Mutex<Versions>,
     line: RwLock<WaitingLine>,
     rate: Mutex<AdmissionRate>,
     line_version: watch::Sender<u64>,
     watchers: Mutex<HashMap<i64, watch::Sender<Ticket>>>,
-    /// Which queue versions (one per committed gate lock) this hub has
-    /// seen, to notice the ones another process committed.
-    versions: Mutex<Versions>,
 }
 
-/// A watermark below which every version was applied, plus the versions
-/// applied above it. A version missing above the watermark was committed
-/// by someone else.
+/// Every version up to `watermark` is applied; `pending` holds own commits
+/// that arrived ahead of a missing version.
 #[derive(Debug)]
 struct Versions {
     watermark: i64,
-    ahead: BTreeSet<i64>,
-}
-
-impl Versions {
-    fn applied(&mut self, version: i64) {
-        if version > self.watermark {
-            self.ahead.insert(version);
-        }
-        self.advance();
-    }
-
-    fn caught_up_to(&mut self, version: i64) {
-        self.watermark = self.watermark.max(version);
-        let watermark = self.watermark;
-        self.ahead.retain(|&v| v > watermark);
-        self.advance();
-    }
-
-    fn advance(&mut self) {
-        while self.ahead.remove(&(self.watermark + 1)) {
-            self.watermark += 1;
-        }
-    }
+    pending: BTreeMap<i64, Vec<Ticket>>,
 }
 
 impl QueueHub {
@@ -67,28 +54,91 @@ impl QueueHub {
     #[must_use]
     pub fn new(waiting_ids: Vec<i64>, version: i64) -> Self {
         Self {
+            versions: Mutex::new(Versions {
+                watermark: version,
+                pending: BTreeMap::new(),
+            }),
             line: RwLock::new(WaitingLine::from_sorted(waiting_ids)),
             rate: Mutex::new(AdmissionRate::default()),
             line_version: watch::Sender::new(0),
             watchers: Mutex::new(HashMap::new()),
-            versions: Mutex::new(Versions {
-                watermark: version,
-                ahead: BTreeSet::new(),
-            }),
         }
     }
 
-    /// Records committed ticket changes and notifies whoever listens.
+    /// Records the changes of a transaction this process committed.
     pub fn apply(&self, changes: &QueueChanges) {
-        if let Some(version) = changes.version {
-            lock(&self.versions).applied(version);
+        let Some(version) = changes.version else {
+            self.apply_tickets(&changes.tickets);
+            return;
+        };
+        let mut versions = lock(&self.versions);
+        if version <= versions.watermark || versions.pending.len() >= MAX_PENDING {
+            // Already covered by a catch-up, or far behind: a catch-up will
+            // bring the newest state.
+            return;
         }
-        if changes.tickets.is_empty() {
+        versions.pending.insert(version, changes.tickets.clone());
+        self.drain(&mut versions);
+    }
+
+    /// Applies the newest state of tickets changed after the watermark, as
+    /// read from the database when its committed version was `committed`.
+    pub fn catch_up(&self, committed: i64, changed: Vec<(i64, Ticket)>) {
+        let mut versions = lock(&self.versions);
+        let newest = changed
+            .iter()
+            .map(|(v, _)| *v)
+            .max()
+            .unwrap_or(committed)
+            .max(committed);
+        let fresh: Vec<Ticket> = changed
+            .into_iter()
+            .filter(|(v, _)| *v > versions.watermark)
+            .map(|(_, t)| t)
+            .collect();
+        self.apply_tickets(&fresh);
+        self.advance_to(&mut versions, newest);
+    }
+
+    /// Replaces the line with the database's and pushes `watched`, the
+    /// current state of every watched ticket, read at version `committed`
+    /// or later.
+    pub fn reload(&self, committed: i64, waiting_ids: Vec<i64>, watched: &[Ticket]) {
+        let mut versions = lock(&self.versions);
+        *self.line.write().unwrap_or_else(PoisonError::into_inner) =
+            WaitingLine::from_sorted(waiting_ids);
+        self.line_version.send_modify(|v| *v += 1);
+        self.publish(watched);
+        self.advance_to(&mut versions, committed);
+    }
+
+    /// Every queue version up to this one is reflected here.
+    #[must_use]
+    pub fn applied_version(&self) -> i64 {
+        lock(&self.versions).watermark
+    }
+
+    fn advance_to(&self, versions: &mut Versions, version: i64) {
+        versions.watermark = versions.watermark.max(version);
+        let watermark = versions.watermark;
+        versions.pending.retain(|&v, _| v > watermark);
+        self.drain(versions);
+    }
+
+    fn drain(&self, versions: &mut Versions) {
+        while let Some(tickets) = versions.pending.remove(&(versions.watermark + 1)) {
+            versions.watermark += 1;
+            self.apply_tickets(&tickets);
+        }
+    }
+
+    fn apply_tickets(&self, tickets: &[Ticket]) {
+        if tickets.is_empty() {
             return;
         }
         {
             let mut line = self.line.write().unwrap_or_else(PoisonError::into_inner);
-            for ticket in &changes.tickets {
+            for ticket in tickets {
                 match ticket.status {
                     TicketStatus::Waiting => line.insert(ticket.id),
                     _ => line.remove(ticket.id),
@@ -97,19 +147,19 @@ impl QueueHub {
         }
         {
             let mut rate = lock(&self.rate);
-            for ticket in &changes.tickets {
+            for ticket in tickets {
                 if let (TicketStatus::Progress, Some(at)) = (ticket.status, ticket.admitted_at) {
                     rate.record(at);
                 }
             }
         }
         self.line_version.send_modify(|v| *v += 1);
-        self.publish(&changes.tickets);
+        self.publish(tickets);
     }
 
     /// Pushes each ticket to its watchers, if any, when it differs from
     /// what they last saw.
-    pub fn publish(&self, tickets: &[Ticket]) {
+    fn publish(&self, tickets: &[Ticket]) {
         let watchers = lock(&self.watchers);
         for ticket in tickets {
             if let Some(tx) = watchers.get(&ticket.id) {
@@ -122,27 +172,6 @@ impl QueueHub {
                 });
             }
         }
-    }
-
-    /// Replaces the line with the database's as of queue version
-    /// `version`, after another process changed it.
-    pub fn reset_line(&self, waiting_ids: Vec<i64>, version: i64) {
-        *self.line.write().unwrap_or_else(PoisonError::into_inner) =
-            WaitingLine::from_sorted(waiting_ids);
-        lock(&self.versions).caught_up_to(version);
-        self.line_version.send_modify(|v| *v += 1);
-    }
-
-    /// Every queue version up to this one is reflected here.
-    #[must_use]
-    pub fn applied_version(&self) -> i64 {
-        lock(&self.versions).watermark
-    }
-
-    /// Ids of the tickets someone is subscribed to.
-    #[must_use]
-    pub fn watched_ids(&self) -> Vec<i64> {
-        lock(&self.watchers).keys().copied().collect()
     }
 
     #[must_use]
@@ -187,9 +216,10 @@ impl QueueHub {
         }
     }
 
+    /// Ids of the tickets someone is subscribed to.
     #[must_use]
-    pub fn watched_tickets(&self) -> usize {
-        lock(&self.watchers).len()
+    pub fn watched_ids(&self) -> Vec<i64> {
+        lock(&self.watchers).keys().copied().collect()
     }
 }
 
@@ -249,16 +279,19 @@ mod tests {
         }
     }
 
+    fn at(version: i64, tickets: Vec<Ticket>) -> QueueChanges {
+        QueueChanges {
+            version: Some(version),
+            tickets,
+        }
+    }
+
     #[tokio::test]
     async fn a_status_change_reaches_only_its_ticket() {
         let hub = Arc::new(QueueHub::new(vec![1, 2], 0));
         let mut one = hub.watch_ticket(&ticket(1, TicketStatus::Waiting));
         let two = hub.watch_ticket(&ticket(2, TicketStatus::Waiting));
-        hub.apply(&QueueChanges {
-            version: Some(1),
-            tickets: vec![ticket(1, TicketStatus::Progress)],
-        });
-        assert_eq!(hub.applied_version(), 1);
+        hub.apply(&at(1, vec![ticket(1, TicketStatus::Progress)]));
         assert_eq!(one.changed().await.status, TicketStatus::Progress);
         assert!(
             !two.rx
@@ -270,19 +303,31 @@ mod tests {
     }
 
     #[test]
-    fn a_version_committed_elsewhere_holds_the_watermark_back() {
+    fn commits_apply_in_version_order() {
         let hub = QueueHub::new(vec![], 10);
-        let applied = |v| QueueChanges {
-            version: Some(v),
-            tickets: vec![],
-        };
-        hub.apply(&applied(12));
+        hub.apply(&at(12, vec![ticket(7, TicketStatus::Progress)]));
         assert_eq!(hub.applied_version(), 10, "11 is missing");
-        hub.apply(&applied(11));
+        hub.apply(&at(11, vec![ticket(7, TicketStatus::Waiting)]));
         assert_eq!(hub.applied_version(), 12);
-        hub.apply(&applied(14));
-        hub.reset_line(vec![], 13);
-        assert_eq!(hub.applied_version(), 14);
+        assert_eq!(
+            hub.position(7),
+            None,
+            "12 (admitted) came after 11 (waiting)"
+        );
+    }
+
+    #[test]
+    fn a_catch_up_supersedes_older_own_commits() {
+        let hub = QueueHub::new(vec![], 10);
+        hub.apply(&at(13, vec![ticket(7, TicketStatus::Waiting)]));
+        // Another process committed 11 and 12; the database's row for
+        // ticket 7 is newer than our buffered commit.
+        hub.catch_up(13, vec![(13, ticket(7, TicketStatus::Progress))]);
+        assert_eq!(hub.applied_version(), 13);
+        assert_eq!(hub.position(7), None);
+        // A late own commit at or below the watermark changes nothing.
+        hub.apply(&at(12, vec![ticket(7, TicketStatus::Waiting)]));
+        assert_eq!(hub.position(7), None);
     }
 
     #[test]
@@ -290,10 +335,10 @@ mod tests {
         let hub = Arc::new(QueueHub::new(vec![], 0));
         let a = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
         let b = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
-        assert_eq!(hub.watched_tickets(), 1);
+        assert_eq!(hub.watched_ids().len(), 1);
         drop(a);
-        assert_eq!(hub.watched_tickets(), 1);
+        assert_eq!(hub.watched_ids().len(), 1);
         drop(b);
-        assert_eq!(hub.watched_tickets(), 0);
+        assert!(hub.watched_ids().is_empty());
     }
 }

@@ -41,8 +41,9 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
     let now = domain.now();
     let rules = domain.rules();
     let txn = begin_write(domain.db()).await?;
+    let gate = store::lock_gate(&txn).await?;
     let mut changes =
-        store::lock_and_settle(&txn, now, rules.queue_capacity, rules.active_ttl).await?;
+        store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
     let ticket = match store::live_ticket_of(&txn, user_id).await? {
         Some(existing) => existing,
         None => {
@@ -53,7 +54,8 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
             let admit_until = (admitted < u64::from(rules.queue_capacity) && waiting == 0)
                 .then(|| now + rules.active_ttl);
             let token = Uuid::new_v4().to_string();
-            let ticket = store::insert_ticket(&txn, user_id, token, now, admit_until).await?;
+            let ticket =
+                store::insert_ticket(&txn, &gate, user_id, token, now, admit_until).await?;
             changes.tickets.push(ticket.clone());
             ticket
         }
@@ -113,35 +115,38 @@ pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     Ok(changes)
 }
 
-/// Batch size when refreshing watched tickets from the database.
+/// Most ticket changes one catch-up applies; further behind, the line is
+/// reloaded whole.
+const CATCH_UP_LIMIT: u64 = 10_000;
+/// Batch size when re-reading watched tickets for a reload.
 const REFRESH_BATCH: usize = 500;
 
-/// Catches the in-process line up with queue changes other processes
-/// committed. Every gate-locking commit bumps the queue version; a version
-/// this process never applied was committed elsewhere. When such a gap,
-/// seen on the previous call, is still open, the line is reloaded and every
-/// watched ticket re-read, so its subscriber is pushed any status it
-/// missed. Waiting one call lets our own commits whose apply is a moment
-/// behind close their gaps first. Returns whether it reloaded.
+/// Brings the in-process line up to the database's queue version,
+/// applying the changes other processes committed (and any of our own whose
+/// application was lost), and pushing their new status to subscribers.
+/// Returns whether there was anything to catch up on.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn reconcile(domain: &Domain, suspect: &mut Option<i64>) -> Result<bool> {
+pub async fn catch_up(domain: &Domain) -> Result<bool> {
     let hub = domain.hub();
-    let version = store::gate_version(domain.db()).await?;
+    let db = domain.db();
+    let committed = store::gate_version(db).await?;
     let watermark = hub.applied_version();
-    let gap_persists = suspect.is_some_and(|seen| watermark < seen);
-    if !gap_persists {
-        *suspect = (version > watermark).then_some(version);
+    if committed <= watermark {
         return Ok(false);
     }
-    let waiting = store::waiting_ids(domain.db()).await?;
-    hub.reset_line(waiting, version);
-    for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
-        let tickets = store::by_ids(domain.db(), ids).await?;
-        hub.publish(&tickets);
+    let changed = store::changed_since(db, watermark, CATCH_UP_LIMIT).await?;
+    if changed.len() as u64 == CATCH_UP_LIMIT {
+        let waiting = store::waiting_ids(db).await?;
+        let mut watched = Vec::new();
+        for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
+            watched.extend(store::by_ids(db, ids).await?);
+        }
+        hub.reload(committed, waiting, &watched);
+    } else {
+        hub.catch_up(committed, changed);
     }
-    *suspect = None;
     Ok(true)
 }
 

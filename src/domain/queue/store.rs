@@ -6,8 +6,8 @@ use entity::queue_gate;
 use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::model::{Ticket, TicketStatus};
@@ -34,12 +34,30 @@ impl QueueChanges {
     }
 }
 
+/// The PostgreSQL channel every committed queue version is announced on.
+pub const QUEUE_CHANNEL: &str = "seatline_queue";
+
+/// Proof that the transaction holds the gate, and the queue version it
+/// will commit. Every ticket change needs one.
+#[derive(Debug)]
+pub struct GateLock {
+    version: i64,
+}
+
+impl GateLock {
+    #[must_use]
+    pub fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 /// Locks the gate row until the transaction ends. On PostgreSQL this is a
 /// row lock every admission decision queues behind, so "count admitted,
 /// then admit" cannot interleave across processes (write skew); on SQLite
-/// the `BEGIN IMMEDIATE` write lock already serializes. Returns the new
-/// queue version.
-pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<i64> {
+/// the `BEGIN IMMEDIATE` write lock already serializes. The new queue
+/// version is announced with `NOTIFY`, which PostgreSQL delivers to other
+/// instances only if and when the transaction commits.
+pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<GateLock> {
     let rows = queue_gate::Entity::update_many()
         .col_expr(
             queue_gate::Column::Version,
@@ -48,9 +66,19 @@ pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<i64> {
         .filter(queue_gate::Column::Id.eq(1))
         .exec_with_returning(txn)
         .await?;
-    rows.first()
+    let version = rows
+        .first()
         .map(|gate| gate.version)
-        .ok_or_else(|| Error::invariant("queue_gate row is missing"))
+        .ok_or_else(|| Error::invariant("queue_gate row is missing"))?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [QUEUE_CHANNEL.into(), version.to_string().into()],
+        ))
+        .await?;
+    }
+    Ok(GateLock { version })
 }
 
 /// The queue version as committed: how many gate-locking transactions ever
@@ -71,22 +99,25 @@ pub async fn lock_and_settle(
     capacity: u32,
     active_ttl: TimeDelta,
 ) -> Result<QueueChanges> {
-    let version = lock_gate(txn).await?;
-    let mut changes = settle(txn, now, capacity, active_ttl).await?;
-    changes.version = Some(version);
-    Ok(changes)
+    let gate = lock_gate(txn).await?;
+    settle(txn, &gate, now, capacity, active_ttl).await
 }
 
 /// Marks admissions past their `expires_at` EXPIRED, then admits the
 /// earliest waiters into every free slot. Call with the gate locked.
 pub async fn settle(
     txn: &DatabaseTransaction,
+    gate: &GateLock,
     now: Timestamp,
     capacity: u32,
     active_ttl: TimeDelta,
 ) -> Result<QueueChanges> {
-    let mut changes = QueueChanges::default();
+    let mut changes = QueueChanges {
+        version: Some(gate.version),
+        tickets: Vec::new(),
+    };
     let lapsed = Tickets::update_many()
+        .col_expr(Column::ChangedVersion, Expr::value(gate.version))
         .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
         .col_expr(Column::FinishedAt, Expr::value(now))
         .filter(Column::Status.eq(QueueStatus::Progress))
@@ -109,6 +140,7 @@ pub async fn settle(
             .await?;
         if !next.is_empty() {
             let promoted = Tickets::update_many()
+                .col_expr(Column::ChangedVersion, Expr::value(gate.version))
                 .col_expr(Column::Status, Expr::value(QueueStatus::Progress))
                 .col_expr(Column::AdmittedAt, Expr::value(now))
                 .col_expr(Column::ExpiresAt, Expr::value(now + active_ttl))
@@ -141,6 +173,7 @@ pub async fn live_ticket_of<C: ConnectionTrait>(db: &C, user_id: &str) -> Result
 
 pub async fn insert_ticket(
     txn: &DatabaseTransaction,
+    gate: &GateLock,
     user_id: &str,
     token: String,
     now: Timestamp,
@@ -159,6 +192,7 @@ pub async fn insert_ticket(
         admitted_at: Set(admit_until.map(|_| now)),
         expires_at: Set(admit_until),
         finished_at: Set(None),
+        changed_version: Set(gate.version),
         ..Default::default()
     };
     Ok(Tickets::insert(model)
@@ -168,8 +202,14 @@ pub async fn insert_ticket(
 }
 
 /// Marks an admitted ticket DONE (its purchase is complete).
-pub async fn finish(txn: &DatabaseTransaction, id: i64, now: Timestamp) -> Result<Vec<Ticket>> {
+pub async fn finish(
+    txn: &DatabaseTransaction,
+    gate: &GateLock,
+    id: i64,
+    now: Timestamp,
+) -> Result<Vec<Ticket>> {
     Ok(Tickets::update_many()
+        .col_expr(Column::ChangedVersion, Expr::value(gate.version))
         .col_expr(Column::Status, Expr::value(QueueStatus::Done))
         .col_expr(Column::FinishedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
@@ -214,6 +254,25 @@ pub async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// Tickets changed by queue versions after `version`, oldest change
+/// first, at most `limit`.
+pub async fn changed_since<C: ConnectionTrait>(
+    db: &C,
+    version: i64,
+    limit: u64,
+) -> Result<Vec<(i64, Ticket)>> {
+    Ok(Tickets::find()
+        .filter(Column::ChangedVersion.gt(version))
+        .order_by_asc(Column::ChangedVersion)
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.changed_version, Ticket::from(m)))
+        .collect())
 }
 
 /// The database's answer to "how many waiters entered before `id`", used
