@@ -9,8 +9,10 @@ pub fn on_signal() -> CancellationToken {
     let cancel = token.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutdown signal received");
+        // Cancel before logging: nothing that can fail may stand between
+        // the signal and the shutdown.
         cancel.cancel();
+        tracing::info!("shutdown signal received");
     });
     token
 }

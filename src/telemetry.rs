@@ -14,6 +14,9 @@ where
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        // A closed log pipe must not make logging report to a closed
+        // stderr, which panics.
+        .log_internal_errors(false)
         .with_writer(sink)
         .try_init();
 }

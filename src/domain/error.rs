@@ -71,6 +71,17 @@ impl Error {
         }
     }
 
+    /// Rejects text a client sent that contains control characters (a NUL
+    /// byte is not even storable in PostgreSQL).
+    pub(crate) fn check_text(what: &str, text: &str) -> Result<(), Self> {
+        if text.chars().any(char::is_control) {
+            return Err(Self::bad_input(format!(
+                "{what} must not contain control characters"
+            )));
+        }
+        Ok(())
+    }
+
     pub(crate) fn bad_input(message: impl Into<String>) -> Self {
         Self::BadUserInput {
             message: message.into(),

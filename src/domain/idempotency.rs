@@ -62,6 +62,7 @@ where
                 "idempotencyKey must be 1 to {MAX_KEY_LEN} characters"
             )));
         }
+        Error::check_text("idempotencyKey", key)?;
         // A replay needs no admission: a client that lost the response to
         // the `pay` that finished its ticket must still learn it paid.
         if let Some(outcome) = stored(domain, &ticket.user_id, key, &request).await? {

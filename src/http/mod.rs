@@ -4,8 +4,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use async_graphql::ParseRequestError;
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{ErrorExtensionValues, ServerError};
+use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::Request;
@@ -39,9 +41,12 @@ pub(crate) struct Http {
 }
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
+    // The body limit also covers bodies without a Content-Length, which
+    // async-graphql-axum reads as a stream; `screen` (outermost) answers
+    // the common cases first with a GraphQL-shaped error.
     let endpoint: MethodRouter<Http> = post(graphql)
-        .route_layer(middleware::from_fn(json_only))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .route_layer(middleware::from_fn(screen));
     let endpoint = if app.settings.introspection {
         endpoint.get(playground)
     } else {
@@ -78,8 +83,12 @@ async fn graphql(
     State(http): State<Http>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    request: GraphQLRequest,
-) -> GraphQLResponse {
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response {
+    let request = match request {
+        Ok(request) => request,
+        Err(GraphQLRejection(err)) => return request_error(&err),
+    };
     let authorization = headers
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
@@ -88,12 +97,53 @@ async fn graphql(
     for error in &mut response.errors {
         label_request_error(error);
     }
-    response.into()
+    GraphQLResponse::from(response).into_response()
 }
 
-/// Only `application/json` bodies reach GraphQL: no multipart uploads, no
-/// form posts.
-async fn json_only(request: Request, next: Next) -> Response {
+/// A body that is not one GraphQL request: a JSON error with a code, never
+/// the parser's debug text.
+fn request_error(err: &ParseRequestError) -> Response {
+    let (status, message) = match err {
+        ParseRequestError::PayloadTooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        ),
+        ParseRequestError::UnsupportedBatch => (
+            StatusCode::BAD_REQUEST,
+            "send one operation per request; batches are not supported".to_owned(),
+        ),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "the body is not a GraphQL request: expected JSON {\"query\": …, \"variables\": …}"
+                .to_owned(),
+        ),
+    };
+    json_error(status, &message)
+}
+
+/// A GraphQL-shaped error body for a request refused before execution.
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({ "errors": [{
+            "message": message,
+            "extensions": { "code": "BAD_USER_INPUT" },
+        }]})),
+    )
+        .into_response()
+}
+
+/// Only `application/json` bodies within the size limit reach GraphQL: no
+/// multipart uploads, no form posts.
+async fn screen(request: Request, next: Next) -> Response {
+    let declared_len = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared_len.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return request_error(&ParseRequestError::PayloadTooLarge);
+    }
     let is_json = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -103,14 +153,10 @@ async fn json_only(request: Request, next: Next) -> Response {
     if is_json {
         next.run(request).await
     } else {
-        (
+        json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            axum::Json(serde_json::json!({ "errors": [{
-                "message": "send the operation as application/json",
-                "extensions": { "code": "BAD_USER_INPUT" },
-            }]})),
+            "send the operation as application/json",
         )
-            .into_response()
     }
 }
 

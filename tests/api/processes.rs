@@ -247,3 +247,43 @@ async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
         paid_at.elapsed()
     );
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_even_when_its_log_pipes_are_closed() {
+    let (_database, url) = TestDatabase::create().await;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
+        .env("DATABASE_URL", &url)
+        .env("SEATLINE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn seatline");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    while !lines
+        .next()
+        .expect("server logs")
+        .expect("line")
+        .contains("listening on")
+    {}
+    // Close our end of both log pipes: every later log write fails.
+    drop(lines);
+    drop(child.stderr.take());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("still running 10 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

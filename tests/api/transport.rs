@@ -105,10 +105,41 @@ async fn malformed_requests_are_client_errors_never_server_errors() {
             .unwrap();
         let status = response.status();
         assert!(status.is_client_error() || status.is_success(), "{status}");
-        if status.is_success() {
-            let body: Value = response.json().await.unwrap();
-            assert!(body["errors"].is_array(), "{body}");
-        }
+        let body: Value = response.json().await.expect("a JSON body");
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{status}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn control_characters_are_bad_input_not_internal_errors() {
+    let app = spawn_app().await;
+    let body = app
+        .gql(
+            None,
+            "mutation($u: ID!) { issueQueueToken(userId: $u) { token } }",
+            json!({ "u": "a\u{0}b" }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let alice = app.admitted("alice").await;
+    let body = app
+        .gql(
+            Some(&alice),
+            "mutation($k: String) { chargeBalance(amount: 5, idempotencyKey: $k) { amount } }",
+            json!({ "k": "k\u{0}" }),
+        )
+        .await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth("abc\u{1}def")
+        .json(&json!({ "query": "{ queueTicket { status } }" }))
+        .send()
+        .await;
+    if let Ok(response) = response {
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
     }
 }
 

@@ -38,6 +38,7 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
             "userId must be 1 to {MAX_USER_ID_LEN} characters"
         )));
     }
+    Error::check_text("userId", user_id)?;
     let now = domain.now();
     let rules = domain.rules();
     let txn = begin_write(domain.db()).await?;
@@ -62,6 +63,11 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
     };
     txn.commit().await?;
     domain.hub().apply(&changes);
+    if domain.hub().applied_version() < gate.version() {
+        // Another instance committed queue changes this one has not applied
+        // yet: catch up so the position we report counts them.
+        catch_up(domain).await?;
+    }
     view(domain, ticket).await
 }
 
@@ -70,7 +76,8 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
 /// # Errors
 /// `Unauthenticated` when the token is malformed or unknown.
 pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
-    if token.is_empty() || token.len() > 64 {
+    // Tokens are UUIDs; anything else cannot name a ticket.
+    if token.len() > 64 || Uuid::try_parse(token).is_err() {
         return Err(Error::Unauthenticated);
     }
     store::by_token(domain.db(), token)

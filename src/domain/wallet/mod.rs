@@ -11,6 +11,10 @@ mod store;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::store::{debit, record as record_ledger};
+
+/// The largest balance a wallet may hold: GraphQL's `Int` is 32-bit, and
+/// a balance a client cannot read would be worse than a refused charge.
+pub const MAX_BALANCE_WON: i64 = i32::MAX as i64;
 use super::idempotency;
 use super::queue::{self, QueueChanges};
 use super::{Domain, Error, Result};
@@ -25,7 +29,8 @@ pub struct Balance {
 ///
 /// # Errors
 /// The gate's errors; `InvalidAmount` when the amount is not positive,
-/// exceeds the single-charge limit or would overflow the balance.
+/// exceeds the single-charge limit or would take the balance past
+/// [`MAX_BALANCE_WON`].
 pub async fn charge(
     domain: &Domain,
     token: &str,
@@ -52,7 +57,8 @@ pub async fn charge(
                         reason: format!("a single charge is at most {max} won"),
                     });
                 }
-                let balance = store::credit(txn, &ticket.user_id, amount_won, now).await?;
+                let balance =
+                    store::credit(txn, &ticket.user_id, amount_won, MAX_BALANCE_WON, now).await?;
                 Ok((balance, QueueChanges::default()))
             })
         }),

@@ -26,6 +26,7 @@ pub(super) async fn credit(
     txn: &DatabaseTransaction,
     user_id: &str,
     amount_won: i64,
+    max_balance_won: i64,
     now: Timestamp,
 ) -> Result<Balance> {
     Wallets::insert(wallet::ActiveModel {
@@ -43,12 +44,12 @@ pub(super) async fn credit(
         )
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::UserId.eq(user_id))
-        .filter(Column::BalanceWon.lte(i64::MAX - amount_won))
+        .filter(Column::BalanceWon.lte(max_balance_won.saturating_sub(amount_won)))
         .exec_with_returning(txn)
         .await?;
     let Some(wallet) = updated.into_iter().next() else {
         return Err(Error::InvalidAmount {
-            reason: "the balance would overflow".into(),
+            reason: format!("a balance is at most {max_balance_won} won"),
         });
     };
     record(txn, user_id, amount_won, LedgerKind::Charge, None, now).await?;
