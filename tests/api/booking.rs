@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{DATE, code, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, code, data, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_hold_lasts_the_hold_ttl() {
@@ -93,12 +93,12 @@ async fn the_sweeper_expires_unpaid_holds_and_frees_their_seats() {
     for seat in [1, 2] {
         data(&app.hold(&alice, DATE, seat).await, "holdSeat");
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(
+    eventually("the sweeper expires both holds", || async {
         app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'EXPIRED'")
-            .await,
-        2
-    );
+            .await
+            == 2
+    })
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM seats WHERE status <> 'AVAILABLE'")
             .await,

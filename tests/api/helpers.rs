@@ -134,6 +134,8 @@ pub fn test_settings() -> Settings {
     s.sweep_interval_ms = 200;
     s.push_interval_ms = 100;
     s.shutdown_grace_secs = 2;
+    // Tests run side by side on one PostgreSQL (100 connections).
+    s.db_max_connections = 6;
     s
 }
 
@@ -431,6 +433,23 @@ impl WsClient {
         );
         assert!(message["payload"]["errors"].is_null(), "errors: {message}");
         message["payload"]["data"]["queueUpdates"].clone()
+    }
+}
+
+/// Polls `check` until it holds, for what a background task does "within
+/// a few seconds"; fails after 5 s.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{DATE, code, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, code, data, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_ticket_carries_an_unguessable_token_and_is_admitted_when_a_slot_is_free() {
@@ -134,11 +134,12 @@ async fn an_admission_lapses_after_the_active_ttl_and_the_next_waiter_is_promote
         .gql(Some(alice_token), "{ balance { amount } }", json!({}))
         .await;
     assert_eq!(code(&body), Some("TOKEN_EXPIRED"));
-    // The sweeper promoted Bob without anyone else acting.
-    assert_eq!(
-        app.ticket(bob["token"].as_str().unwrap()).await["status"],
-        "PROGRESS"
-    );
+    // The sweeper promotes Bob without anyone else acting.
+    let bob = bob["token"].as_str().unwrap();
+    eventually("the sweeper admits Bob", || async {
+        app.ticket(bob).await["status"] == "PROGRESS"
+    })
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM queue_tickets WHERE status = 'EXPIRED'")
             .await,
