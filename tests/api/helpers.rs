@@ -3,8 +3,9 @@
 //! `SEATLINE_TEST_DATABASE_URL` is set), plus small GraphQL and
 //! graphql-transport-ws clients.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
@@ -466,4 +467,55 @@ where
         out.push(h.await.expect("task"));
     }
     out
+}
+
+/// A `seatline` server process (the binary under test).
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Server {
+    /// Starts the binary on `database_url` with extra settings `env`, and
+    /// waits until it listens.
+    pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
+            .env("DATABASE_URL", database_url)
+            .env("SEATLINE_ADDR", "127.0.0.1:0")
+            .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn seatline");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("server prints its address")
+                .expect("line");
+            if let Some(at) = line.find("listening on http://") {
+                let rest = &line[at + "listening on ".len()..];
+                break rest.split_whitespace().next().expect("url").to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Self { child, url }
+    }
+
+    /// Kills the process with SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -8,6 +8,7 @@ mod booking;
 mod catalog;
 mod clock;
 mod concurrency;
+mod crash;
 mod gate;
 mod helpers;
 mod idempotency;

@@ -3,55 +3,13 @@
 //! other past capacity or sell a seat twice. (SQLite is single-process.)
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, TestDatabase, concurrently};
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start(database_url: &str, capacity: u32) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
-            .env("DATABASE_URL", database_url)
-            .env("SEATLINE_ADDR", "127.0.0.1:0")
-            .env("SEATLINE_QUEUE_CAPACITY", capacity.to_string())
-            .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn seatline");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let url = loop {
-            let line = lines
-                .next()
-                .expect("server prints its address")
-                .expect("line");
-            if let Some(at) = line.find("listening on http://") {
-                let rest = &line[at + "listening on ".len()..];
-                break rest.split_whitespace().next().expect("url").to_owned();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Self { child, url }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::helpers::{DATE, Server, TestDatabase, concurrently};
 
 async fn gql(
     http: &reqwest::Client,
@@ -83,8 +41,8 @@ async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
         return;
     }
     // Migrate and seed once, so the two servers start on a ready schema.
-    let first = Server::start(&url, 10);
-    let second = Server::start(&url, 10);
+    let first = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
+    let second = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
     let urls = Arc::new([first.url.clone(), second.url.clone()]);
     let http = reqwest::Client::new();
 
@@ -172,7 +130,7 @@ async fn a_second_process_refuses_a_sqlite_file_in_use() {
     if database.is_postgres() {
         return;
     }
-    let _first = Server::start(&url, 10);
+    let _first = Server::start(&url, &[]);
     let second = Command::new(env!("CARGO_BIN_EXE_seatline"))
         .env("DATABASE_URL", &url)
         .env("SEATLINE_ADDR", "127.0.0.1:0")
@@ -189,8 +147,8 @@ async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
     if !database.is_postgres() {
         return;
     }
-    let a = Server::start(&url, 1);
-    let b = Server::start(&url, 1);
+    let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
+    let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
     let http = reqwest::Client::new();
     let issue = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
     let alice = gql(&http, &a.url, None, issue, json!({ "u": "alice" })).await;

@@ -1,0 +1,287 @@
+//! Crash consistency: a storm of charges, holds and payments while the
+//! server is killed with SIGKILL at random instants, then restarted on the
+//! same database. After every kill the database must show that no won was
+//! created or lost, no seat was sold twice, no payment was half applied and
+//! every acknowledged operation survived.
+//!
+//! `SEED` replays a run (it is printed on failure); `SEATLINE_CRASH_KILLS`
+//! sets the number of kills (20 by default; 1000 for a soak).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::{Server, TestDatabase};
+
+/// splitmix64: small, seeded, good enough to spread kill instants.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What the server acknowledged: it must survive any crash.
+#[derive(Default)]
+struct Acked {
+    /// user → charged amount (each user charges once, with a key).
+    charges: HashMap<String, i64>,
+    /// reservation id → user.
+    payments: HashMap<i64, String>,
+}
+
+const USERS_PER_ROUND: usize = 8;
+const CHARGE_WON: i64 = 200_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_at_random_instants_loses_nothing_acknowledged() {
+    let seed = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5EA7_11AE_u64);
+    let kills: usize = std::env::var("SEATLINE_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let (_database, url) = TestDatabase::create().await;
+    let mut rng = Rng(seed);
+    let acked = Arc::new(Mutex::new(Acked::default()));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+
+    for round in 0..kills {
+        let server = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "100000")]);
+        let storm: Vec<_> = (0..USERS_PER_ROUND)
+            .map(|i| {
+                let user = format!("r{round}u{i}");
+                let seat = (rng.below(9) + 1, rng.below(50) + 1);
+                tokio::spawn(shop(
+                    http.clone(),
+                    server.url.clone(),
+                    user,
+                    seat,
+                    acked.clone(),
+                ))
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(rng.below(400) + 10)).await;
+        server.kill();
+        for task in storm {
+            let _ = task.await;
+        }
+        let context = format!("SEED={seed} round {round}");
+        check(&url, &acked, &context).await;
+    }
+    let acked = acked.lock().unwrap();
+    eprintln!(
+        "crash: {kills} kills (SEED={seed}): {} acknowledged charges and {} acknowledged payments all survived",
+        acked.charges.len(),
+        acked.payments.len()
+    );
+}
+
+/// One user's purchase; records each step the server acknowledged.
+async fn shop(
+    http: reqwest::Client,
+    url: String,
+    user: String,
+    (date, seat): (u64, u64),
+    acked: Arc<Mutex<Acked>>,
+) -> Option<()> {
+    let issued = post(
+        &http,
+        &url,
+        None,
+        "mutation($u: ID!) { issueQueueToken(userId: $u) { token } }",
+        json!({ "u": user }),
+    )
+    .await?;
+    let token = issued["data"]["issueQueueToken"]["token"]
+        .as_str()?
+        .to_owned();
+    let charged = post(
+        &http,
+        &url,
+        Some(&token),
+        "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { amount } }",
+        json!({ "a": CHARGE_WON, "k": format!("charge-{user}") }),
+    )
+    .await?;
+    charged["data"]["chargeBalance"]["amount"].as_i64()?;
+    acked
+        .lock()
+        .unwrap()
+        .charges
+        .insert(user.clone(), CHARGE_WON);
+    let held = post(
+        &http,
+        &url,
+        Some(&token),
+        "mutation($d: ID!, $s: Int!) { holdSeat(concertDateId: $d, seatNumber: $s) { id } }",
+        json!({ "d": date.to_string(), "s": seat }),
+    )
+    .await?;
+    let reservation = held["data"]["holdSeat"]["id"].as_str()?.to_owned();
+    let paid = post(
+        &http,
+        &url,
+        Some(&token),
+        "mutation($r: ID!, $k: String) { pay(reservationId: $r, idempotencyKey: $k) { id } }",
+        json!({ "r": reservation, "k": format!("pay-{user}") }),
+    )
+    .await?;
+    paid["data"]["pay"]["id"].as_str()?;
+    acked
+        .lock()
+        .unwrap()
+        .payments
+        .insert(reservation.parse().ok()?, user);
+    Some(())
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Option<Value> {
+    let mut request = http
+        .post(format!("{url}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.ok()?;
+    assert!(
+        !response.status().is_server_error(),
+        "HTTP {}",
+        response.status()
+    );
+    response.json().await.ok()
+}
+
+/// The invariants, read straight from the database while no server runs.
+async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
+    let db = seatline::db::connect(url, 2).await.expect("connect");
+    let int = |sql: &'static str| {
+        let db = db.clone();
+        async move { scalar(&db, sql).await }
+    };
+    assert_eq!(
+        int("SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> COALESCE((SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id), 0)").await,
+        0,
+        "{context}: a balance differs from its ledger"
+    );
+    assert_eq!(
+        int("SELECT COALESCE(SUM(amount_won), 0) FROM wallet_ledger WHERE kind = 'PAYMENT'").await,
+        -int("SELECT COALESCE(SUM(amount_won), 0) FROM payments").await,
+        "{context}: payments and their ledger rows disagree"
+    );
+    let payments = int("SELECT COUNT(*) FROM payments").await;
+    assert_eq!(
+        int("SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'").await,
+        payments,
+        "{context}: half-applied payment"
+    );
+    assert_eq!(
+        int("SELECT COUNT(*) FROM seats WHERE status = 'SOLD'").await,
+        payments,
+        "{context}: sold seats without payment"
+    );
+    assert_eq!(
+        int("SELECT COUNT(*) FROM (SELECT seat_id FROM reservations WHERE status = 'CONFIRMED' GROUP BY seat_id HAVING COUNT(*) > 1) AS twice").await,
+        0,
+        "{context}: a seat sold twice"
+    );
+    assert_eq!(
+        int("SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'CHARGE' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
+        0,
+        "{context}: a keyed charge applied twice"
+    );
+    let acked = acked.lock().unwrap();
+    let charged: HashMap<String, i64> = rows(
+        &db,
+        "SELECT user_id, amount_won FROM wallet_ledger WHERE kind = 'CHARGE'",
+    )
+    .await
+    .into_iter()
+    .collect();
+    for (user, amount) in &acked.charges {
+        assert_eq!(
+            charged.get(user),
+            Some(amount),
+            "{context}: acknowledged charge of {user} lost"
+        );
+    }
+    let paid: HashMap<i64, String> = rows(&db, "SELECT reservation_id, user_id FROM payments")
+        .await
+        .into_iter()
+        .collect();
+    for (reservation, user) in &acked.payments {
+        assert_eq!(
+            paid.get(reservation),
+            Some(user),
+            "{context}: acknowledged payment {reservation} lost"
+        );
+    }
+    if db.get_database_backend() == DbBackend::Sqlite {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA integrity_check",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.try_get_by_index::<String>(0).unwrap(),
+            "ok",
+            "{context}"
+        );
+    }
+    db.close().await.ok();
+}
+
+async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// (text, integer) pairs, read as two columns.
+async fn rows<A, B>(db: &DatabaseConnection, sql: &str) -> Vec<(A, B)>
+where
+    A: sea_orm::TryGetable,
+    B: sea_orm::TryGetable,
+{
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).unwrap(),
+                row.try_get_by_index(1).unwrap(),
+            )
+        })
+        .collect()
+}
