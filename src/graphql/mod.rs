@@ -6,6 +6,7 @@ mod booking;
 mod catalog;
 pub mod context;
 pub mod error;
+mod limits;
 mod payment;
 mod queue;
 mod wallet;
@@ -55,7 +56,8 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32)
-    .limit_directives(8);
+    .limit_directives(8)
+    .extension(limits::ExpansionLimit(MAX_COMPLEXITY));
     if state.as_ref().is_some_and(|s| !s.settings.introspection) {
         builder = builder.disable_introspection().disable_suggestions();
     }

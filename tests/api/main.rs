@@ -11,6 +11,7 @@ mod concurrency;
 mod crash;
 mod gate;
 mod helpers;
+mod hostile;
 mod idempotency;
 mod payment;
 mod processes;

@@ -245,3 +245,29 @@ async fn introspection_and_the_playground_can_be_turned_off() {
     let body = app.gql(None, "{ concerts { id } }", json!({})).await;
     assert!(data(&body, "concerts").is_array());
 }
+
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_quickly() {
+    let app = spawn_app().await;
+    let levels = 28;
+    let mut doc = String::from("query { ...F0 } ");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }} ",
+            i + 1,
+            i + 1
+        ));
+    }
+    doc.push_str(&format!(
+        "fragment F{levels} on Query {{ concerts {{ id }} }}"
+    ));
+    let started = std::time::Instant::now();
+    let body = app.gql(None, &doc, json!({})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+    // Unguarded, 2^28 spread visits take minutes.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}

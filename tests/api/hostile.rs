@@ -1,0 +1,249 @@
+//! Hostile and malformed GraphQL documents against the live server: deep
+//! nesting, alias and fragment bombs, fragment cycles, huge strings and
+//! numbers, invalid UTF-8, wrong types, unknown fields, directive floods
+//! and plain garbage. Every one must be answered with a 4xx or a GraphQL
+//! error (never a 5xx, a panic or a dropped connection), the server must
+//! keep serving, and its memory must come back to where it started.
+//!
+//! `HOSTILE_DOCS` sets how many (20,000 by default); `SEED` replays.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{Server, TestDatabase};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> usize {
+        usize::try_from(self.next() % n).unwrap()
+    }
+}
+
+/// One hostile request body (JSON or not).
+fn document(rng: &mut Rng) -> Vec<u8> {
+    let query = match rng.below(14) {
+        0 => {
+            let depth = 10 + rng.below(1000);
+            format!(
+                "{{ __schema {{ types {{ fields {{ type {}name{} }} }} }} }}",
+                "{ ofType ".repeat(depth),
+                " }".repeat(depth)
+            )
+        }
+        1 => {
+            let n = 10 + rng.below(10_000);
+            let aliases: String = (0..n)
+                .map(|i| format!("a{i}: concerts {{ id }} "))
+                .collect();
+            format!("{{ {aliases} }}")
+        }
+        2 => "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }".to_owned(),
+        3 => {
+            let levels = 5 + rng.below(30);
+            let mut doc = String::from("query { ...F0 } ");
+            for i in 0..levels {
+                doc.push_str(&format!(
+                    "fragment F{i} on Query {{ ...F{} ...F{} }} ",
+                    i + 1,
+                    i + 1
+                ));
+            }
+            doc.push_str(&format!(
+                "fragment F{levels} on Query {{ concerts {{ id title dates {{ id }} }} }}"
+            ));
+            doc
+        }
+        4 => format!(
+            "mutation {{ issueQueueToken(userId: \"{}\") {{ token }} }}",
+            "x".repeat(rng.below(200_000))
+        ),
+        5 => format!(
+            "{{ availableSeats(concertDateId: {}) {{ id }} }}",
+            [
+                "1e400",
+                "-0",
+                "99999999999999999999999999",
+                "4e444",
+                "NaN",
+                "0x10"
+            ][rng.below(6)]
+        ),
+        6 => format!(
+            "mutation {{ chargeBalance(amount: {}) {{ amount }} }}",
+            [
+                "99999999999999999999",
+                "-9223372036854775809",
+                "1.5",
+                "\"100\"",
+                "null",
+                "[1]"
+            ][rng.below(6)]
+        ),
+        7 => "mutation { holdSeat(concertDateId: true, seatNumber: \"x\") { id } }".to_owned(),
+        8 => format!("{{ nope{} {{ x }} }}", rng.below(100)),
+        9 => {
+            let n = 1 + rng.below(500);
+            format!("{{ concerts {} {{ id }} }}", "@skip(if: false) ".repeat(n))
+        }
+        10 => {
+            "{ __type(name: \"Query\") { fields { name args { name type { name } } } } }".to_owned()
+        }
+        11 => {
+            // Raw bytes: invalid UTF-8, truncated JSON, garbage.
+            let mut bytes = b"{\"query\":\"{ concerts { id } }\",\"x\":\"".to_vec();
+            for _ in 0..rng.below(64) {
+                bytes.push(u8::try_from(rng.below(256)).unwrap());
+            }
+            return bytes;
+        }
+        12 => {
+            let vars = json!({ "d": [1, {"a": null}], "s": "seven" });
+            return json!({ "query": "mutation($d: ID!, $s: Int!) { holdSeat(concertDateId: $d, seatNumber: $s) { id } }", "variables": vars })
+                .to_string()
+                .into_bytes();
+        }
+        _ => {
+            const ALPHABET: &[u8] = b"{}[]():@$!\"\\ .abcQM...0123456789\n";
+            let len = rng.below(300);
+            (0..len)
+                .map(|_| char::from(ALPHABET[rng.below(ALPHABET.len() as u64)]))
+                .collect()
+        }
+    };
+    json!({ "query": query }).to_string().into_bytes()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_documents_get_client_errors_and_leave_no_trace() {
+    let seed: u64 = std::env::var("SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let total: usize = std::env::var("HOSTILE_DOCS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let (_database, url) = TestDatabase::create().await;
+    let server = Server::start(&url, &[]);
+    let pid = server.child.id();
+    let http = reqwest::Client::new();
+    let oneshot = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let endpoint = Arc::new(format!("{}/graphql", server.url));
+
+    let warm_up = total / 20;
+    let baseline = Arc::new(AtomicUsize::new(0));
+    let rejected = Arc::new(AtomicUsize::new(0));
+    let workers = 16;
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let (http, oneshot, endpoint, rejected, baseline) = (
+            http.clone(),
+            oneshot.clone(),
+            endpoint.clone(),
+            rejected.clone(),
+            baseline.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut rng = Rng(seed ^ (worker as u64) << 32);
+            for i in (worker..total).step_by(workers) {
+                if i == warm_up {
+                    baseline.store(usize::try_from(rss_kib(pid)).unwrap(), Ordering::SeqCst);
+                }
+                let body = document(&mut rng);
+                // An oversized body is refused before it is read, and the
+                // connection closed: send those on their own connections.
+                let client = if body.len() > 64 * 1024 {
+                    &oneshot
+                } else {
+                    &http
+                };
+                let sent = client
+                    .post(endpoint.as_str())
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await;
+                let response = match sent {
+                    Ok(response) => response,
+                    // A body over the limit is refused before it is read;
+                    // the client may see the connection close mid-upload.
+                    Err(_) if body.len() > 64 * 1024 => {
+                        rejected.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    Err(e) => panic!("SEED={seed}: connection failed on document {i}: {e}"),
+                };
+                let status = response.status();
+                let text = response.text().await.unwrap();
+                assert!(
+                    !status.is_server_error(),
+                    "SEED={seed}: HTTP {status} for {}",
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                );
+                let parsed: Option<Value> = serde_json::from_str(&text).ok();
+                let answered =
+                    parsed.is_some_and(|v| v["errors"].is_array() || v["data"].is_object());
+                assert!(
+                    answered || status.is_client_error(),
+                    "SEED={seed}: {status} {text:.300}"
+                );
+                if status.is_client_error() || text.contains("\"errors\"") {
+                    rejected.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let end = rss_kib(pid);
+    let baseline = baseline.load(Ordering::SeqCst) as u64;
+    // Still serving, and correctly.
+    let health = http
+        .get(format!("{}/health", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let ok: Value = http
+        .post(endpoint.as_str())
+        .json(&json!({ "query": "{ concerts { id } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(ok["data"]["concerts"].is_array());
+    assert!(
+        end < baseline + 50 * 1024,
+        "RSS grew from {baseline} KiB to {end} KiB"
+    );
+    eprintln!(
+        "hostile: {total} documents (SEED={seed}), {} rejected, 0 server errors; RSS {baseline} KiB after warm-up, {end} KiB at the end",
+        rejected.load(Ordering::Relaxed)
+    );
+}
