@@ -213,7 +213,6 @@ async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
         0,
         "{context}: a keyed charge applied twice"
     );
-    let acked = acked.lock().unwrap();
     let charged: HashMap<String, i64> = rows(
         &db,
         "SELECT user_id, amount_won FROM wallet_ledger WHERE kind = 'CHARGE'",
@@ -221,23 +220,26 @@ async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
     .await
     .into_iter()
     .collect();
-    for (user, amount) in &acked.charges {
-        assert_eq!(
-            charged.get(user),
-            Some(amount),
-            "{context}: acknowledged charge of {user} lost"
-        );
-    }
     let paid: HashMap<i64, String> = rows(&db, "SELECT reservation_id, user_id FROM payments")
         .await
         .into_iter()
         .collect();
-    for (reservation, user) in &acked.payments {
-        assert_eq!(
-            paid.get(reservation),
-            Some(user),
-            "{context}: acknowledged payment {reservation} lost"
-        );
+    {
+        let acked = acked.lock().unwrap();
+        for (user, amount) in &acked.charges {
+            assert_eq!(
+                charged.get(user),
+                Some(amount),
+                "{context}: acknowledged charge of {user} lost"
+            );
+        }
+        for (reservation, user) in &acked.payments {
+            assert_eq!(
+                paid.get(reservation),
+                Some(user),
+                "{context}: acknowledged payment {reservation} lost"
+            );
+        }
     }
     if db.get_database_backend() == DbBackend::Sqlite {
         let row = db

@@ -9,6 +9,7 @@ mod catalog;
 mod clock;
 mod concurrency;
 mod crash;
+mod credentials;
 mod gate;
 mod helpers;
 mod hostile;
