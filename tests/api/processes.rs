@@ -245,3 +245,85 @@ async fn sigterm_stops_the_server_even_when_its_log_pipes_are_closed() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
+    let (database, url) = TestDatabase::create().await;
+    let TestDatabase::Postgres { admin_url, name } = &database else {
+        return;
+    };
+    let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
+    let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
+    let http = reqwest::Client::new();
+    let issue = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
+    let alice = gql(&http, &a.url, None, issue, json!({ "u": "alice" })).await;
+    let alice = alice["data"]["issueQueueToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bob = gql(&http, &b.url, None, issue, json!({ "u": "bob" })).await;
+    let bob = bob["data"]["issueQueueToken"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let b_addr = b.url.trim_start_matches("http://").parse().unwrap();
+    let mut ws =
+        crate::helpers::WsClient::connect(b_addr, "graphql-transport-ws", json!({ "token": bob }))
+            .await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+
+    // Cut every LISTEN connection on this database, then admit Bob while
+    // the listeners are down: the NOTIFY is lost to them.
+    let admin = sea_orm::Database::connect(admin_url.as_str())
+        .await
+        .unwrap();
+    let terminated = sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND query ILIKE 'LISTEN%'"
+        ),
+    )
+    .await
+    .unwrap();
+    assert!(
+        terminated.rows_affected() >= 1,
+        "no listener connection found"
+    );
+    admin.close().await.ok();
+    let held = gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
+        json!({}),
+    )
+    .await;
+    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
+    gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation { chargeBalance(amount: 500000) { amount } }",
+        json!({}),
+    )
+    .await;
+    let paid = gql(
+        &http,
+        &a.url,
+        Some(&alice),
+        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
+        json!({ "r": id }),
+    )
+    .await;
+    assert!(paid["errors"].is_null(), "{paid}");
+    let paid_at = tokio::time::Instant::now();
+    let pushed = ws.next_ticket().await;
+    assert_eq!(pushed["status"], "PROGRESS");
+    assert!(
+        paid_at.elapsed() < Duration::from_secs(3),
+        "pushed after {:?}",
+        paid_at.elapsed()
+    );
+}
