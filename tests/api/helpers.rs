@@ -519,3 +519,43 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// splitmix64: a small seeded generator, so a randomized test replays
+/// exactly from its printed `SEED`.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    /// An index below `n`.
+    pub fn pick(&mut self, n: usize) -> usize {
+        usize::try_from(self.below(n as u64)).unwrap()
+    }
+}
+
+/// A query whose fragments each spread the next one twice: `levels`
+/// levels expand to 2^levels copies of the innermost selection.
+pub fn fragment_bomb(levels: usize) -> String {
+    let mut doc = String::from("query { ...F0 } ");
+    for i in 0..levels {
+        doc.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{} ...F{} }} ",
+            i + 1,
+            i + 1
+        ));
+    }
+    doc.push_str(&format!(
+        "fragment F{levels} on Query {{ concerts {{ id title dates {{ id }} }} }}"
+    ));
+    doc
+}

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{code, data, spawn_app, spawn_app_with};
+use crate::helpers::{code, data, fragment_bomb, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_is_ok_and_the_playground_is_served() {
@@ -249,18 +249,7 @@ async fn introspection_and_the_playground_can_be_turned_off() {
 #[tokio::test]
 async fn a_fragment_bomb_is_refused_quickly() {
     let app = spawn_app().await;
-    let levels = 28;
-    let mut doc = String::from("query { ...F0 } ");
-    for i in 0..levels {
-        doc.push_str(&format!(
-            "fragment F{i} on Query {{ ...F{} ...F{} }} ",
-            i + 1,
-            i + 1
-        ));
-    }
-    doc.push_str(&format!(
-        "fragment F{levels} on Query {{ concerts {{ id }} }}"
-    ));
+    let doc = fragment_bomb(28);
     let started = std::time::Instant::now();
     let body = app.gql(None, &doc, json!({})).await;
     assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
