@@ -170,32 +170,7 @@ async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
     ws.subscribe("1", None).await;
     assert_eq!(ws.next_ticket().await["status"], "WAITING");
 
-    let held = gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
-        json!({}),
-    )
-    .await;
-    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
-    gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation { chargeBalance(amount: 500000) { amount } }",
-        json!({}),
-    )
-    .await;
-    let paid = gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
-        json!({ "r": id }),
-    )
-    .await;
-    assert!(paid["errors"].is_null(), "{paid}");
+    buy_seat_one(&http, &a.url, &alice).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -292,32 +267,7 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "no listener connection found"
     );
     admin.close().await.ok();
-    let held = gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
-        json!({}),
-    )
-    .await;
-    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
-    gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation { chargeBalance(amount: 500000) { amount } }",
-        json!({}),
-    )
-    .await;
-    let paid = gql(
-        &http,
-        &a.url,
-        Some(&alice),
-        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
-        json!({ "r": id }),
-    )
-    .await;
-    assert!(paid["errors"].is_null(), "{paid}");
+    buy_seat_one(&http, &a.url, &alice).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -326,4 +276,34 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "pushed after {:?}",
         paid_at.elapsed()
     );
+}
+
+/// Holds, pays for and so finishes `token`'s seat 1 of date 1 on `url`.
+async fn buy_seat_one(http: &reqwest::Client, url: &str, token: &str) {
+    let held = gql(
+        http,
+        url,
+        Some(token),
+        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
+        json!({}),
+    )
+    .await;
+    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
+    gql(
+        http,
+        url,
+        Some(token),
+        "mutation { chargeBalance(amount: 500000) { amount } }",
+        json!({}),
+    )
+    .await;
+    let paid = gql(
+        http,
+        url,
+        Some(token),
+        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
+        json!({ "r": id }),
+    )
+    .await;
+    assert!(paid["errors"].is_null(), "{paid}");
 }
