@@ -1,0 +1,170 @@
+// A held seat: a countdown to its expiresAt, the balance with a top-up,
+// and paying.
+
+import { idempotencyKey, request } from '../api';
+import { refreshBalance, screenHeading, setBalance, show, state, type View } from '../app';
+import { busy, h, setMessage } from '../dom';
+import { ApiError, describeError } from '../errors';
+import { formatClock, formatCountdown, formatDateTime, formatWon } from '../format';
+import type { HoldSeatMutation } from '../gql/graphql';
+import { ChargeBalance, Pay } from '../operations';
+import { handleError } from '../session';
+import type { Concert, ConcertDate } from './catalog';
+import { confirmationView } from './confirmation';
+import { seatsView } from './seats';
+
+export type Reservation = HoldSeatMutation['holdSeat'];
+
+/** GraphQL `Int` is 32-bit; larger amounts cannot even be sent. */
+const MAX_INT = 2_147_483_647;
+
+/**
+ * `receivedAt` is the local time the hold arrived. The countdown runs for
+ * `expiresAt - heldAt` from then, so a wrong clock on this device cannot
+ * make it lie; it errs by the request's latency, on the safe side.
+ */
+export function holdView(
+  concert: Concert,
+  date: ConcertDate,
+  reservation: Reservation,
+  receivedAt: number,
+): View {
+  const seat = reservation.seat.number;
+  const deadline = receivedAt + (Date.parse(reservation.expiresAt) - Date.parse(reservation.heldAt));
+  const token = state.session?.token;
+
+  const countdown = h('span', { id: 'countdown', class: 'countdown' });
+  const timer = h(
+    'p',
+    { class: 'timer', role: 'timer', 'aria-live': 'off', 'aria-labelledby': 'countdown-label' },
+    h('span', { id: 'countdown-label' }, 'Time left to pay '),
+    countdown,
+  );
+  const announce = h('p', { class: 'sr-only', role: 'status', 'aria-live': 'polite' });
+  const error = h('p', { class: 'error', role: 'alert', hidden: true });
+
+  const balance = h('strong', { id: 'wallet-balance' }, state.balance === null ? '…' : formatWon(state.balance));
+  const amount = h('input', {
+    id: 'top-up-amount',
+    name: 'amount',
+    type: 'number',
+    inputmode: 'numeric',
+    min: 1,
+    step: 1,
+    required: true,
+    'aria-describedby': 'top-up-hint',
+  });
+  const topUpButton = h('button', { type: 'submit', class: 'secondary' }, 'Top up');
+  const payButton = h('button', { type: 'button', id: 'pay' }, `Pay ${formatWon(reservation.price)}`);
+
+  function showBalance(value: number): void {
+    setBalance(value);
+    balance.textContent = formatWon(value);
+    // Suggest exactly what is missing; nothing once the balance covers it.
+    const shortfall = reservation.price - value;
+    amount.value = shortfall > 0 ? String(shortfall) : '';
+  }
+
+  const topUp = h(
+    'form',
+    {
+      class: 'top-up',
+      onsubmit: async (event: SubmitEvent) => {
+        event.preventDefault();
+        setMessage(error, '');
+        const value = Number(amount.value);
+        if (!Number.isInteger(value) || value <= 0 || value > MAX_INT) {
+          setMessage(error, describeError(new ApiError('INVALID_AMOUNT', 'client check')));
+          amount.focus();
+          return;
+        }
+        try {
+          const data = await busy(topUpButton, () =>
+            request(ChargeBalance, { amount: value, idempotencyKey: idempotencyKey() }, token),
+          );
+          showBalance(data.chargeBalance.amount);
+          announce.textContent = `Topped up. Your balance is ${formatWon(data.chargeBalance.amount)}.`;
+          payButton.focus();
+        } catch (err) {
+          handleError(err, error);
+          amount.focus();
+        }
+      },
+    },
+    h('label', { for: 'top-up-amount' }, 'Top-up amount (won)'),
+    h('p', { id: 'top-up-hint', class: 'hint' }, 'Whole won, added to your prepaid balance.'),
+    h('div', { class: 'inline' }, amount, topUpButton),
+  );
+
+  payButton.addEventListener('click', async () => {
+    setMessage(error, '');
+    try {
+      const data = await busy(payButton, () =>
+        request(Pay, { reservationId: reservation.id, idempotencyKey: idempotencyKey() }, token),
+      );
+      stop();
+      const remaining = state.balance === null ? null : state.balance - data.pay.amount;
+      if (remaining !== null) setBalance(remaining);
+      show(confirmationView(concert, date, data.pay, remaining));
+    } catch (err) {
+      if (err instanceof ApiError && err.is('HOLD_EXPIRED')) {
+        stop();
+        show(seatsView(concert, date, describeError(err)));
+        return;
+      }
+      handleError(err, error);
+      if (err instanceof ApiError && err.is('INSUFFICIENT_BALANCE')) amount.focus();
+    }
+  });
+
+  const el = h(
+    'section',
+    { class: 'screen', 'data-screen': 'hold' },
+    ...screenHeading(`Seat ${seat} is held for you`),
+    h('p', { class: 'subtitle' }, `${concert.title} · ${formatDateTime(date.startsAt)}`),
+    h(
+      'div',
+      { class: 'card' },
+      timer,
+      h('p', { class: 'hint' }, `Pay before ${formatClock(reservation.expiresAt)}, or the seat is released.`),
+      h('p', {}, 'Price ', h('strong', {}, formatWon(reservation.price))),
+    ),
+    h(
+      'section',
+      { class: 'wallet', 'aria-labelledby': 'wallet-heading' },
+      h('h2', { id: 'wallet-heading' }, 'Your balance'),
+      h('p', {}, 'Balance ', balance),
+      topUp,
+    ),
+    error,
+    announce,
+    h('div', { class: 'actions' }, payButton),
+  );
+
+  let warned = false;
+  function tick(): void {
+    const left = deadline - Date.now();
+    countdown.textContent = formatCountdown(left);
+    if (left <= 60_000 && !warned) {
+      warned = true;
+      announce.textContent = 'Less than a minute left to pay.';
+    }
+    if (left <= 0) {
+      stop();
+      show(seatsView(concert, date, `Your hold on seat ${seat} ran out, so the seat is free again.`));
+    }
+  }
+  const interval = window.setInterval(tick, 250);
+  const stop = (): void => window.clearInterval(interval);
+  tick();
+
+  if (state.balance === null) {
+    void refreshBalance()
+      .then(showBalance)
+      .catch((err: unknown) => handleError(err, error));
+  } else {
+    showBalance(state.balance);
+  }
+
+  return { name: 'hold', title: `Seat ${seat} held`, el, dispose: stop };
+}
