@@ -22,6 +22,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+mod web;
 mod ws;
 
 use crate::graphql::AppSchema;
@@ -53,6 +54,8 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         endpoint
     };
     Router::new()
+        .route("/", get(web::index))
+        .route("/assets/{*path}", get(web::asset))
         .route("/graphql", endpoint)
         .route("/graphql/ws", get(ws::subscriptions))
         .route("/health", get(|| async { "ok" }))

@@ -20,3 +20,4 @@ mod queue;
 mod subscriptions;
 mod transport;
 mod wallet;
+mod web;
