@@ -35,10 +35,12 @@ export interface View {
 
 export const state: {
   session: Session | null;
+  /** Prefills the join screen, also after the session has finished. */
+  lastUserId: string;
   ticket: Ticket | null;
   balance: number | null;
   current: View | null;
-} = { session: null, ticket: null, balance: null, current: null };
+} = { session: null, lastUserId: '', ticket: null, balance: null, current: null };
 
 const STORAGE_KEY = 'seatline.session';
 

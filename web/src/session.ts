@@ -25,6 +25,7 @@ let queue: Subscription | null = null;
 /** Starts following `session`'s ticket; `ticket` is its state if known. */
 export function startSession(session: Session, ticket?: Ticket): void {
   state.session = session;
+  state.lastUserId = session.userId;
   saveSession(session);
   queue?.stop();
   queue = subscribe(QueueUpdates, session.token, {
@@ -61,14 +62,19 @@ function onTicket(ticket: Ticket): void {
     case 'DONE':
       // Paying the last hold finishes the ticket. The push may beat the
       // payment's own response, so the hold screen waits for it too.
-      if (screen === 'confirmation' || screen === 'hold') finish();
-      else endSession('Your turn in the sale is finished.');
+      if (screen === 'confirmation' || screen === 'hold') {
+        finish();
+        renderHeader();
+      } else {
+        endSession('Your turn in the sale is finished.');
+      }
       break;
     case 'EXPIRED':
       if (screen !== 'confirmation') {
         endSession('Your time in the sale ran out. Join the queue again to continue.');
       } else {
         finish();
+        renderHeader();
       }
       break;
   }
@@ -84,11 +90,10 @@ export function finish(): void {
 
 /** Ends the session and returns to the join screen with `notice`. */
 export function endSession(notice?: string): void {
-  const userId = state.session?.userId ?? '';
   finish();
   state.ticket = null;
   state.balance = null;
-  show(joinView(notice, userId));
+  show(joinView(notice, state.lastUserId));
 }
 
 /**

@@ -154,6 +154,11 @@ test('a hold that runs out frees its seat; a seat another user holds is taken', 
     await d.getByRole('button', { name: 'Refresh seats' }).click();
     await d.locator('label.seat.free[data-seat="3"]').waitFor();
 
+    // A reload keeps the tab's ticket: the stream's first message lets Dave back in.
+    await d.reload();
+    await onScreen(d, 'concerts');
+    assert.match(await d.locator('#account').textContent(), /dave/);
+
     assertClean(c, d);
   } finally {
     await browser.close();

@@ -30,7 +30,7 @@ export function confirmationView(
       ...row('Payment reference', payment.id),
       ...(remaining === null ? [] : row('Balance left', formatWon(remaining))),
     ),
-    h('p', {}, 'Your turn in the sale is finished, and the next person in line has been let in.'),
+    h('p', {}, 'Your turn in the sale is finished, so the next person in line can come in.'),
     h('button', { type: 'button', onclick: () => endSession() }, 'Done'),
   );
   return { name: 'confirmation', title: 'Payment confirmed', el };
