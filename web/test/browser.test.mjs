@@ -62,6 +62,8 @@ test('A buys while B waits at position 0; B is let in without a reload', { timeo
     await a.locator('[data-screen="dates"] .choice').first().click();
     await onScreen(a, 'seats');
     await a.locator('label.seat.free[data-seat="7"]').waitFor();
+    // What a screen reader announces for a seat.
+    assert.equal(await a.getByRole('radio', { name: /^Seat 7, ₩[\d,]+$/ }).count(), 1);
     await screenshot(a, '05-seat-grid');
 
     await seat(a, 7).click();
@@ -102,6 +104,7 @@ test('A buys while B waits at position 0; B is let in without a reload', { timeo
     await openFirstDate(b);
     await b.locator('label.seat.taken[data-seat="7"]').waitFor();
     assert.equal(await b.locator('#seat-7').isDisabled(), true);
+    assert.equal(await b.getByRole('radio', { name: 'Seat 7, taken' }).count(), 1);
     await screenshot(b, '10-seat-taken');
 
     assertClean(a, b);

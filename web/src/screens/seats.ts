@@ -28,14 +28,21 @@ export function seatsView(concert: Concert, date: ConcertDate, notice?: string):
   const prices = new Map<number, number>();
   const grid = h('div', { class: 'seat-grid' });
   for (let number = 1; number <= SEATS_PER_DATE; number += 1) {
-    const input = h('input', { type: 'radio', name: 'seat', value: number, id: `seat-${number}`, disabled: true });
+    const input = h('input', {
+      type: 'radio',
+      name: 'seat',
+      value: number,
+      id: `seat-${number}`,
+      disabled: true,
+      'aria-label': `Seat ${number}, loading`,
+    });
     const stateText = h('span', { class: 'seat-state' }, '…');
+    // The radio's own name is what a screen reader says ("Seat 7, ₩99,000");
+    // the tile is the visible, clickable face of it.
     const label = h(
       'label',
-      { for: `seat-${number}`, class: 'seat loading', 'data-seat': number },
-      h('span', { class: 'sr-only' }, 'Seat '),
+      { for: `seat-${number}`, class: 'seat loading', 'data-seat': number, 'aria-hidden': 'true' },
       h('span', { class: 'seat-number' }, number),
-      h('span', { class: 'sr-only' }, ', '),
       stateText,
     );
     input.addEventListener('change', () => {
@@ -95,6 +102,7 @@ export function seatsView(concert: Concert, date: ConcertDate, notice?: string):
         if (!free) tile.input.checked = false;
         tile.label.className = `seat ${free ? 'free' : 'taken'}`;
         tile.state.textContent = free ? formatWon(price) : 'taken';
+        tile.input.setAttribute('aria-label', `Seat ${number}, ${tile.state.textContent}`);
       }
       summary.textContent = `${availableSeats.length} of ${SEATS_PER_DATE} seats free.`;
       updateHoldButton();
