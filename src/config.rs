@@ -59,6 +59,11 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_DEMO_DATA", default_value_t = true, action = clap::ArgAction::Set)]
     pub demo_data: bool,
 
+    /// Dates per concert in the demo catalog (three concerts; 50 seats a
+    /// date). Benchmarks raise it for a catalog with many dates.
+    #[arg(long, env = "SEATLINE_DEMO_DATES", default_value_t = 3)]
+    pub demo_dates: u32,
+
     /// Largest single `chargeBalance` amount, in won.
     #[arg(long, env = "SEATLINE_MAX_CHARGE_WON", default_value_t = 10_000_000)]
     pub max_charge_won: i64,

@@ -22,6 +22,7 @@ pub mod domain;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod ratelimit;
 pub mod shutdown;
 pub mod startup;

@@ -16,6 +16,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::domain::catalog::seed;
 use crate::domain::{Domain, Rules};
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::state::AppState;
 use crate::{db, graphql, http, jobs};
@@ -62,9 +63,14 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let sqlite_claim = db::claim_sqlite_file(&settings.database_url)?;
-        let db = migrate(&settings).await?;
-        let domain = Domain::load(db, clock, rules(&settings)).await?;
-        if settings.demo_data && seed::seed_if_empty(&domain).await? {
+        let mut db = migrate(&settings).await?;
+        let metrics = Arc::new(Metrics::default());
+        let counted = Arc::clone(&metrics);
+        db.set_metric_callback(move |_| {
+            counted.db_statements.inc();
+        });
+        let domain = Domain::load(db, clock, rules(&settings), metrics).await?;
+        if settings.demo_data && seed::seed_if_empty(&domain, settings.demo_dates).await? {
             tracing::info!("seeded the demo catalog");
         }
         let listener =

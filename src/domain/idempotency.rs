@@ -18,7 +18,6 @@ use entity::idempotency_key::{self, Column, Entity as Keys};
 use super::queue::{self, QueueChanges, Ticket};
 use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
-use crate::db::begin_write;
 
 /// Longest accepted `idempotencyKey`.
 pub const MAX_KEY_LEN: usize = 255;
@@ -71,7 +70,7 @@ where
     }
     let ticket = queue::admitted(domain, token).await?;
     let now = domain.now();
-    let txn = begin_write(domain.db()).await?;
+    let txn = domain.begin_write().await?;
     if let Some(key) = key
         && !claim(&txn, &ticket.user_id, key, &request, now).await?
     {
@@ -88,7 +87,7 @@ where
                 save_outcome(&txn, &ticket.user_id, key, outcome).await?;
             }
             txn.commit().await?;
-            domain.hub().apply(&changes);
+            domain.publish(&changes);
             Ok(value)
         }
         Err(err) => {
@@ -173,7 +172,7 @@ async fn remember_error(
     now: Timestamp,
 ) -> Result<()> {
     let outcome = serde_json::to_string(&Outcome::<()>::Err(clone_error(err)?))?;
-    let txn = begin_write(domain.db()).await?;
+    let txn = domain.begin_write().await?;
     Keys::insert(row(user_id, key, request, outcome, now))
         .on_conflict(
             OnConflict::columns([Column::UserId, Column::Key])

@@ -18,11 +18,12 @@ pub mod wallet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 pub use self::error::{Error, Result};
 use self::queue::QueueHub;
 use crate::clock::{Clock, Timestamp};
+use crate::metrics::Metrics;
 
 /// The business rules' tunables (SPEC section 8).
 #[derive(Debug, Clone)]
@@ -42,6 +43,7 @@ pub struct Domain {
     clock: Arc<dyn Clock>,
     rules: Rules,
     hub: Arc<QueueHub>,
+    metrics: Arc<Metrics>,
 }
 
 impl Domain {
@@ -49,7 +51,12 @@ impl Domain {
     ///
     /// # Errors
     /// When the database cannot be read.
-    pub async fn load(db: DatabaseConnection, clock: Arc<dyn Clock>, rules: Rules) -> Result<Self> {
+    pub async fn load(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        rules: Rules,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self> {
         let version = queue::store::gate_version(&db).await?;
         let waiting = queue::store::waiting_ids(&db).await?;
         Ok(Self {
@@ -57,6 +64,7 @@ impl Domain {
             clock,
             rules,
             hub: Arc::new(QueueHub::new(waiting, version)),
+            metrics,
         })
     }
 
@@ -78,5 +86,28 @@ impl Domain {
     #[must_use]
     pub fn hub(&self) -> &Arc<QueueHub> {
         &self.hub
+    }
+
+    #[must_use]
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Hands the queue changes of a transaction this process committed to
+    /// the hub, counting admissions.
+    pub(crate) fn publish(&self, changes: &queue::QueueChanges) {
+        let admitted = changes
+            .tickets
+            .iter()
+            .filter(|t| t.status == queue::TicketStatus::Progress)
+            .count();
+        self.metrics.admissions.inc_by(admitted as u64);
+        self.hub.apply(changes);
+    }
+
+    /// Begins a write transaction ([`crate::db::begin_write`]), counted.
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
+        self.metrics.db_transactions.inc();
+        Ok(crate::db::begin_write(&self.db).await?)
     }
 }

@@ -1,5 +1,6 @@
 //! HTTP wiring: `POST /graphql`, the playground at `GET /graphql`,
-//! subscriptions at `/graphql/ws`, and `GET /health`.
+//! subscriptions at `/graphql/ws`, `GET /health` and Prometheus metrics at
+//! `GET /metrics`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -25,6 +26,7 @@ use tower_http::trace::TraceLayer;
 mod web;
 mod ws;
 
+use crate::domain::queue;
 use crate::graphql::AppSchema;
 use crate::graphql::context::Viewer;
 use crate::state::AppState;
@@ -59,6 +61,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphql", endpoint)
         .route("/graphql/ws", get(ws::subscriptions))
         .route("/health", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -70,6 +73,32 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
             header::AUTHORIZATION,
         ]))
         .with_state(Http { schema, app })
+}
+
+/// Prometheus scrape: the OpenMetrics text of this process's registry.
+async fn metrics(State(http): State<Http>) -> Response {
+    let domain = &http.app.domain;
+    let metrics = domain.metrics();
+    let waiting = domain.hub().waiting_count();
+    metrics
+        .waiting
+        .set(i64::try_from(waiting).unwrap_or(i64::MAX));
+    match queue::admitted_count(domain).await {
+        Ok(admitted) => {
+            metrics
+                .admitted
+                .set(i64::try_from(admitted).unwrap_or(i64::MAX));
+        }
+        Err(err) => tracing::warn!(error = ?err, "metrics: admitted count unavailable"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
 }
 
 async fn playground() -> Html<String> {

@@ -14,6 +14,7 @@ mod gate;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod metrics;
 mod payment;
 mod processes;
 mod queue;

@@ -69,4 +69,7 @@ pub async fn hold_seat(
         }),
     )
     .await
+    .inspect(|_| {
+        domain.metrics().holds.inc();
+    })
 }

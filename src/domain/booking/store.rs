@@ -11,7 +11,6 @@ use sea_orm::{
 
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
-use crate::db::begin_write;
 use crate::domain::catalog::SeatState;
 use crate::domain::error::{Error, Result};
 use crate::domain::queue::Ticket;
@@ -165,7 +164,7 @@ const SWEEP_BATCH: u64 = 500;
 /// When the database fails.
 pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
     let now = domain.now();
-    let txn = begin_write(domain.db()).await?;
+    let txn = domain.begin_write().await?;
     let lapsed: Vec<(i64, i64)> = Reservations::find()
         .select_only()
         .column(reservation::Column::Id)

@@ -7,25 +7,26 @@ use entity::{concert, concert_date, seat};
 use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 
 use crate::clock::Timestamp;
-use crate::db::begin_write;
 use crate::domain::{Domain, Result};
 
 /// Seats per concert date in the demo catalog.
 pub const SEATS_PER_DATE: i32 = 50;
 
+/// Each concert with the days ahead of its first three dates; further
+/// dates follow weekly after the last.
 const CONCERTS: [(&str, [i64; 3]); 3] = [
     ("IU: The Golden Hour", [7, 8, 14]),
     ("BTS: Yet To Come", [10, 11, 21]),
     ("NewJeans: Bunnies Camp", [30, 31, 45]),
 ];
 
-/// Seeds the demo catalog if there are no concerts yet. Returns whether it
-/// did.
+/// Seeds the demo catalog, `dates_per_concert` dates for each concert, if
+/// there are no concerts yet. Returns whether it did.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn seed_if_empty(domain: &Domain) -> Result<bool> {
-    let txn = begin_write(domain.db()).await?;
+pub async fn seed_if_empty(domain: &Domain, dates_per_concert: u32) -> Result<bool> {
+    let txn = domain.begin_write().await?;
     if concert::Entity::find().count(&txn).await? > 0 {
         return Ok(false);
     }
@@ -37,7 +38,7 @@ pub async fn seed_if_empty(domain: &Domain) -> Result<bool> {
         })
         .exec_with_returning(&txn)
         .await?;
-        for days in days_ahead {
+        for days in days_ahead_of(days_ahead, dates_per_concert) {
             let d = concert_date::Entity::insert(concert_date::ActiveModel {
                 concert_id: Set(c.id),
                 starts_at: Set(evening_of(today + TimeDelta::days(days))),
@@ -60,6 +61,14 @@ pub async fn seed_if_empty(domain: &Domain) -> Result<bool> {
     Ok(true)
 }
 
+fn days_ahead_of(first: [i64; 3], count: u32) -> impl Iterator<Item = i64> {
+    let last = first[2];
+    first
+        .into_iter()
+        .chain((1..).map(move |week| last + 7 * week))
+        .take(count as usize)
+}
+
 /// Front rows cost more: 1-10 VIP, 11-30 R, 31-50 S.
 fn price_of(number: i32) -> i64 {
     match number {
@@ -79,6 +88,13 @@ fn evening_of(day: Timestamp) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extra_dates_follow_weekly() {
+        let days: Vec<i64> = days_ahead_of([7, 8, 14], 5).collect();
+        assert_eq!(days, [7, 8, 14, 21, 28]);
+        assert_eq!(days_ahead_of([7, 8, 14], 1).count(), 1);
+    }
 
     #[test]
     fn prices_fall_towards_the_back() {

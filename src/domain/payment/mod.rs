@@ -50,4 +50,7 @@ pub async fn pay(
         }),
     )
     .await
+    .inspect(|_| {
+        domain.metrics().payments.inc();
+    })
 }

@@ -33,6 +33,7 @@ pub async fn follow(
         .await?
         .ok_or(Error::Unauthenticated)?;
     let current = view(domain, ticket).await?;
+    domain.metrics().subscribers.inc();
     let follower = Follower {
         domain: domain.clone(),
         watch,
@@ -57,6 +58,12 @@ struct Follower {
     push_interval: Duration,
     next_push_at: Instant,
     stop: CancellationToken,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.domain.metrics().subscribers.dec();
+    }
 }
 
 impl Follower {
@@ -119,6 +126,7 @@ impl Follower {
     }
 
     fn emit(&mut self, view: TicketView) -> TicketView {
+        self.domain.metrics().pushes.inc();
         self.last = Some(view.clone());
         view
     }

@@ -21,7 +21,6 @@ pub use self::hub::{QueueHub, TicketWatch};
 pub use self::model::{Ticket, TicketStatus, TicketView};
 pub use self::store::QueueChanges;
 use super::{Domain, Error, Result};
-use crate::db::begin_write;
 
 /// Longest user id accepted by `issueQueueToken`.
 pub const MAX_USER_ID_LEN: usize = 128;
@@ -41,7 +40,7 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
     Error::check_text("userId", user_id)?;
     let now = domain.now();
     let rules = domain.rules();
-    let txn = begin_write(domain.db()).await?;
+    let txn = domain.begin_write().await?;
     let gate = store::lock_gate(&txn).await?;
     let mut changes =
         store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
@@ -62,7 +61,7 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
         }
     };
     txn.commit().await?;
-    domain.hub().apply(&changes);
+    domain.publish(&changes);
     if domain.hub().applied_version() < gate.version() {
         // Another instance committed queue changes this one has not applied
         // yet: catch up so the position we report counts them.
@@ -108,17 +107,26 @@ pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
     view(domain, ticket).await
 }
 
+/// Tickets admitted now (PROGRESS; a lapsed admission not yet swept still
+/// counts until the sweeper marks it).
+///
+/// # Errors
+/// When the database fails.
+pub async fn admitted_count(domain: &Domain) -> Result<u64> {
+    store::count_status(domain.db(), entity::queue_ticket::QueueStatus::Progress).await
+}
+
 /// Expires lapsed admissions and fills free slots; the sweeper's queue step.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     let rules = domain.rules();
-    let txn = begin_write(domain.db()).await?;
+    let txn = domain.begin_write().await?;
     let changes =
         store::lock_and_settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;
     txn.commit().await?;
-    domain.hub().apply(&changes);
+    domain.publish(&changes);
     Ok(changes)
 }
 

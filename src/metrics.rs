@@ -1,0 +1,128 @@
+//! Prometheus metrics, served at `GET /metrics` in the OpenMetrics text
+//! format. One registry per running server (tests run many in one process),
+//! so nothing here is global.
+//!
+//! Counters count what this process did; the two line gauges are read from
+//! the queue when scraped, so they are never stale.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Tickets waiting in line (set at scrape time).
+    pub waiting: Gauge,
+    /// Tickets admitted and not yet done or lapsed (set at scrape time).
+    pub admitted: Gauge,
+    /// Tickets this process admitted.
+    pub admissions: Counter,
+    /// Seat holds this process granted (idempotent replays included).
+    pub holds: Counter,
+    /// Payments this process confirmed (idempotent replays included).
+    pub payments: Counter,
+    /// `queueUpdates` streams open now.
+    pub subscribers: Gauge,
+    /// Messages sent on `queueUpdates` streams.
+    pub pushes: Counter,
+    /// Write transactions begun.
+    pub db_transactions: Counter,
+    /// SQL statements executed (reads and writes, in or out of a
+    /// transaction).
+    pub db_statements: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut m = Self {
+            registry: Registry::with_prefix("seatline"),
+            waiting: Gauge::default(),
+            admitted: Gauge::default(),
+            admissions: Counter::default(),
+            holds: Counter::default(),
+            payments: Counter::default(),
+            subscribers: Gauge::default(),
+            pushes: Counter::default(),
+            db_transactions: Counter::default(),
+            db_statements: Counter::default(),
+        };
+        let registry = &mut m.registry;
+        registry.register(
+            "queue_waiting",
+            "Tickets waiting in line",
+            m.waiting.clone(),
+        );
+        registry.register(
+            "queue_admitted",
+            "Tickets admitted (PROGRESS) now",
+            m.admitted.clone(),
+        );
+        registry.register(
+            "queue_admissions",
+            "Tickets admitted by this process",
+            m.admissions.clone(),
+        );
+        registry.register("holds", "Seat holds committed", m.holds.clone());
+        registry.register("payments", "Payments committed", m.payments.clone());
+        registry.register(
+            "subscribers",
+            "Open queueUpdates subscriptions",
+            m.subscribers.clone(),
+        );
+        registry.register(
+            "pushes",
+            "Messages sent to queueUpdates subscribers",
+            m.pushes.clone(),
+        );
+        registry.register(
+            "db_transactions",
+            "Write transactions begun",
+            m.db_transactions.clone(),
+        );
+        registry.register(
+            "db_statements",
+            "SQL statements executed",
+            m.db_statements.clone(),
+        );
+        m
+    }
+}
+
+impl Metrics {
+    /// The registry in the OpenMetrics text format.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_metric_with_the_prefix() {
+        let m = Metrics::default();
+        m.holds.inc();
+        m.waiting.set(7);
+        let text = m.render();
+        assert!(text.contains("seatline_holds_total 1"), "{text}");
+        assert!(text.contains("seatline_queue_waiting 7"), "{text}");
+        for name in [
+            "queue_admitted",
+            "queue_admissions_total",
+            "payments_total",
+            "subscribers",
+            "pushes_total",
+            "db_transactions_total",
+            "db_statements_total",
+        ] {
+            assert!(text.contains(&format!("seatline_{name}")), "{name}: {text}");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! `GET /metrics`: what the server counts, in the Prometheus text format,
+//! and the demo catalog's size setting the benchmarks use.
+
+use std::collections::HashMap;
+
+use serde_json::json;
+
+use crate::helpers::{DATE, TestApp, data, eventually, spawn_app_with};
+
+async fn scrape(app: &TestApp) -> HashMap<String, f64> {
+    let response = reqwest::get(app.url("/metrics")).await.unwrap();
+    assert!(response.status().is_success());
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (name, value) = l.rsplit_once(' ')?;
+            Some((name.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn metrics_count_what_the_server_did() {
+    let app = spawn_app_with(|s| s.queue_capacity = 1).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.issue("bob").await["token"].as_str().unwrap().to_owned();
+    let mut ws = app.ws(json!({ "token": bob })).await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+
+    let m = scrape(&app).await;
+    assert_eq!(m["seatline_queue_waiting"], 1.0);
+    assert_eq!(m["seatline_queue_admitted"], 1.0);
+    assert_eq!(m["seatline_queue_admissions_total"], 1.0);
+    assert_eq!(m["seatline_subscribers"], 1.0);
+    assert_eq!(m["seatline_pushes_total"], 1.0);
+    assert_eq!(m["seatline_holds_total"], 0.0);
+    assert!(m["seatline_db_transactions_total"] >= 2.0, "{m:?}");
+    assert!(m["seatline_db_statements_total"] > m["seatline_db_transactions_total"]);
+
+    let reservation = data(&app.hold(&alice, DATE, 1).await, "holdSeat")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    data(&app.charge(&alice, 1_000_000).await, "chargeBalance");
+    data(&app.pay(&alice, &reservation).await, "pay");
+    assert_eq!(ws.next_ticket().await["status"], "PROGRESS");
+
+    let m = scrape(&app).await;
+    assert_eq!(m["seatline_holds_total"], 1.0);
+    assert_eq!(m["seatline_payments_total"], 1.0);
+    assert_eq!(m["seatline_queue_admissions_total"], 2.0);
+    assert_eq!(m["seatline_queue_waiting"], 0.0);
+    assert_eq!(m["seatline_pushes_total"], 2.0);
+
+    drop(ws);
+    eventually("the subscriber is gone", || async {
+        scrape(&app).await["seatline_subscribers"] == 0.0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_demo_catalog_takes_its_size_from_the_settings() {
+    let app = spawn_app_with(|s| s.demo_dates = 5).await;
+    let body = app
+        .gql(None, "{ concerts { dates { id } } }", json!({}))
+        .await;
+    let concerts = data(&body, "concerts").as_array().unwrap().clone();
+    assert_eq!(concerts.len(), 3);
+    for c in concerts {
+        assert_eq!(c["dates"].as_array().unwrap().len(), 5);
+    }
+}
