@@ -1,0 +1,264 @@
+//! Open-loop load: requests start on a fixed schedule whatever the server's
+//! speed, and latency counts from the scheduled start, so a slow server
+//! cannot hide its queueing (no coordinated omission).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How one operation ended.
+#[derive(Debug)]
+pub enum Done {
+    Ok,
+    /// An error the scenario expects (`SEAT_UNAVAILABLE` for a loser).
+    Expected(String),
+    /// Anything else: counted as an error.
+    Error(String),
+}
+
+/// The figures of one open-loop step.
+#[derive(Debug)]
+pub struct Step {
+    pub rate: f64,
+    pub elapsed: Duration,
+    /// Latency of every finished operation, microseconds.
+    pub all: Histogram<u64>,
+    /// Latency of operations that ended in an expected error.
+    pub expected: Histogram<u64>,
+    pub ok: u64,
+    pub errors: u64,
+    /// Not started because too many were in flight: the server fell behind.
+    pub shed: u64,
+    pub codes: BTreeMap<String, u64>,
+    pub first_error: Option<String>,
+}
+
+impl Step {
+    pub fn completed(&self) -> u64 {
+        self.all.len()
+    }
+
+    /// Finished operations per second.
+    pub fn throughput(&self) -> f64 {
+        self.completed() as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    pub fn p(&self, q: f64) -> f64 {
+        self.all.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    /// Kept up: no errors, nothing shed, p99 within `p99_ms`.
+    pub fn sustained(&self, p99_ms: f64) -> bool {
+        self.errors == 0 && self.shed == 0 && self.completed() > 0 && self.p(0.99) <= p99_ms
+    }
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 10 min, 3 significant digits.
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Runs `op(i)` for i = 0, 1, … at `rate` per second for `duration`, with
+/// at most `max_in_flight` unfinished; waits for all to finish.
+pub async fn open_loop<F, Fut>(
+    rate: f64,
+    duration: Duration,
+    max_in_flight: usize,
+    mut op: F,
+) -> Step
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Done> + Send + 'static,
+{
+    let total = (rate * duration.as_secs_f64()).round() as u64;
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Done)>();
+    let start = Instant::now();
+    let mut shed = 0;
+    for i in 0..total {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due).await;
+        if in_flight.load(Ordering::Relaxed) >= max_in_flight {
+            shed += 1;
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let fut = op(i);
+        let tx = tx.clone();
+        let in_flight = Arc::clone(&in_flight);
+        tokio::spawn(async move {
+            let done = fut.await;
+            let micros = due.elapsed().as_micros() as u64;
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            let _ = tx.send((micros.max(1), done));
+        });
+    }
+    drop(tx);
+    let mut step = Step {
+        rate,
+        elapsed: Duration::ZERO,
+        all: histogram(),
+        expected: histogram(),
+        ok: 0,
+        errors: 0,
+        shed,
+        codes: BTreeMap::new(),
+        first_error: None,
+    };
+    while let Some((micros, done)) = rx.recv().await {
+        let _ = step.all.record(micros);
+        match done {
+            Done::Ok => step.ok += 1,
+            Done::Expected(code) => {
+                let _ = step.expected.record(micros);
+                *step.codes.entry(code).or_default() += 1;
+            }
+            Done::Error(e) => {
+                step.errors += 1;
+                step.first_error.get_or_insert(e);
+            }
+        }
+    }
+    step.elapsed = start.elapsed();
+    step
+}
+
+/// Raises the rate through `rates` until a step is not sustained
+/// (`p99_ms`); returns every step run, the last sustained one marked by
+/// index.
+pub async fn ramp<F, Fut>(
+    rates: &[f64],
+    duration: Duration,
+    p99_ms: f64,
+    max_in_flight: usize,
+    mut op: F,
+) -> (Vec<Step>, Option<usize>)
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Done> + Send + 'static,
+{
+    let mut steps = Vec::new();
+    let mut best = None;
+    let mut offset = 0;
+    for &rate in rates {
+        let base = offset;
+        let step = open_loop(rate, duration, max_in_flight, |i| op(base + i)).await;
+        offset += (rate * duration.as_secs_f64()).round() as u64;
+        eprintln!(
+            "    {rate:>7.0}/s: {:>7.0}/s done, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, errors {}, shed {}{}",
+            step.throughput(),
+            step.p(0.5),
+            step.p(0.99),
+            step.p(0.999),
+            step.errors,
+            step.shed,
+            step.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        let sustained = step.sustained(p99_ms);
+        steps.push(step);
+        if !sustained {
+            break;
+        }
+        best = Some(steps.len() - 1);
+        // Let the server drain between steps.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (steps, best)
+}
+
+/// The median of `values` (NaN for none).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    if values.is_empty() {
+        return f64::NAN;
+    }
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A small seeded generator (SplitMix64): the same seed, the same run.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn open_loop_runs_every_scheduled_operation() {
+        let step = open_loop(1000.0, Duration::from_millis(100), 1000, |i| async move {
+            if i % 10 == 0 {
+                Done::Expected("LOSER".into())
+            } else {
+                Done::Ok
+            }
+        })
+        .await;
+        assert_eq!(step.completed(), 100);
+        assert_eq!(step.ok, 90);
+        assert_eq!(step.codes["LOSER"], 10);
+        assert!(step.sustained(50.0));
+    }
+
+    #[tokio::test]
+    async fn a_server_that_falls_behind_is_not_sustained() {
+        let step = open_loop(1000.0, Duration::from_millis(50), 2, |_| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Done::Ok
+        })
+        .await;
+        assert!(step.shed > 0);
+        assert!(!step.sustained(1000.0));
+    }
+
+    #[test]
+    fn the_median_is_the_middle() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert!(median(vec![]).is_nan());
+    }
+
+    #[test]
+    fn the_generator_is_seeded() {
+        let a: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.below(100)
+            })
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .map({
+                let mut r = Rng::new(7);
+                move |_| r.below(100)
+            })
+            .collect();
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,383 @@
+//! `admit`: a long line, the head of it subscribed, while slots free at a
+//! steady rate and newcomers join behind.
+//!
+//! Slots free by lapses: capacity = rate and an active TTL of 1 s, with the
+//! first `rate` admissions spread over one second, so from then on one
+//! admission lapses (and the next waiter is promoted) every 1/rate s.
+//!
+//! Figures:
+//! - admission push: `admittedAt` (stamped in the admitting transaction)
+//!   to receipt by the admitted subscriber; lost and duplicated pushes;
+//! - staleness: for every admission and every subscriber still waiting
+//!   behind it, the time until that subscriber received a position that
+//!   counts it;
+//! - messages, server CPU and database statements per second.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde_json::json;
+
+use super::{Ctx, text};
+use crate::client::{Gql, Outcome, now_unix_us, unix_us};
+use crate::load::{Done, open_loop};
+use crate::report::Goal;
+use crate::server::Server;
+use crate::subscribers::{Record, Status, Subscribers};
+
+const PUSH_INTERVAL_MS: f64 = 500.0;
+/// Staleness samples per rate, at most.
+const SAMPLES: usize = 2_000_000;
+
+pub async fn admit(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let rates: Vec<u64> = ctx.size(vec![100], vec![10, 100, 1_000]);
+    let waiting = ctx.size(2_000, 100_000);
+    let subscribed = ctx.size(1_000, 19_000);
+    let window = Duration::from_secs(ctx.size(3, 10));
+    for rate in rates {
+        eprintln!("admit: {waiting} waiting, {subscribed} subscribed, {rate} admissions/s");
+        let server = ctx
+            .server(&[
+                ("SEATLINE_QUEUE_CAPACITY", rate.to_string()),
+                ("SEATLINE_ACTIVE_TTL_SECS", "1".into()),
+                ("SEATLINE_PUSH_INTERVAL_MS", format!("{PUSH_INTERVAL_MS}")),
+            ])
+            .await?;
+        let run = measure(&server, rate, waiting, subscribed, window).await;
+        server.stop().await;
+        report(ctx, rate, subscribed, run?);
+    }
+    Ok(())
+}
+
+struct Run {
+    latency: Histogram<u64>,
+    lost: usize,
+    duplicated: usize,
+    staleness: Histogram<u64>,
+    censored: usize,
+    admitted_in_window: usize,
+    window_secs: f64,
+    pushes: f64,
+    statements: f64,
+    admissions: f64,
+    cpu: Option<f64>,
+}
+
+async fn measure(
+    server: &Server,
+    rate: u64,
+    waiting: usize,
+    subscribed: usize,
+    window: Duration,
+) -> anyhow::Result<Run> {
+    let gql = Gql::new(&server.graphql_url());
+    // The pump: `rate` admissions spread over a second.
+    let pump = open_loop(rate as f64, Duration::from_secs(1), 1_024, |i| {
+        let gql = gql.clone();
+        async move {
+            match gql.issue(&format!("pump-{i}")).await {
+                Ok(_) => Done::Ok,
+                Err(e) => Done::Error(e.to_string()),
+            }
+        }
+    })
+    .await;
+    anyhow::ensure!(pump.errors == 0, "pump: {:?}", pump.first_error);
+    let users: Vec<String> = (0..waiting).map(|i| format!("wait-{i}")).collect();
+    let tokens = gql.issue_many(&users, 64).await?;
+    // Subscribe from just before the head of the line, so no unsubscribed
+    // waiter stands ahead of a subscriber.
+    let drained = server
+        .metrics()
+        .await?
+        .get("seatline_queue_admissions_total")
+        .copied()
+        .unwrap_or(0.0) as usize;
+    let start = drained
+        .saturating_sub(rate as usize + 256)
+        .min(tokens.len().saturating_sub(subscribed));
+    let slice = &tokens[start..(start + subscribed).min(tokens.len())];
+    let subs = Subscribers::connect(&server.ws_url(), slice).await?;
+    eprintln!("  {} subscribed ({} failed)", subs.connected, subs.failed);
+
+    let m0 = server.metrics().await?;
+    let cpu0 = server.cpu_secs();
+    let window_start = now_unix_us();
+    let joiners = {
+        let gql = gql.clone();
+        tokio::spawn(open_loop(50.0, window, 256, move |i| {
+            let gql = gql.clone();
+            async move {
+                match gql.issue(&format!("late-{i}")).await {
+                    Ok(_) => Done::Ok,
+                    Err(e) => Done::Error(e.to_string()),
+                }
+            }
+        }))
+    };
+    tokio::time::sleep(window).await;
+    let window_end = now_unix_us();
+    let m1 = server.metrics().await?;
+    let cpu1 = server.cpu_secs();
+    let late = joiners.await?;
+    anyhow::ensure!(late.errors == 0, "late joiners: {:?}", late.first_error);
+    // Pushes in flight at the end of the window still arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let records = subs.finish().await?;
+
+    let delta =
+        |name: &str| m1.get(name).copied().unwrap_or(0.0) - m0.get(name).copied().unwrap_or(0.0);
+    let window_secs = (window_end - window_start) as f64 / 1e6;
+    let mut run = analyse(&records, window_start, window_end);
+    run.lost = lost(&gql, slice, &records, window_end).await?;
+    run.window_secs = window_secs;
+    run.pushes = delta("seatline_pushes_total");
+    run.statements = delta("seatline_db_statements_total");
+    run.admissions = delta("seatline_queue_admissions_total");
+    run.cpu = cpu0.zip(cpu1).map(|(a, b)| (b - a) / window_secs);
+    Ok(run)
+}
+
+/// Per subscriber: messages in order of receipt.
+fn by_subscriber(records: &[Record]) -> HashMap<usize, Vec<Record>> {
+    let mut subs: HashMap<usize, Vec<Record>> = HashMap::new();
+    for r in records {
+        subs.entry(r.index).or_default().push(*r);
+    }
+    for msgs in subs.values_mut() {
+        msgs.sort_by_key(|r| r.received_us);
+    }
+    subs
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
+}
+
+fn analyse(records: &[Record], window_start: i64, window_end: i64) -> Run {
+    let subs = by_subscriber(records);
+    let mut latency = histogram();
+    let mut duplicated = 0;
+    // Every admission of a subscriber that was waiting when it subscribed.
+    let mut admissions: Vec<i64> = Vec::new();
+    for msgs in subs.values() {
+        if msgs.first().map(|r| r.status) != Some(Status::Waiting) {
+            continue;
+        }
+        let progress: Vec<&Record> = msgs
+            .iter()
+            .filter(|r| r.status == Status::Progress)
+            .collect();
+        if let Some(first) = progress.first()
+            && let Some(at) = first.admitted_us
+        {
+            admissions.push(at);
+            if (window_start..=window_end).contains(&at) {
+                let _ = latency.record((first.received_us - at).max(1) as u64);
+            }
+            duplicated += progress.len() - 1;
+        }
+    }
+    admissions.sort_unstable();
+    let in_window: Vec<usize> = (0..admissions.len())
+        .filter(|&k| (window_start..=window_end).contains(&admissions[k]))
+        .collect();
+    let waiters = subs
+        .values()
+        .filter(|m| m.first().map(|r| r.status) == Some(Status::Waiting))
+        .count();
+    let stride = (waiters * in_window.len() / SAMPLES).max(1);
+    let mut staleness = histogram();
+    let mut censored = 0;
+    for msgs in subs.values() {
+        let Some(first) = msgs.first().filter(|r| r.status == Status::Waiting) else {
+            continue;
+        };
+        let Some(p0) = first.position else { continue };
+        let own = msgs
+            .iter()
+            .find(|r| r.status != Status::Waiting)
+            .map(|r| (r.admitted_us.unwrap_or(r.received_us), r.received_us));
+        let before = admissions.partition_point(|&t| t <= first.received_us);
+        for &k in in_window.iter().step_by(stride) {
+            let at = admissions[k];
+            if at <= first.received_us || own.is_some_and(|(admitted, _)| at >= admitted) {
+                continue;
+            }
+            let expected = p0 - (k + 1 - before) as i64;
+            let seen = msgs
+                .iter()
+                .find(|r| r.received_us >= at && r.position.is_some_and(|p| p <= expected))
+                .map(|r| r.received_us)
+                .or_else(|| own.map(|(_, received)| received));
+            let until = match seen {
+                Some(t) => t,
+                None => {
+                    censored += 1;
+                    window_end
+                }
+            };
+            let _ = staleness.record((until - at).max(1) as u64);
+        }
+    }
+    Run {
+        latency,
+        lost: 0,
+        duplicated,
+        staleness,
+        censored,
+        admitted_in_window: in_window.len(),
+        window_secs: 0.0,
+        pushes: 0.0,
+        statements: 0.0,
+        admissions: 0.0,
+        cpu: None,
+    }
+}
+
+/// Subscribers admitted (by the database's account) well within the window
+/// that never received PROGRESS.
+async fn lost(
+    gql: &Gql,
+    tokens: &[String],
+    records: &[Record],
+    window_end: i64,
+) -> anyhow::Result<usize> {
+    let subs = by_subscriber(records);
+    let mut lost = 0;
+    for (index, token) in tokens.iter().enumerate() {
+        let Some(msgs) = subs.get(&index) else {
+            continue;
+        };
+        let Some(first) = msgs.first().filter(|r| r.status == Status::Waiting) else {
+            continue;
+        };
+        if msgs.iter().any(|r| r.status == Status::Progress) {
+            continue;
+        }
+        let data = match gql
+            .call(
+                Some(token),
+                "{ queueTicket { status admittedAt } }",
+                json!({}),
+            )
+            .await
+        {
+            Outcome::Data(d) => d,
+            other => anyhow::bail!("queueTicket: {other:?}"),
+        };
+        let admitted = unix_us(&text(&data, "/queueTicket/admittedAt"));
+        if let Some(at) = admitted
+            && at > first.received_us
+            && at < window_end - 200_000
+        {
+            lost += 1;
+        }
+    }
+    Ok(lost)
+}
+
+fn report(ctx: &mut Ctx, rate: u64, subscribed: usize, run: Run) {
+    let b = ctx.backend_name();
+    let s = "admit";
+    let at = |what: &str| format!("{what} ({rate} admissions/s, {subscribed} subscribed)");
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    ctx.report.figure(
+        s,
+        b,
+        &at("admissions measured"),
+        run.admitted_in_window as f64,
+        "",
+    );
+    ctx.report
+        .figure(s, b, &at("admission push p50"), ms(&run.latency, 0.5), "ms");
+    ctx.report.goal(
+        s,
+        b,
+        &at("admission push p99"),
+        ms(&run.latency, 0.99),
+        "ms",
+        Goal::AtMost(10.0),
+    );
+    ctx.report.figure(
+        s,
+        b,
+        &at("admission push max"),
+        run.latency.max() as f64 / 1000.0,
+        "ms",
+    );
+    ctx.report.check(
+        s,
+        b,
+        &at("no admission push lost"),
+        run.lost == 0,
+        &format!("{} admitted subscribers never received PROGRESS", run.lost),
+    );
+    ctx.report.check(
+        s,
+        b,
+        &at("no admission push duplicated"),
+        run.duplicated == 0,
+        &format!("{} duplicate PROGRESS messages", run.duplicated),
+    );
+    ctx.report.figure(
+        s,
+        b,
+        &at("position staleness p50"),
+        ms(&run.staleness, 0.5),
+        "ms",
+    );
+    ctx.report.goal(
+        s,
+        b,
+        &at("position staleness p99"),
+        ms(&run.staleness, 0.99),
+        "ms",
+        Goal::AtMost(1_000.0),
+    );
+    ctx.report.figure(
+        s,
+        b,
+        &at("staleness samples never refreshed in the window"),
+        run.censored as f64,
+        "",
+    );
+    let per_sub = run.pushes / run.window_secs / subscribed.max(1) as f64;
+    ctx.report.goal(
+        s,
+        b,
+        &at("pushes per subscriber per second"),
+        per_sub,
+        "/s",
+        Goal::AtMost(1_000.0 / PUSH_INTERVAL_MS),
+    );
+    ctx.report.figure(
+        s,
+        b,
+        &at("messages pushed"),
+        run.pushes / run.window_secs,
+        "/s",
+    );
+    if let Some(cpu) = run.cpu {
+        ctx.report
+            .figure(s, b, &at("server CPU"), 100.0 * cpu, "% of a core");
+    }
+    ctx.report.figure(
+        s,
+        b,
+        &at("database statements"),
+        run.statements / run.window_secs,
+        "/s",
+    );
+    if run.admissions > 0.0 {
+        ctx.report.figure(
+            s,
+            b,
+            &at("database statements per admission (joins included)"),
+            run.statements / run.admissions,
+            "",
+        );
+    }
+}

@@ -1,0 +1,242 @@
+//! `flow`: complete purchases (issue, admitted, seats, hold, charge, pay),
+//! ramped open-loop; then every wallet's ledger sum equals its balance, the
+//! money adds up, and no seat is sold twice.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Ctx, date_ids, scalar};
+use crate::client::{Gql, Outcome};
+use crate::load::{Done, Rng, median, ramp};
+use crate::report::Goal;
+
+const P99_MS: f64 = 50.0;
+
+pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
+    eprintln!("flow: complete purchases");
+    let dates = ctx.size(20, 300);
+    let rates: Vec<f64> = ctx.size(
+        vec![50.0, 100.0, 200.0],
+        vec![
+            100.0, 200.0, 400.0, 600.0, 800.0, 1_000.0, 1_500.0, 2_000.0, 2_500.0, 3_000.0,
+        ],
+    );
+    let duration = Duration::from_secs(ctx.size(1, 3));
+    let b = ctx.backend_name();
+    let (mut best, mut p50, mut p99) = (vec![], vec![], vec![]);
+    let mut broken = Vec::new();
+    for run in 0..ctx.runs {
+        let server = ctx
+            .server(&[
+                ("SEATLINE_QUEUE_CAPACITY", "1000000".into()),
+                ("SEATLINE_DEMO_DATES", dates.to_string()),
+            ])
+            .await?;
+        let gql = Gql::new(&server.graphql_url());
+        let all_dates = Arc::new(date_ids(&gql).await?);
+        let paid = Arc::new(AtomicU64::new(0));
+        let paid_won = Arc::new(AtomicU64::new(0));
+        let seed = ctx.seed.wrapping_add(run as u64);
+        let (steps, sustained) = ramp(&rates, duration, P99_MS, 4_096, |i| {
+            let rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
+            let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
+            let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
+            async move {
+                match purchase(&gql, &format!("flow-{run}-{i}"), &dates, rng).await {
+                    Ok(price) => {
+                        paid.fetch_add(1, Ordering::Relaxed);
+                        paid_won.fetch_add(price, Ordering::Relaxed);
+                        Done::Ok
+                    }
+                    Err(e) => Done::Error(e),
+                }
+            }
+        })
+        .await;
+        match sustained {
+            Some(i) => {
+                best.push(steps[i].rate);
+                p50.push(steps[i].p(0.5));
+                p99.push(steps[i].p(0.99));
+            }
+            None => best.push(0.0),
+        }
+        if server.db.is_some() {
+            broken.extend(
+                invariants(
+                    &server,
+                    paid.load(Ordering::Relaxed),
+                    paid_won.load(Ordering::Relaxed),
+                )
+                .await?,
+            );
+        }
+        server.stop().await;
+    }
+    let rate = median(best);
+    ctx.measured.insert("flow", rate);
+    let goal = ctx.pick(2_000.0, 1_000.0);
+    ctx.report.goal(
+        "flow",
+        b,
+        "sustained purchases (p99 <= 50 ms)",
+        rate,
+        "/s",
+        Goal::AtLeast(goal),
+    );
+    ctx.report
+        .figure("flow", b, "p50 at that rate", median(p50), "ms");
+    ctx.report.goal(
+        "flow",
+        b,
+        "p99 at that rate",
+        median(p99),
+        "ms",
+        Goal::AtMost(P99_MS),
+    );
+    ctx.report.check(
+        "flow",
+        b,
+        "ledgers, balances, payments and seats agree",
+        broken.is_empty(),
+        &broken.join("; "),
+    );
+    Ok(())
+}
+
+/// One buyer's whole purchase; the price paid.
+async fn purchase(gql: &Gql, user: &str, dates: &[String], mut rng: Rng) -> Result<u64, String> {
+    let data = ok(gql
+        .call(
+            None,
+            "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
+            json!({ "u": user }),
+        )
+        .await)?;
+    let token = data["issueQueueToken"]["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if data["issueQueueToken"]["status"] != "PROGRESS" {
+        return Err(format!("not admitted: {data}"));
+    }
+    for _attempt in 0..5 {
+        let date = &dates[rng.below(dates.len() as u64) as usize];
+        let seats = ok(gql
+            .call(
+                Some(&token),
+                "query($d: ID!) { availableSeats(concertDateId: $d) { number price } }",
+                json!({ "d": date }),
+            )
+            .await)?;
+        let seats = seats["availableSeats"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if seats.is_empty() {
+            continue;
+        }
+        let seat = &seats[rng.below(seats.len() as u64) as usize];
+        let held = gql
+            .call(
+                Some(&token),
+                "mutation($d: ID!, $n: Int!) { holdSeat(concertDateId: $d, seatNumber: $n) { id price } }",
+                json!({ "d": date, "n": seat["number"] }),
+            )
+            .await;
+        let held = match held {
+            Outcome::Code(c) if c == "SEAT_UNAVAILABLE" => continue,
+            other => ok(other)?,
+        };
+        let price = held["holdSeat"]["price"].as_u64().unwrap_or_default();
+        ok(gql
+            .call(
+                Some(&token),
+                "mutation($a: Int!) { chargeBalance(amount: $a) { amount } }",
+                json!({ "a": price }),
+            )
+            .await)?;
+        ok(gql
+            .call(
+                Some(&token),
+                "mutation($r: ID!) { pay(reservationId: $r) { id amount } }",
+                json!({ "r": held["holdSeat"]["id"] }),
+            )
+            .await)?;
+        return Ok(price);
+    }
+    Err("no free seat after 5 tries".into())
+}
+
+fn ok(outcome: Outcome) -> Result<Value, String> {
+    match outcome {
+        Outcome::Data(d) => Ok(d),
+        Outcome::Code(c) => Err(c),
+        Outcome::Failed(e) => Err(e),
+    }
+}
+
+/// What the database says after the run; each broken rule as a sentence.
+async fn invariants(
+    server: &crate::server::Server,
+    acked: u64,
+    acked_won: u64,
+) -> anyhow::Result<Vec<String>> {
+    let mut broken = Vec::new();
+    let mismatched = scalar(
+        server,
+        "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> \
+         (SELECT CAST(COALESCE(SUM(l.amount_won), 0) AS BIGINT) FROM wallet_ledger l WHERE l.user_id = w.user_id)",
+    )
+    .await?;
+    if mismatched != 0 {
+        broken.push(format!(
+            "{mismatched} wallets whose balance is not their ledger sum"
+        ));
+    }
+    let sold_twice = scalar(
+        server,
+        "SELECT COUNT(*) FROM (SELECT seat_id FROM reservations WHERE status = 'CONFIRMED' \
+         GROUP BY seat_id HAVING COUNT(*) > 1) t",
+    )
+    .await?;
+    if sold_twice != 0 {
+        broken.push(format!("{sold_twice} seats sold twice"));
+    }
+    let payments = scalar(server, "SELECT COUNT(*) FROM payments").await?;
+    let paid_won = scalar(
+        server,
+        "SELECT CAST(COALESCE(SUM(amount_won), 0) AS BIGINT) FROM payments",
+    )
+    .await?;
+    if u64::try_from(payments).ok() != Some(acked)
+        || u64::try_from(paid_won).ok() != Some(acked_won)
+    {
+        broken.push(format!(
+            "{acked} payments ({acked_won} won) acknowledged, {payments} ({paid_won} won) stored"
+        ));
+    }
+    let sold = scalar(server, "SELECT COUNT(*) FROM seats WHERE status = 'SOLD'").await?;
+    if sold != payments {
+        broken.push(format!("{sold} seats SOLD for {payments} payments"));
+    }
+    let charged = scalar(
+        server,
+        "SELECT CAST(COALESCE(SUM(amount_won), 0) AS BIGINT) FROM wallet_ledger WHERE kind = 'CHARGE'",
+    )
+    .await?;
+    let balances = scalar(
+        server,
+        "SELECT CAST(COALESCE(SUM(balance_won), 0) AS BIGINT) FROM wallets",
+    )
+    .await?;
+    if balances != charged - paid_won {
+        broken.push(format!(
+            "money: {charged} charged - {paid_won} paid != {balances} in wallets"
+        ));
+    }
+    Ok(broken)
+}

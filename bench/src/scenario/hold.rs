@@ -1,0 +1,191 @@
+//! `hold-hot`: admitted users race for 50 hot seats (one date) while others
+//! pick uniformly over every seat of a large catalog. Exactly one hold may
+//! win each seat.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{Ctx, date_ids, scalar};
+use crate::client::{Gql, Outcome};
+use crate::load::{Done, Rng, median, open_loop, ramp};
+use crate::report::Goal;
+
+const P99_MS: f64 = 10.0;
+const HOT_SEATS: u64 = 50;
+
+pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
+    eprintln!("hold-hot: admitted users racing for 50 hot seats");
+    let users = ctx.size(300, 3_000);
+    let dates = ctx.size(20, 100);
+    let rates: Vec<f64> = ctx.size(
+        vec![500.0, 1_000.0, 2_000.0],
+        vec![
+            1_000.0, 2_000.0, 4_000.0, 6_000.0, 8_000.0, 12_000.0, 16_000.0, 20_000.0,
+        ],
+    );
+    let duration = Duration::from_secs(ctx.size(1, 3));
+    let b = ctx.backend_name();
+    let (mut best, mut loser_p99, mut p99) = (vec![], vec![], vec![]);
+    let mut double_wins = 0;
+    let mut hot_unsettled = 0;
+    let mut db_mismatch = Vec::new();
+    for run in 0..ctx.runs {
+        let server = ctx
+            .server(&[
+                ("SEATLINE_QUEUE_CAPACITY", "1000000".into()),
+                ("SEATLINE_DEMO_DATES", dates.to_string()),
+            ])
+            .await?;
+        let gql = Gql::new(&server.graphql_url());
+        let names: Vec<String> = (0..users).map(|i| format!("hold-{run}-{i}")).collect();
+        let tokens = Arc::new(gql.issue_many(&names, 64).await?);
+        let all_dates = Arc::new(date_ids(&gql).await?);
+        let hot_date = all_dates[0].clone();
+        // Warm-up: open the client's connections and the server's caches.
+        open_loop(500.0, Duration::from_secs(1), 1_024, |i| {
+            let (gql, token) = (gql.clone(), tokens[i as usize % tokens.len()].clone());
+            async move {
+                match gql
+                    .call(Some(&token), "{ balance { amount } }", json!({}))
+                    .await
+                {
+                    Outcome::Data(_) => Done::Ok,
+                    other => Done::Error(format!("{other:?}")),
+                }
+            }
+        })
+        .await;
+        let wins: Arc<Mutex<HashMap<(String, u64), u32>>> = Arc::default();
+        let attempted_hot: Arc<Mutex<std::collections::HashSet<u64>>> = Arc::default();
+        let seed = ctx.seed.wrapping_add(run as u64);
+        let (steps, sustained) = ramp(&rates, duration, P99_MS, 4_096, |i| {
+            let mut rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
+            let token = tokens[rng.below(tokens.len() as u64) as usize].clone();
+            let (date, seat) = if rng.below(2) == 0 {
+                let seat = 1 + rng.below(HOT_SEATS);
+                attempted_hot
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(seat);
+                (hot_date.clone(), seat)
+            } else {
+                (
+                    all_dates[rng.below(all_dates.len() as u64) as usize].clone(),
+                    1 + rng.below(50),
+                )
+            };
+            let (gql, wins) = (gql.clone(), Arc::clone(&wins));
+            async move {
+                match hold(&gql, &token, &date, seat).await {
+                    Outcome::Data(_) => {
+                        *wins
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .entry((date, seat))
+                            .or_default() += 1;
+                        Done::Ok
+                    }
+                    Outcome::Code(c) if c == "SEAT_UNAVAILABLE" || c == "HOLD_LIMIT" => {
+                        Done::Expected(c)
+                    }
+                    Outcome::Code(c) => Done::Error(c),
+                    Outcome::Failed(e) => Done::Error(e),
+                }
+            }
+        })
+        .await;
+        match sustained {
+            Some(i) => {
+                best.push(steps[i].rate);
+                p99.push(steps[i].p(0.99));
+                loser_p99.push(steps[i].expected.value_at_quantile(0.99) as f64 / 1000.0);
+            }
+            None => best.push(0.0),
+        }
+        let wins = wins.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        double_wins += wins.values().filter(|&&n| n > 1).count();
+        let attempted = attempted_hot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        hot_unsettled += attempted
+            .iter()
+            .filter(|s| wins.get(&(hot_date.clone(), **s)).copied().unwrap_or(0) != 1)
+            .count();
+        if server.db.is_some() {
+            let held = scalar(
+                &server,
+                "SELECT COUNT(*) FROM reservations WHERE status = 'HELD'",
+            )
+            .await?;
+            let per_seat = scalar(
+                &server,
+                "SELECT COUNT(*) FROM (SELECT seat_id FROM reservations \
+                 WHERE status IN ('HELD', 'CONFIRMED') GROUP BY seat_id HAVING COUNT(*) > 1) t",
+            )
+            .await?;
+            let won: u32 = wins.values().sum();
+            if held != i64::from(won) || per_seat != 0 {
+                db_mismatch.push(format!(
+                    "run {run}: {won} wins acknowledged, {held} HELD rows, {per_seat} seats with two"
+                ));
+            }
+        }
+        server.stop().await;
+    }
+    let rate = median(best);
+    ctx.measured.insert("hold", rate);
+    let goal = ctx.pick(15_000.0, 10_000.0);
+    ctx.report.goal(
+        "hold-hot",
+        b,
+        "sustained hold attempts (p99 <= 10 ms)",
+        rate,
+        "/s",
+        Goal::AtLeast(goal),
+    );
+    ctx.report
+        .figure("hold-hot", b, "p99 at that rate", median(p99), "ms");
+    ctx.report.goal(
+        "hold-hot",
+        b,
+        "loser p99 at that rate",
+        median(loser_p99),
+        "ms",
+        Goal::AtMost(P99_MS),
+    );
+    ctx.report.check(
+        "hold-hot",
+        b,
+        "no seat won twice",
+        double_wins == 0,
+        &format!("{double_wins} seats acknowledged to two holders"),
+    );
+    ctx.report.check(
+        "hold-hot",
+        b,
+        "every contested hot seat has exactly one winner",
+        hot_unsettled == 0,
+        &format!("{hot_unsettled} hot seats without exactly one winner"),
+    );
+    ctx.report.check(
+        "hold-hot",
+        b,
+        "database agrees with acknowledged holds",
+        db_mismatch.is_empty(),
+        &db_mismatch.join("; "),
+    );
+    Ok(())
+}
+
+async fn hold(gql: &Gql, token: &str, date: &str, seat: u64) -> Outcome {
+    gql.call(
+        Some(token),
+        "mutation($d: ID!, $n: Int!) { holdSeat(concertDateId: $d, seatNumber: $n) { id status } }",
+        json!({ "d": date, "n": seat }),
+    )
+    .await
+}

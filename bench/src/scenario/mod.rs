@@ -1,0 +1,128 @@
+//! The scenarios. Each starts its own server(s) on fresh databases, drives
+//! them, and adds rows (figures, goals, invariant checks) to the report.
+
+mod admit;
+mod flow;
+mod hold;
+mod join;
+mod raw;
+mod subs;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+pub use self::admit::admit;
+pub use self::flow::flow;
+pub use self::hold::hold_hot;
+pub use self::join::join;
+pub use self::raw::raw_limit;
+pub use self::subs::subs_idle;
+use crate::client::Gql;
+use crate::report::Report;
+use crate::server::{Backend, Server};
+
+pub struct Ctx {
+    pub backend: Backend,
+    binary: PathBuf,
+    url: Option<String>,
+    pub quick: bool,
+    pub seed: u64,
+    pub runs: usize,
+    pub report: Report,
+    /// Throughputs measured in this run, for ratios (`join`, `hold`).
+    pub measured: HashMap<&'static str, f64>,
+}
+
+impl Ctx {
+    pub fn new(
+        backend: Backend,
+        binary: PathBuf,
+        url: Option<String>,
+        quick: bool,
+        seed: u64,
+        runs: usize,
+    ) -> Self {
+        Self {
+            backend,
+            binary,
+            url,
+            quick,
+            seed,
+            runs: runs.max(1),
+            report: Report::default(),
+            measured: HashMap::new(),
+        }
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    /// A server with these settings on a fresh database (or the external
+    /// one).
+    pub async fn server(&self, env: &[(&str, String)]) -> anyhow::Result<Server> {
+        match &self.url {
+            Some(url) => {
+                eprintln!("  (external server: make sure it runs with {env:?})");
+                Ok(Server::external(url))
+            }
+            None => Server::start(&self.binary, &self.backend, env).await,
+        }
+    }
+
+    /// Picks the size for this mode.
+    pub fn size<T>(&self, quick: T, full: T) -> T {
+        if self.quick { quick } else { full }
+    }
+
+    pub fn pick(&self, sqlite: f64, postgres: f64) -> f64 {
+        match self.backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres(_) => postgres,
+        }
+    }
+}
+
+/// Every concert date id of the catalog.
+pub async fn date_ids(gql: &Gql) -> anyhow::Result<Vec<String>> {
+    let data = gql
+        .call(None, "{ concerts { dates { id } } }", json!({}))
+        .await
+        .data()?;
+    Ok(data["concerts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["dates"].as_array().into_iter().flatten())
+        .filter_map(|d| d["id"].as_str().map(str::to_owned))
+        .collect())
+}
+
+/// A count from the database under test.
+pub async fn scalar(server: &Server, sql: &str) -> anyhow::Result<i64> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = server
+        .db
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("no database to inspect (external server)"))?
+        .connect()
+        .await?;
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(backend, sql.to_owned()))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no row: {sql}"))?;
+    let value: i64 = row.try_get_by_index(0)?;
+    db.close().await?;
+    Ok(value)
+}
+
+/// The JSON value at `pointer` as a string.
+pub fn text(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}

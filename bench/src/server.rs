@@ -1,0 +1,310 @@
+//! A Seatline server under test: a release binary started on a fresh
+//! database (or an external one given by `--url`), its process figures
+//! from `/proc`, and its Prometheus metrics.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use tokio::process::{Child, Command};
+
+/// Where the database lives.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    /// A fresh SQLite file per server.
+    Sqlite,
+    /// A fresh database per server on this PostgreSQL (admin URL).
+    Postgres(String),
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// A fresh, empty database that is removed on [`FreshDb::drop_db`].
+pub struct FreshDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    File(PathBuf),
+    Database { admin: String, name: String },
+}
+
+impl FreshDb {
+    pub async fn create(backend: &Backend) -> anyhow::Result<Self> {
+        let unique = format!(
+            "seatline_bench_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_micros()
+        );
+        match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{unique}.db"));
+                Ok(Self {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    cleanup: Cleanup::File(path),
+                })
+            }
+            Backend::Postgres(admin) => {
+                let db = Database::connect(admin.as_str()).await?;
+                db.execute_unprepared(&format!("CREATE DATABASE {unique}"))
+                    .await?;
+                db.close().await?;
+                Ok(Self {
+                    url: replace_db_name(admin, &unique),
+                    cleanup: Cleanup::Database {
+                        admin: admin.clone(),
+                        name: unique,
+                    },
+                })
+            }
+        }
+    }
+
+    /// A connection to inspect the database after a run.
+    pub async fn connect(&self) -> anyhow::Result<DatabaseConnection> {
+        Ok(Database::connect(self.url.as_str()).await?)
+    }
+
+    pub async fn drop_db(self) {
+        match self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm", ".lock"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(p);
+                }
+            }
+            Cleanup::Database { admin, name } => {
+                if let Ok(db) = Database::connect(admin.as_str()).await {
+                    let _ = db
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                    let _ = db.close().await;
+                }
+            }
+        }
+    }
+}
+
+fn replace_db_name(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A running server process.
+pub struct Server {
+    child: Option<Child>,
+    pid: Option<u32>,
+    pub addr: String,
+    pub db: Option<FreshDb>,
+    http: reqwest::Client,
+}
+
+/// The release binary next to this one (`target/release/seatline`).
+pub fn default_binary() -> PathBuf {
+    let here = std::env::current_exe().unwrap_or_default();
+    here.parent()
+        .map(|dir| dir.join("seatline"))
+        .unwrap_or_else(|| PathBuf::from("target/release/seatline"))
+}
+
+impl Server {
+    /// Starts `binary` on a fresh database of `backend` with these settings.
+    pub async fn start(
+        binary: &PathBuf,
+        backend: &Backend,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
+        if !binary.exists() {
+            bail!(
+                "{} not found: run `cargo build --release` first",
+                binary.display()
+            );
+        }
+        let db = FreshDb::create(backend).await?;
+        let port = free_port()?;
+        let addr = format!("127.0.0.1:{port}");
+        let mut cmd = Command::new(binary);
+        cmd.arg("serve")
+            .env("DATABASE_URL", &db.url)
+            .env("SEATLINE_ADDR", &addr)
+            .env("RUST_LOG", "warn")
+            // Benchmarks drive many requests per token and address.
+            .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
+            .env("SEATLINE_ISSUE_RATE_LIMIT_PER_SEC", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let server = Self {
+            pid: child.id(),
+            child: Some(child),
+            addr,
+            db: Some(db),
+            http: reqwest::Client::new(),
+        };
+        server.wait_healthy(Duration::from_secs(60)).await?;
+        Ok(server)
+    }
+
+    /// A server someone else runs; process figures are unavailable.
+    pub fn external(url: &str) -> Self {
+        let addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .trim_end_matches("/graphql")
+            .to_owned();
+        Self {
+            child: None,
+            pid: None,
+            addr,
+            db: None,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    async fn wait_healthy(&self, limit: Duration) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let url = format!("http://{}/health", self.addr);
+        while started.elapsed() < limit {
+            if let Ok(r) = self.http.get(&url).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("server at {} not healthy within {limit:?}", self.addr)
+    }
+
+    /// Resident memory, KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+    }
+
+    /// User plus system CPU time used so far, seconds.
+    pub fn cpu_secs(&self) -> Option<f64> {
+        cpu_secs_of(self.pid?)
+    }
+
+    /// The server's Prometheus metrics (names without labels).
+    pub async fn metrics(&self) -> anyhow::Result<HashMap<String, f64>> {
+        let text = self
+            .http
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await?
+            .text()
+            .await?;
+        Ok(text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect())
+    }
+
+    /// Stops the process (SIGTERM via kill, then wait) and drops its
+    /// database.
+    pub async fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .arg(pid.to_string())
+                    .status();
+            }
+            if tokio::time::timeout(Duration::from_secs(15), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.kill().await;
+            }
+        }
+        if let Some(db) = self.db.take() {
+            db.drop_db().await;
+        }
+    }
+}
+
+/// CPU seconds (user + system) of a process, from `/proc/<pid>/stat`.
+pub fn cpu_secs_of(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may contain spaces.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some((utime + stime) / 100.0)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_replaced() {
+        assert_eq!(
+            replace_db_name("postgres://postgres@127.0.0.1:5432/postgres", "b1"),
+            "postgres://postgres@127.0.0.1:5432/b1"
+        );
+        assert_eq!(
+            replace_db_name("postgres://u@h/x?sslmode=disable", "b2"),
+            "postgres://u@h/b2?sslmode=disable"
+        );
+        assert_eq!(replace_db_name("postgres://u@h", "b3"), "postgres://u@h/b3");
+    }
+
+    #[test]
+    fn own_cpu_time_is_readable() {
+        assert!(cpu_secs_of(std::process::id()).is_some());
+    }
+}
