@@ -21,7 +21,7 @@ use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 pub use self::error::{Error, Result};
-use self::queue::QueueHub;
+use self::queue::{Joins, QueueHub};
 use crate::clock::{Clock, Timestamp};
 use crate::metrics::Metrics;
 
@@ -43,6 +43,7 @@ pub struct Domain {
     clock: Arc<dyn Clock>,
     rules: Rules,
     hub: Arc<QueueHub>,
+    joins: Arc<Joins>,
     metrics: Arc<Metrics>,
 }
 
@@ -64,6 +65,7 @@ impl Domain {
             clock,
             rules,
             hub: Arc::new(QueueHub::new(waiting, version)),
+            joins: Arc::default(),
             metrics,
         })
     }
@@ -86,6 +88,10 @@ impl Domain {
     #[must_use]
     pub fn hub(&self) -> &Arc<QueueHub> {
         &self.hub
+    }
+
+    pub(crate) fn joins(&self) -> &Joins {
+        &self.joins
     }
 
     #[must_use]

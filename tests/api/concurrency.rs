@@ -183,3 +183,34 @@ async fn purchases_under_contention_conserve_money_and_sell_each_seat_once() {
     );
     let _ = json!({});
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_user_joining_many_times_at_once_gets_one_ticket() {
+    // Joins that arrive together are committed in one batch; the same user
+    // twice in a batch must still get one ticket.
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 1).await);
+    let tickets = concurrently(100, |i| {
+        let app = app.clone();
+        async move {
+            let user = if i % 2 == 0 {
+                "twin".to_owned()
+            } else {
+                format!("other{i}")
+            };
+            (user.clone(), app.issue(&user).await)
+        }
+    })
+    .await;
+    let twin: HashSet<&str> = tickets
+        .iter()
+        .filter(|(user, _)| user == "twin")
+        .map(|(_, t)| t["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(twin.len(), 1, "{twin:?}");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM queue_tickets WHERE user_id = 'twin'")
+            .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM queue_tickets").await, 51);
+}

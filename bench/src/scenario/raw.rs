@@ -163,13 +163,15 @@ async fn claim(db: DatabaseConnection, ids: Arc<Vec<i64>>, i: u64) -> anyhow::Re
 async fn gate_and_ticket(db: DatabaseConnection, i: u64) -> anyhow::Result<bool> {
     let txn = seatline::db::begin_write(&db).await?;
     let gate = queue_store::lock_gate(&txn).await?;
-    queue_store::insert_ticket(
+    queue_store::insert_tickets(
         &txn,
         &gate,
-        &format!("raw-{i}"),
-        format!("00000000-0000-4000-8000-{i:012}"),
+        vec![queue_store::NewTicket {
+            user_id: format!("raw-{i}"),
+            token: format!("00000000-0000-4000-8000-{i:012}"),
+            admit_until: None,
+        }],
         Utc::now(),
-        None,
     )
     .await?;
     txn.commit().await?;

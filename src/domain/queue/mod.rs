@@ -11,6 +11,7 @@
 
 mod follow;
 mod hub;
+mod joins;
 pub mod model;
 pub mod store;
 
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 pub use self::follow::follow;
 pub use self::hub::{QueueHub, TicketWatch};
+pub use self::joins::Joins;
 pub use self::model::{Ticket, TicketStatus, TicketView};
 pub use self::store::QueueChanges;
 use super::{Domain, Error, Result};
@@ -26,7 +28,8 @@ use super::{Domain, Error, Result};
 pub const MAX_USER_ID_LEN: usize = 128;
 
 /// Returns the user's live ticket, or enters a new one at the back of the
-/// line (admitted at once if a slot is free and nobody waits).
+/// line (admitted at once if a slot is free and nobody waits). Joins
+/// arriving together are committed together (see `joins`).
 ///
 /// # Errors
 /// `BadUserInput` for an empty or over-long user id.
@@ -38,35 +41,7 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
         )));
     }
     Error::check_text("userId", user_id)?;
-    let now = domain.now();
-    let rules = domain.rules();
-    let txn = domain.begin_write().await?;
-    let gate = store::lock_gate(&txn).await?;
-    let mut changes =
-        store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
-    let ticket = match store::live_ticket_of(&txn, user_id).await? {
-        Some(existing) => existing,
-        None => {
-            let admitted =
-                store::count_status(&txn, entity::queue_ticket::QueueStatus::Progress).await?;
-            let waiting =
-                store::count_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
-            let admit_until = (admitted < u64::from(rules.queue_capacity) && waiting == 0)
-                .then(|| now + rules.active_ttl);
-            let token = Uuid::new_v4().to_string();
-            let ticket =
-                store::insert_ticket(&txn, &gate, user_id, token, now, admit_until).await?;
-            changes.tickets.push(ticket.clone());
-            ticket
-        }
-    };
-    txn.commit().await?;
-    domain.publish(&changes);
-    if domain.hub().applied_version() < gate.version() {
-        // Another instance committed queue changes this one has not applied
-        // yet: catch up so the position we report counts them.
-        catch_up(domain).await?;
-    }
+    let ticket = joins::join(domain, user_id).await?;
     view(domain, ticket).await
 }
 

@@ -161,44 +161,56 @@ pub async fn count_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Re
         .await?)
 }
 
-/// The user's WAITING or PROGRESS ticket, if any.
-pub async fn live_ticket_of<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Option<Ticket>> {
+/// The WAITING or PROGRESS tickets of these users (at most one each).
+pub async fn live_tickets_of<C: ConnectionTrait>(db: &C, user_ids: &[&str]) -> Result<Vec<Ticket>> {
     Ok(Tickets::find()
-        .filter(Column::UserId.eq(user_id))
+        .filter(Column::UserId.is_in(user_ids.iter().copied()))
         .filter(Column::Status.is_in([QueueStatus::Waiting, QueueStatus::Progress]))
-        .one(db)
+        .all(db)
         .await?
-        .map(Ticket::from))
+        .into_iter()
+        .map(Ticket::from)
+        .collect())
 }
 
-pub async fn insert_ticket(
+/// A ticket about to enter the line: admitted until `admit_until`, or
+/// waiting when `None`.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub user_id: String,
+    pub token: String,
+    pub admit_until: Option<Timestamp>,
+}
+
+/// Inserts `tickets` in one statement; their ids follow the given order,
+/// which is their order in line.
+pub async fn insert_tickets(
     txn: &DatabaseTransaction,
     gate: &GateLock,
-    user_id: &str,
-    token: String,
+    tickets: Vec<NewTicket>,
     now: Timestamp,
-    admit_until: Option<Timestamp>,
-) -> Result<Ticket> {
-    let status = if admit_until.is_some() {
-        QueueStatus::Progress
-    } else {
-        QueueStatus::Waiting
-    };
-    let model = queue_ticket::ActiveModel {
-        token: Set(token),
-        user_id: Set(user_id.to_owned()),
-        status: Set(status),
+) -> Result<Vec<Ticket>> {
+    let models = tickets.into_iter().map(|t| queue_ticket::ActiveModel {
+        token: Set(t.token),
+        user_id: Set(t.user_id),
+        status: Set(if t.admit_until.is_some() {
+            QueueStatus::Progress
+        } else {
+            QueueStatus::Waiting
+        }),
         entered_at: Set(now),
-        admitted_at: Set(admit_until.map(|_| now)),
-        expires_at: Set(admit_until),
+        admitted_at: Set(t.admit_until.map(|_| now)),
+        expires_at: Set(t.admit_until),
         finished_at: Set(None),
         changed_version: Set(gate.version),
         ..Default::default()
-    };
-    Ok(Tickets::insert(model)
+    });
+    Ok(Tickets::insert_many(models)
         .exec_with_returning(txn)
         .await?
-        .into())
+        .into_iter()
+        .map(Ticket::from)
+        .collect())
 }
 
 /// Marks an admitted ticket DONE (its purchase is complete).

@@ -1,0 +1,183 @@
+//! Group commit for `issueQueueToken`.
+//!
+//! Every join locks the one gate row, so joins serialize in the database
+//! whatever we do; with a durable commit (an fsync on SQLite) each costs a
+//! whole transaction. Instead, joins that arrive while a batch is being
+//! written wait for the next batch, and each batch is one transaction: one
+//! gate lock, one settle, one lookup of the users' live tickets, one
+//! multi-row insert, one commit. A lone join is a batch of one, so an idle
+//! server answers as fast as before; under load the batch grows by itself.
+//!
+//! Batches are written by a spawned task, never by a request's own future:
+//! a client that hangs up cannot cancel other users' joins half way.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::{Ticket, catch_up, store};
+use crate::domain::{Domain, Error, Result};
+
+/// Most joins in one transaction (a multi-row insert of this many rows
+/// stays far below SQLite's bound-parameter limit).
+const MAX_BATCH: usize = 256;
+
+/// Joins waiting for the next batch.
+#[derive(Debug, Default)]
+pub struct Joins {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    pending: Vec<Request>,
+    /// A task is writing batches; it stops when `pending` is empty.
+    writing: bool,
+}
+
+#[derive(Debug)]
+struct Request {
+    user_id: String,
+    reply: oneshot::Sender<Result<Ticket>>,
+}
+
+impl Joins {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The user's live ticket, or a new one at the back of the line, committed
+/// in the next batch.
+pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
+    let (reply, answer) = oneshot::channel();
+    let start_writer = {
+        let mut state = domain.joins().lock();
+        state.pending.push(Request {
+            user_id: user_id.to_owned(),
+            reply,
+        });
+        !std::mem::replace(&mut state.writing, true)
+    };
+    if start_writer {
+        tokio::spawn(write_batches(domain.clone()));
+    }
+    answer
+        .await
+        .unwrap_or_else(|_| Err(Error::invariant("the join batch was dropped")))
+}
+
+async fn write_batches(domain: Domain) {
+    let _restart = RestartOnPanic(&domain);
+    loop {
+        let batch: Vec<Request> = {
+            let mut state = domain.joins().lock();
+            if state.pending.is_empty() {
+                state.writing = false;
+                return;
+            }
+            let n = state.pending.len().min(MAX_BATCH);
+            state.pending.drain(..n).collect()
+        };
+        let users: Vec<&str> = batch.iter().map(|r| r.user_id.as_str()).collect();
+        match commit(&domain, &users).await {
+            Ok(tickets) => {
+                for (request, ticket) in batch.into_iter().zip(tickets) {
+                    let _ = request.reply.send(Ok(ticket));
+                }
+            }
+            Err(err) => {
+                tracing::error!(error = ?err, joins = batch.len(), "a join batch failed");
+                for request in batch {
+                    let _ = request
+                        .reply
+                        .send(Err(Error::invariant("the join batch failed")));
+                }
+            }
+        }
+    }
+}
+
+/// If a batch panics, the next join starts a new writer instead of waiting
+/// for one that is gone.
+struct RestartOnPanic<'a>(&'a Domain);
+
+impl Drop for RestartOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.joins().lock().writing = false;
+        }
+    }
+}
+
+/// One transaction for `users` (in arrival order; a user may appear twice).
+/// Returns each one's live ticket, in the same order.
+async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
+    let now = domain.now();
+    let rules = domain.rules();
+    let txn = domain.begin_write().await?;
+    let gate = store::lock_gate(&txn).await?;
+    let mut changes =
+        store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
+    let mut unique: Vec<&str> = Vec::with_capacity(users.len());
+    for user in users {
+        if !unique.contains(user) {
+            unique.push(user);
+        }
+    }
+    let mut live: HashMap<String, Ticket> = store::live_tickets_of(&txn, &unique)
+        .await?
+        .into_iter()
+        .map(|t| (t.user_id.clone(), t))
+        .collect();
+    let newcomers: Vec<&str> = unique
+        .into_iter()
+        .filter(|u| !live.contains_key(*u))
+        .collect();
+    if !newcomers.is_empty() {
+        let mut admitted =
+            store::count_status(&txn, entity::queue_ticket::QueueStatus::Progress).await?;
+        let mut waiting =
+            store::count_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
+        // Strict FIFO: once one newcomer waits, every later one waits too.
+        let rows = newcomers.iter().map(|user| {
+            let admit = admitted < u64::from(rules.queue_capacity) && waiting == 0;
+            if admit {
+                admitted += 1;
+            } else {
+                waiting += 1;
+            }
+            store::NewTicket {
+                user_id: (*user).to_owned(),
+                token: Uuid::new_v4().to_string(),
+                admit_until: admit.then(|| now + rules.active_ttl),
+            }
+        });
+        let rows: Vec<store::NewTicket> = rows.collect();
+        for ticket in store::insert_tickets(&txn, &gate, rows, now).await? {
+            changes.tickets.push(ticket.clone());
+            live.insert(ticket.user_id.clone(), ticket);
+        }
+    }
+    txn.commit().await?;
+    domain.publish(&changes);
+    if domain.hub().applied_version() < gate.version() {
+        // Another instance committed queue changes this one has not applied
+        // yet: catch up so the positions we report count them. The joins
+        // are committed either way; a failed catch-up only means positions
+        // come from the database until the next one.
+        if let Err(err) = catch_up(domain).await {
+            tracing::warn!(error = ?err, "catch-up after a join batch failed");
+        }
+    }
+    users
+        .iter()
+        .map(|u| {
+            live.get(*u)
+                .cloned()
+                .ok_or_else(|| Error::invariant("a joined user has no live ticket"))
+        })
+        .collect()
+}
