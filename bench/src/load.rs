@@ -59,8 +59,8 @@ impl Step {
     }
 }
 
-fn histogram() -> Histogram<u64> {
-    // 1 µs to 10 min, 3 significant digits.
+/// A latency histogram in microseconds, 1 µs to 10 min.
+pub fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
 }
 
@@ -174,6 +174,54 @@ where
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     (steps, best)
+}
+
+/// The figures of one ramp's highest sustained step.
+#[derive(Clone, Copy, Debug)]
+pub struct Figures {
+    pub rate: f64,
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+    /// p99 of the operations that ended in an expected error (losers).
+    pub expected_p99: f64,
+}
+
+/// The sustained step of each of several ramps, for medians.
+#[derive(Debug, Default)]
+pub struct Sustained {
+    runs: Vec<Option<Figures>>,
+}
+
+impl Sustained {
+    /// Records a ramp's result, as [`ramp`] returns it.
+    pub fn add(&mut self, steps: &[Step], best: Option<usize>) {
+        self.runs.push(best.map(|i| {
+            let s = &steps[i];
+            Figures {
+                rate: s.rate,
+                p50: s.p(0.5),
+                p99: s.p(0.99),
+                p999: s.p(0.999),
+                expected_p99: s.expected.value_at_quantile(0.99) as f64 / 1000.0,
+            }
+        }));
+    }
+
+    /// The median sustained rate; a ramp that sustained nothing counts 0.
+    pub fn rate(&self) -> f64 {
+        median(
+            self.runs
+                .iter()
+                .map(|r| r.map_or(0.0, |f| f.rate))
+                .collect(),
+        )
+    }
+
+    /// The median of a figure over the ramps that sustained a rate.
+    pub fn median(&self, figure: impl Fn(&Figures) -> f64) -> f64 {
+        median(self.runs.iter().flatten().map(figure).collect())
+    }
 }
 
 /// The median of `values` (NaN for none).

@@ -21,7 +21,7 @@ use serde_json::json;
 
 use super::{Ctx, text};
 use crate::client::{Gql, Outcome, now_unix_us, unix_us};
-use crate::load::{Done, open_loop};
+use crate::load::{Done, histogram, open_loop};
 use crate::report::Goal;
 use crate::server::Server;
 use crate::subscribers::{Record, Status, Subscribers};
@@ -130,8 +130,9 @@ async fn measure(
     let delta =
         |name: &str| m1.get(name).copied().unwrap_or(0.0) - m0.get(name).copied().unwrap_or(0.0);
     let window_secs = (window_end - window_start) as f64 / 1e6;
-    let mut run = analyse(&records, window_start, window_end);
-    run.lost = lost(&gql, slice, &records, window_end).await?;
+    let subs = by_subscriber(&records);
+    let mut run = analyse(&subs, window_start, window_end);
+    run.lost = lost(&gql, slice, &subs, window_end).await?;
     run.window_secs = window_secs;
     run.pushes = delta("seatline_pushes_total");
     run.statements = delta("seatline_db_statements_total");
@@ -152,12 +153,7 @@ fn by_subscriber(records: &[Record]) -> HashMap<usize, Vec<Record>> {
     subs
 }
 
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid histogram bounds")
-}
-
-fn analyse(records: &[Record], window_start: i64, window_end: i64) -> Run {
-    let subs = by_subscriber(records);
+fn analyse(subs: &HashMap<usize, Vec<Record>>, window_start: i64, window_end: i64) -> Run {
     let mut latency = histogram();
     let mut duplicated = 0;
     // Every admission of a subscriber that was waiting when it subscribed.
@@ -242,10 +238,9 @@ fn analyse(records: &[Record], window_start: i64, window_end: i64) -> Run {
 async fn lost(
     gql: &Gql,
     tokens: &[String],
-    records: &[Record],
+    subs: &HashMap<usize, Vec<Record>>,
     window_end: i64,
 ) -> anyhow::Result<usize> {
-    let subs = by_subscriber(records);
     let mut lost = 0;
     for (index, token) in tokens.iter().enumerate() {
         let Some(msgs) = subs.get(&index) else {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Ctx, date_ids, scalar};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Rng, median, ramp};
+use crate::load::{Done, Rng, Sustained, ramp};
 use crate::report::Goal;
 
 const P99_MS: f64 = 50.0;
@@ -27,7 +27,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     let duration = Duration::from_secs(ctx.size(1, 3));
     let b = ctx.backend_name();
-    let (mut best, mut p50, mut p99) = (vec![], vec![], vec![]);
+    let mut sustained = Sustained::default();
     let mut broken = Vec::new();
     for run in 0..ctx.runs {
         let server = ctx
@@ -41,7 +41,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         let paid = Arc::new(AtomicU64::new(0));
         let paid_won = Arc::new(AtomicU64::new(0));
         let seed = ctx.seed.wrapping_add(run as u64);
-        let (steps, sustained) = ramp(&rates, duration, P99_MS, 4_096, |i| {
+        let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
             let rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
             let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
             let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
@@ -57,14 +57,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
             }
         })
         .await;
-        match sustained {
-            Some(i) => {
-                best.push(steps[i].rate);
-                p50.push(steps[i].p(0.5));
-                p99.push(steps[i].p(0.99));
-            }
-            None => best.push(0.0),
-        }
+        sustained.add(&steps, best);
         if server.db.is_some() {
             broken.extend(
                 invariants(
@@ -77,7 +70,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         server.stop().await;
     }
-    let rate = median(best);
+    let rate = sustained.rate();
     ctx.measured.insert("flow", rate);
     let goal = ctx.pick(2_000.0, 1_000.0);
     ctx.report.goal(
@@ -88,13 +81,18 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         "/s",
         Goal::AtLeast(goal),
     );
-    ctx.report
-        .figure("flow", b, "p50 at that rate", median(p50), "ms");
+    ctx.report.figure(
+        "flow",
+        b,
+        "p50 at that rate",
+        sustained.median(|f| f.p50),
+        "ms",
+    );
     ctx.report.goal(
         "flow",
         b,
         "p99 at that rate",
-        median(p99),
+        sustained.median(|f| f.p99),
         "ms",
         Goal::AtMost(P99_MS),
     );

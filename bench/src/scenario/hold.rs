@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{Ctx, date_ids, scalar};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Rng, median, open_loop, ramp};
+use crate::load::{Done, Rng, Sustained, open_loop, ramp};
 use crate::report::Goal;
 
 const P99_MS: f64 = 10.0;
@@ -29,7 +29,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     let duration = Duration::from_secs(ctx.size(1, 3));
     let b = ctx.backend_name();
-    let (mut best, mut loser_p99, mut p99) = (vec![], vec![], vec![]);
+    let mut sustained = Sustained::default();
     let mut double_wins = 0;
     let mut hot_unsettled = 0;
     let mut db_mismatch = Vec::new();
@@ -62,7 +62,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         let wins: Arc<Mutex<HashMap<(String, u64), u32>>> = Arc::default();
         let attempted_hot: Arc<Mutex<std::collections::HashSet<u64>>> = Arc::default();
         let seed = ctx.seed.wrapping_add(run as u64);
-        let (steps, sustained) = ramp(&rates, duration, P99_MS, 4_096, |i| {
+        let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
             let mut rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
             let token = tokens[rng.below(tokens.len() as u64) as usize].clone();
             let (date, seat) = if rng.below(2) == 0 {
@@ -98,14 +98,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
             }
         })
         .await;
-        match sustained {
-            Some(i) => {
-                best.push(steps[i].rate);
-                p99.push(steps[i].p(0.99));
-                loser_p99.push(steps[i].expected.value_at_quantile(0.99) as f64 / 1000.0);
-            }
-            None => best.push(0.0),
-        }
+        sustained.add(&steps, best);
         let wins = wins.lock().unwrap_or_else(|p| p.into_inner()).clone();
         double_wins += wins.values().filter(|&&n| n > 1).count();
         let attempted = attempted_hot
@@ -137,7 +130,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         server.stop().await;
     }
-    let rate = median(best);
+    let rate = sustained.rate();
     ctx.measured.insert("hold", rate);
     let goal = ctx.pick(15_000.0, 10_000.0);
     ctx.report.goal(
@@ -148,13 +141,18 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         "/s",
         Goal::AtLeast(goal),
     );
-    ctx.report
-        .figure("hold-hot", b, "p99 at that rate", median(p99), "ms");
+    ctx.report.figure(
+        "hold-hot",
+        b,
+        "p99 at that rate",
+        sustained.median(|f| f.p99),
+        "ms",
+    );
     ctx.report.goal(
         "hold-hot",
         b,
         "loser p99 at that rate",
-        median(loser_p99),
+        sustained.median(|f| f.expected_p99),
         "ms",
         Goal::AtMost(P99_MS),
     );

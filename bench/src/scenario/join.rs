@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Ctx;
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, median, ramp};
+use crate::load::{Done, Sustained, median, ramp};
 use crate::report::Goal;
 
 const P99_MS: f64 = 15.0;
@@ -23,7 +23,7 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         ],
     );
     let duration = Duration::from_secs(ctx.size(1, 3));
-    let (mut best, mut p50, mut p99, mut p999, mut cpu) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut sustained, mut cpu) = (Sustained::default(), vec![]);
     for run in 0..ctx.runs {
         let server = ctx.server(&[]).await?;
         let gql = Gql::new(&server.graphql_url());
@@ -33,7 +33,7 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         let cpu_before = server.cpu_secs();
         let started = std::time::Instant::now();
-        let (steps, sustained) = ramp(&rates, duration, P99_MS, 4_096, |i| {
+        let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
             let gql = gql.clone();
             async move { issue(&gql, &format!("join-{run}-{i}")).await }
         })
@@ -41,20 +41,11 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         if let (Some(before), Some(after)) = (cpu_before, server.cpu_secs()) {
             cpu.push((after - before) / started.elapsed().as_secs_f64());
         }
-        match sustained {
-            Some(i) => {
-                let s = &steps[i];
-                best.push(s.rate);
-                p50.push(s.p(0.5));
-                p99.push(s.p(0.99));
-                p999.push(s.p(0.999));
-            }
-            None => best.push(0.0),
-        }
+        sustained.add(&steps, best);
         server.stop().await;
     }
     let b = ctx.backend_name();
-    let rate = median(best);
+    let rate = sustained.rate();
     ctx.measured.insert("join", rate);
     let goal = ctx.pick(20_000.0, 8_000.0);
     ctx.report.goal(
@@ -65,18 +56,28 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         "/s",
         Goal::AtLeast(goal),
     );
-    ctx.report
-        .figure("join", b, "p50 at that rate", median(p50), "ms");
+    ctx.report.figure(
+        "join",
+        b,
+        "p50 at that rate",
+        sustained.median(|f| f.p50),
+        "ms",
+    );
     ctx.report.goal(
         "join",
         b,
         "p99 at that rate",
-        median(p99),
+        sustained.median(|f| f.p99),
         "ms",
         Goal::AtMost(P99_MS),
     );
-    ctx.report
-        .figure("join", b, "p999 at that rate", median(p999), "ms");
+    ctx.report.figure(
+        "join",
+        b,
+        "p999 at that rate",
+        sustained.median(|f| f.p999),
+        "ms",
+    );
     ctx.report.figure(
         "join",
         b,

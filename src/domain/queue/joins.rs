@@ -142,20 +142,22 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
         let mut waiting =
             store::count_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
         // Strict FIFO: once one newcomer waits, every later one waits too.
-        let rows = newcomers.iter().map(|user| {
-            let admit = admitted < u64::from(rules.queue_capacity) && waiting == 0;
-            if admit {
-                admitted += 1;
-            } else {
-                waiting += 1;
-            }
-            store::NewTicket {
-                user_id: (*user).to_owned(),
-                token: Uuid::new_v4().to_string(),
-                admit_until: admit.then(|| now + rules.active_ttl),
-            }
-        });
-        let rows: Vec<store::NewTicket> = rows.collect();
+        let rows: Vec<store::NewTicket> = newcomers
+            .iter()
+            .map(|user| {
+                let admit = admitted < u64::from(rules.queue_capacity) && waiting == 0;
+                if admit {
+                    admitted += 1;
+                } else {
+                    waiting += 1;
+                }
+                store::NewTicket {
+                    user_id: (*user).to_owned(),
+                    token: Uuid::new_v4().to_string(),
+                    admit_until: admit.then(|| now + rules.active_ttl),
+                }
+            })
+            .collect();
         for ticket in store::insert_tickets(&txn, &gate, rows, now).await? {
             changes.tickets.push(ticket.clone());
             live.insert(ticket.user_id.clone(), ticket);
