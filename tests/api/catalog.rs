@@ -138,28 +138,18 @@ async fn available_dates_are_future_dates_with_a_free_seat() {
 async fn unknown_ids_are_not_found_and_malformed_ids_are_bad_input() {
     let app = spawn_app().await;
     let token = app.admitted("alice").await;
-    let body = app
-        .gql(
-            Some(&token),
-            "{ availableDates(concertId: \"999\") { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), Some("NOT_FOUND"));
-    let body = app
-        .gql(
-            Some(&token),
+    for (query, expected) in [
+        ("{ availableDates(concertId: \"999\") { id } }", "NOT_FOUND"),
+        (
             "{ availableSeats(concertDateId: \"999\") { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), Some("NOT_FOUND"));
-    let body = app
-        .gql(
-            Some(&token),
+            "NOT_FOUND",
+        ),
+        (
             "{ availableSeats(concertDateId: \"abc\") { id } }",
-            json!({}),
-        )
-        .await;
-    assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+            "BAD_USER_INPUT",
+        ),
+    ] {
+        let body = app.gql(Some(&token), query, json!({})).await;
+        assert_eq!(code(&body), Some(expected), "{query}");
+    }
 }

@@ -33,6 +33,35 @@ async fn gql(
         .expect("json")
 }
 
+/// `issueQueueToken` for `user` on the server at `url`: the ticket.
+async fn issue(http: &reqwest::Client, url: &str, user: &str) -> Value {
+    let body = gql(
+        http,
+        url,
+        None,
+        "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
+        json!({ "u": user }),
+    )
+    .await;
+    body["data"]["issueQueueToken"].clone()
+}
+
+fn token_of(ticket: &Value) -> String {
+    ticket["token"].as_str().unwrap().to_owned()
+}
+
+/// A graphql-transport-ws subscriber to `token`'s ticket on `server`, past
+/// its first message, which says WAITING.
+async fn waiting_subscriber(server: &Server, token: &str) -> crate::helpers::WsClient {
+    let addr = server.url.trim_start_matches("http://").parse().unwrap();
+    let mut ws =
+        crate::helpers::WsClient::connect(addr, "graphql-transport-ws", json!({ "token": token }))
+            .await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+    ws
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
     let (database, url) = TestDatabase::create().await;
@@ -48,17 +77,7 @@ async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
 
     let tickets = concurrently(120, |i| {
         let (urls, http) = (urls.clone(), http.clone());
-        async move {
-            let body = gql(
-                &http,
-                &urls[i % 2],
-                None,
-                "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-                json!({ "u": format!("p{i}") }),
-            )
-            .await;
-            body["data"]["issueQueueToken"].clone()
-        }
+        async move { issue(&http, &urls[i % 2], &format!("p{i}")).await }
     })
     .await;
     let admitted: Vec<String> = tickets
@@ -150,25 +169,10 @@ async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
     let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
     let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
     let http = reqwest::Client::new();
-    let issue = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
-    let alice = gql(&http, &a.url, None, issue, json!({ "u": "alice" })).await;
-    let alice = alice["data"]["issueQueueToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob = gql(&http, &b.url, None, issue, json!({ "u": "bob" })).await;
-    assert_eq!(bob["data"]["issueQueueToken"]["status"], "WAITING");
-    let bob = bob["data"]["issueQueueToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-
-    let b_addr = b.url.trim_start_matches("http://").parse().unwrap();
-    let mut ws =
-        crate::helpers::WsClient::connect(b_addr, "graphql-transport-ws", json!({ "token": bob }))
-            .await;
-    ws.subscribe("1", None).await;
-    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+    let alice = token_of(&issue(&http, &a.url, "alice").await);
+    let bob = issue(&http, &b.url, "bob").await;
+    assert_eq!(bob["status"], "WAITING");
+    let mut ws = waiting_subscriber(&b, &token_of(&bob)).await;
 
     buy_seat_one(&http, &a.url, &alice).await;
     let paid_at = tokio::time::Instant::now();
@@ -230,23 +234,9 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
     let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
     let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
     let http = reqwest::Client::new();
-    let issue = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
-    let alice = gql(&http, &a.url, None, issue, json!({ "u": "alice" })).await;
-    let alice = alice["data"]["issueQueueToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let bob = gql(&http, &b.url, None, issue, json!({ "u": "bob" })).await;
-    let bob = bob["data"]["issueQueueToken"]["token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b_addr = b.url.trim_start_matches("http://").parse().unwrap();
-    let mut ws =
-        crate::helpers::WsClient::connect(b_addr, "graphql-transport-ws", json!({ "token": bob }))
-            .await;
-    ws.subscribe("1", None).await;
-    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+    let alice = token_of(&issue(&http, &a.url, "alice").await);
+    let bob = token_of(&issue(&http, &b.url, "bob").await);
+    let mut ws = waiting_subscriber(&b, &bob).await;
 
     // Cut every LISTEN connection on this database, then admit Bob while
     // the listeners are down: the NOTIFY is lost to them.
