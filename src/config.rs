@@ -35,6 +35,13 @@ pub struct Settings {
     )]
     pub database_url: String,
 
+    /// Secret that queue tokens are derived from (at least 32 characters;
+    /// `openssl rand -hex 32`). Every instance on one database needs the
+    /// same one. Unset, a SQLite file keeps a generated one beside it in
+    /// `<database>.secret`; PostgreSQL requires it.
+    #[arg(long, env = "SEATLINE_TOKEN_SECRET", hide_env_values = true)]
+    pub token_secret: Option<Secret>,
+
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, env = "SEATLINE_ADDR", default_value = "127.0.0.1:8000")]
     pub addr: SocketAddr,
@@ -104,6 +111,38 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
 }
 
+/// A secret setting: at least 32 characters, never shown by `Debug`.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Shortest accepted secret.
+    pub const MIN_LEN: usize = 32;
+
+    #[must_use]
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() < Self::MIN_LEN {
+            return Err(format!("must be at least {} characters", Self::MIN_LEN));
+        }
+        Ok(Self(s.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
 impl Settings {
     /// Defaults for every setting, as if no flag or variable was given.
     #[must_use]
@@ -155,6 +194,16 @@ mod tests {
         assert_eq!(s.push_interval_ms, 500);
         assert_eq!(s.rate_limit_per_sec, 50);
         assert_eq!(s.issue_rate_limit_per_sec, 0);
+    }
+
+    #[test]
+    fn secrets_are_long_and_never_shown() {
+        assert!("too short".parse::<Secret>().is_err());
+        let secret: Secret = "0123456789abcdef0123456789abcdef".parse().unwrap();
+        assert_eq!(format!("{secret:?}"), "Secret(..)");
+        let mut s = Settings::defaults();
+        s.token_secret = Some(secret);
+        assert!(!format!("{s:?}").contains("0123456789abcdef"));
     }
 
     #[test]

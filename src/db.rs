@@ -103,6 +103,47 @@ pub fn claim_sqlite_file(url: &str) -> Result<Option<File>, ClaimError> {
     }
 }
 
+/// The secret kept beside a file-backed SQLite database in
+/// `<database>.secret` (owner-only), created on first use. `None` for
+/// PostgreSQL and in-memory SQLite.
+///
+/// # Errors
+/// When the file cannot be read or created, or holds too short a secret.
+pub fn sqlite_secret(
+    url: &str,
+    generate: impl FnOnce() -> String,
+) -> std::io::Result<Option<String>> {
+    use std::io::{Error, ErrorKind, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+
+    let Some(path) = sqlite_path(url) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(format!("{}.secret", path.display()));
+    let secret = match std::fs::read_to_string(&path) {
+        Ok(secret) => secret.trim().to_owned(),
+        Err(err) if err.kind() == ErrorKind::NotFound => {
+            let secret = generate();
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
+            writeln!(file, "{secret}")?;
+            file.sync_all()?;
+            secret
+        }
+        Err(err) => return Err(err),
+    };
+    if secret.len() < crate::config::Secret::MIN_LEN {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{} holds too short a secret", path.display()),
+        ));
+    }
+    Ok(Some(secret))
+}
+
 /// The file behind a SQLite URL; `None` for memory databases and other
 /// backends.
 fn sqlite_path(url: &str) -> Option<PathBuf> {

@@ -15,6 +15,8 @@ use tokio_util::task::TaskTracker;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::domain::catalog::seed;
+use crate::domain::queue::tokens::TokenKey;
+use crate::domain::queue::{self, tokens};
 use crate::domain::{Domain, Rules};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
@@ -36,6 +38,14 @@ pub enum StartupError {
     },
     #[error("serving: {0}")]
     Serve(#[from] std::io::Error),
+    #[error(
+        "set SEATLINE_TOKEN_SECRET (at least 32 characters, e.g. `openssl rand -hex 32`; \
+         the same on every instance): queue tokens are derived from it, and PostgreSQL \
+         deployments must not keep it in the database"
+    )]
+    MissingTokenSecret,
+    #[error("token secret: {0}")]
+    TokenSecret(std::io::Error),
 }
 
 pub struct Application {
@@ -69,7 +79,12 @@ impl Application {
         db.set_metric_callback(move |_| {
             counted.db_statements.inc();
         });
-        let domain = Domain::load(db, clock, rules(&settings), metrics).await?;
+        let tokens = token_key(&settings)?;
+        let domain = Domain::load(db, clock, rules(&settings), tokens, metrics).await?;
+        let salted = queue::salt_legacy_tickets(&domain).await?;
+        if salted > 0 {
+            tracing::info!("{salted} tickets issued before tokens were hashed got new tokens");
+        }
         if settings.demo_data && seed::seed_if_empty(&domain, settings.demo_dates).await? {
             tracing::info!("seeded the demo catalog");
         }
@@ -162,6 +177,22 @@ pub async fn migrate(settings: &Settings) -> Result<DatabaseConnection, StartupE
     let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
     Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// The key queue tokens are derived with: the configured secret, else the
+/// one kept beside a SQLite file, else (in-memory SQLite) a random one.
+fn token_key(settings: &Settings) -> Result<TokenKey, StartupError> {
+    if let Some(secret) = &settings.token_secret {
+        return Ok(TokenKey::new(secret.expose().as_bytes()));
+    }
+    if !settings.database_url.starts_with("sqlite:") {
+        return Err(StartupError::MissingTokenSecret);
+    }
+    match db::sqlite_secret(&settings.database_url, tokens::random_secret) {
+        Ok(Some(secret)) => Ok(TokenKey::new(secret.as_bytes())),
+        Ok(None) => Ok(TokenKey::random()),
+        Err(err) => Err(StartupError::TokenSecret(err)),
+    }
 }
 
 fn rules(settings: &Settings) -> Rules {

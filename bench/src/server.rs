@@ -12,6 +12,9 @@ use anyhow::{Context, bail};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use tokio::process::{Child, Command};
 
+/// Token secret of bench servers (every one on a database shares it).
+const BENCH_TOKEN_SECRET: &str = "seatline-bench-token-secret-0123456789";
+
 /// Where the database lives.
 #[derive(Clone, Debug)]
 pub enum Backend {
@@ -151,6 +154,7 @@ impl Server {
         let mut cmd = Command::new(binary);
         cmd.arg("serve")
             .env("DATABASE_URL", &db.url)
+            .env("SEATLINE_TOKEN_SECRET", BENCH_TOKEN_SECRET)
             .env("SEATLINE_ADDR", &addr)
             .env("RUST_LOG", "warn")
             // Benchmarks drive many requests per token and address.

@@ -20,8 +20,13 @@ pub enum QueueStatus {
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
+    /// SHA-256 (hex) of the bearer token; the token itself is never stored.
     #[sea_orm(unique)]
-    pub token: String,
+    pub token_hash: String,
+    /// The token is derived from this with the server secret; `None` only
+    /// for tickets issued before tokens were hashed, until start-up seals
+    /// them.
+    pub token_salt: Option<String>,
     pub user_id: String,
     pub status: QueueStatus,
     pub entered_at: DateTimeUtc,

@@ -6,6 +6,7 @@ mod m20261125_000001_create_catalog;
 mod m20261125_000002_create_queue;
 mod m20261125_000003_create_booking_and_wallet;
 mod m20261125_000004_add_ticket_change_version;
+mod m20261125_000005_hash_ticket_tokens;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_queue::Migration),
             Box::new(m20261125_000003_create_booking_and_wallet::Migration),
             Box::new(m20261125_000004_add_ticket_change_version::Migration),
+            Box::new(m20261125_000005_hash_ticket_tokens::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 pub use self::error::{Error, Result};
+use self::queue::tokens::TokenKey;
 use self::queue::{Joins, QueueHub};
 use crate::clock::{Clock, Timestamp};
 use crate::metrics::Metrics;
@@ -44,6 +45,7 @@ pub struct Domain {
     rules: Rules,
     hub: Arc<QueueHub>,
     joins: Arc<Joins>,
+    tokens: Arc<TokenKey>,
     metrics: Arc<Metrics>,
 }
 
@@ -56,6 +58,7 @@ impl Domain {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         rules: Rules,
+        tokens: TokenKey,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
         let version = queue::store::gate_version(&db).await?;
@@ -66,6 +69,7 @@ impl Domain {
             rules,
             hub: Arc::new(QueueHub::new(waiting, version)),
             joins: Arc::default(),
+            tokens: Arc::new(tokens),
             metrics,
         })
     }
@@ -73,6 +77,12 @@ impl Domain {
     #[must_use]
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Derives and checks queue tokens.
+    #[must_use]
+    pub fn tokens(&self) -> &TokenKey {
+        &self.tokens
     }
 
     #[must_use]

@@ -37,7 +37,7 @@ pub struct QueueTicket {
 impl From<TicketView> for QueueTicket {
     fn from(v: TicketView) -> Self {
         Self {
-            token: v.ticket.token,
+            token: v.token,
             user_id: ID(v.ticket.user_id),
             status: match v.status {
                 TicketStatus::Waiting => QueueStatus::Waiting,

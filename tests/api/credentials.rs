@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::{DATE, TestDatabase, code, data, spawn_app};
+use crate::helpers::{DATE, Server, TEST_TOKEN_SECRET, TestDatabase, code, data, spawn_app};
 
 #[tokio::test]
 async fn a_thousand_id_probes_reach_nothing_of_another_user() {
@@ -67,6 +67,7 @@ async fn tokens_never_appear_in_the_logs() {
     let (_database, url) = TestDatabase::create().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
         .env("DATABASE_URL", &url)
+        .env("SEATLINE_TOKEN_SECRET", TEST_TOKEN_SECRET)
         .env("SEATLINE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
@@ -140,4 +141,175 @@ async fn tokens_never_appear_in_the_logs() {
     let leaks: Vec<&String> = log.iter().filter(|l| l.contains(&token)).collect();
     assert!(leaks.is_empty(), "log lines contain the token: {leaks:#?}");
     assert!(!stderr.contains(&token));
+    assert!(
+        !log.iter().any(|l| l.contains(TEST_TOKEN_SECRET)) && !stderr.contains(TEST_TOKEN_SECRET),
+        "the token secret reached the logs"
+    );
+}
+
+/// Everything the database holds, as text: what a leaked copy would hand
+/// out. SQLite: the database file and its WAL, byte for byte (freed pages
+/// included). PostgreSQL: every row of every table.
+async fn leaked_copy(app: &crate::helpers::TestApp) -> String {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if app.db.get_database_backend() == DbBackend::Sqlite {
+        let dir = app.sqlite_dir().expect("a SQLite file");
+        let mut copy = String::new();
+        for name in ["t.db", "t.db-wal"] {
+            if let Ok(bytes) = std::fs::read(dir.join(name)) {
+                copy.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+        return copy;
+    }
+    let tables = app
+        .db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT table_name::text AS t FROM information_schema.tables \
+             WHERE table_schema = 'public'",
+        ))
+        .await
+        .unwrap();
+    let mut copy = String::new();
+    for table in tables {
+        let table: String = table.try_get("", "t").unwrap();
+        let rows = app
+            .db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT row_to_json(r)::text AS j FROM \"{table}\" r"),
+            ))
+            .await
+            .unwrap();
+        for row in rows {
+            copy.push_str(&row.try_get::<String>("", "j").unwrap());
+        }
+    }
+    copy
+}
+
+#[tokio::test]
+async fn the_database_keeps_token_hashes_never_tokens() {
+    let app = spawn_app().await;
+    let mut tokens = Vec::new();
+    for user in ["alice", "bob", "carol"] {
+        tokens.push(app.admitted(user).await);
+    }
+    app.charge(&tokens[0], 1_000).await;
+    app.hold(&tokens[1], DATE, 3).await;
+    for (user, token) in ["alice", "bob", "carol"].iter().zip(&tokens) {
+        assert_eq!(
+            app.issue(user).await["token"],
+            token.as_str(),
+            "re-issue returns the same token"
+        );
+    }
+    let copy = leaked_copy(&app).await;
+    assert!(copy.contains("alice"), "the copy holds the data");
+    for token in &tokens {
+        assert!(!copy.contains(token.as_str()), "the database holds a token");
+        assert!(
+            !copy.contains(&token.replace('-', "")),
+            "the database holds a token"
+        );
+        assert!(
+            copy.contains(&seatline::domain::queue::tokens::hash(token)),
+            "tickets are found by the token's hash"
+        );
+    }
+}
+
+const ISSUE: &str = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status position } }";
+
+#[tokio::test]
+async fn a_sqlite_file_keeps_its_token_secret_across_restarts() {
+    use std::os::unix::fs::PermissionsExt;
+    let (database, url) = TestDatabase::create().await;
+    if database.is_postgres() {
+        return;
+    }
+    let alice = json!({ "u": "alice" });
+    let first = Server::start(&url, &[]);
+    let issued = first.gql(None, ISSUE, alice.clone()).await;
+    first.kill();
+    let second = Server::start(&url, &[]);
+    let again = second.gql(None, ISSUE, alice).await;
+    assert_eq!(
+        data(&again, "issueQueueToken")["token"],
+        data(&issued, "issueQueueToken")["token"]
+    );
+    let TestDatabase::Sqlite(dir) = &database else {
+        unreachable!()
+    };
+    let secret = dir.path().join("t.db.secret");
+    let mode = std::fs::metadata(&secret).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "only the owner reads the secret");
+}
+
+#[tokio::test]
+async fn tickets_from_before_hashing_get_a_new_token_and_keep_their_place() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let (_database, url) = TestDatabase::create().await;
+    let capacity = [("SEATLINE_QUEUE_CAPACITY", "1")];
+    let server = Server::start(&url, &capacity);
+    server.gql(None, ISSUE, json!({ "u": "first" })).await;
+    server.kill();
+    // A ticket as an older Seatline stored it: the token in clear, no salt.
+    let legacy = uuid::Uuid::new_v4().to_string();
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let backend = db.get_database_backend();
+    let (now, param) = match backend {
+        DbBackend::Postgres => ("now()", "$1"),
+        _ => ("datetime('now')", "?"),
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!(
+            "INSERT INTO queue_tickets \
+             (token_hash, user_id, status, entered_at, changed_version) \
+             VALUES ({param}, 'legacy', 'WAITING', {now}, 0)"
+        ),
+        [legacy.clone().into()],
+    ))
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+
+    let server = Server::start(&url, &capacity);
+    let old = server
+        .gql(Some(&legacy), "{ queueTicket { status } }", json!({}))
+        .await;
+    assert_eq!(
+        code(&old),
+        Some("UNAUTHENTICATED"),
+        "the clear token is gone"
+    );
+    let again = server.gql(None, ISSUE, json!({ "u": "legacy" })).await;
+    let ticket = data(&again, "issueQueueToken");
+    assert_eq!(ticket["status"], "WAITING");
+    assert_eq!(ticket["position"], 0, "same place in line");
+    let token = ticket["token"].as_str().unwrap();
+    assert_ne!(token, legacy);
+    let mine = server
+        .gql(Some(token), "{ queueTicket { userId } }", json!({}))
+        .await;
+    assert_eq!(data(&mine, "queueTicket")["userId"], "legacy");
+}
+
+#[tokio::test]
+async fn postgres_refuses_to_start_without_a_token_secret() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_seatline"))
+        .env("DATABASE_URL", &url)
+        .env("SEATLINE_ADDR", "127.0.0.1:0")
+        .env_remove("SEATLINE_TOKEN_SECRET")
+        .output()
+        .expect("run seatline");
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("set SEATLINE_TOKEN_SECRET"), "{said}");
 }

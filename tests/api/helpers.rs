@@ -23,6 +23,10 @@ use tokio_util::sync::CancellationToken;
 
 pub const PG_ENV: &str = "SEATLINE_TEST_DATABASE_URL";
 
+/// The token secret of test servers on PostgreSQL, which requires one (a
+/// SQLite file gets its own, generated beside it).
+pub const TEST_TOKEN_SECRET: &str = "seatline-test-token-secret-0123456789";
+
 /// A concert date of the demo catalog that is in the future (concert 1's
 /// first date) and has seats 1..=50.
 pub const DATE: i64 = 1;
@@ -39,7 +43,7 @@ pub struct TestApp {
 
 /// Where the test's data lives; removed when the test ends.
 pub enum TestDatabase {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
 
@@ -159,6 +163,9 @@ pub async fn spawn_app_with_clock(
     }
     let (database, url) = TestDatabase::create().await;
     let mut settings = test_settings();
+    if database.is_postgres() {
+        settings.token_secret = Some(TEST_TOKEN_SECRET.parse().expect("secret"));
+    }
     settings.database_url = url;
     configure(&mut settings);
     let app = Application::build_with_clock(settings, clock)
@@ -182,6 +189,14 @@ pub async fn spawn_app_with_clock(
 }
 
 impl TestApp {
+    /// The directory of a SQLite test database (`t.db` and its WAL).
+    pub fn sqlite_dir(&self) -> Option<&std::path::Path> {
+        match &self._database {
+            TestDatabase::Sqlite(dir) => Some(dir.path()),
+            TestDatabase::Postgres { .. } => None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -479,7 +494,11 @@ impl Server {
     /// Starts the binary on `database_url` with extra settings `env`, and
     /// waits until it listens.
     pub fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_seatline"));
+        if database_url.starts_with("postgres") {
+            command.env("SEATLINE_TOKEN_SECRET", TEST_TOKEN_SECRET);
+        }
+        let mut child = command
             .env("DATABASE_URL", database_url)
             .env("SEATLINE_ADDR", "127.0.0.1:0")
             .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
@@ -504,6 +523,23 @@ impl Server {
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Self { child, url }
+    }
+
+    /// POSTs a GraphQL operation to this server; the whole response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/graphql", self.url))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json body")
     }
 
     /// Kills the process with SIGKILL: no shutdown, no flush.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, Server, TestDatabase, concurrently};
+use crate::helpers::{DATE, Server, TEST_TOKEN_SECRET, TestDatabase, concurrently};
 
 async fn gql(
     http: &reqwest::Client,
@@ -190,6 +190,7 @@ async fn sigterm_stops_the_server_even_when_its_log_pipes_are_closed() {
     let (_database, url) = TestDatabase::create().await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_seatline"))
         .env("DATABASE_URL", &url)
+        .env("SEATLINE_TOKEN_SECRET", TEST_TOKEN_SECRET)
         .env("SEATLINE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "debug")
         .stdout(Stdio::piped())

@@ -168,7 +168,8 @@ async fn gate_and_ticket(db: DatabaseConnection, i: u64) -> anyhow::Result<bool>
         &gate,
         vec![queue_store::NewTicket {
             user_id: format!("raw-{i}"),
-            token: format!("00000000-0000-4000-8000-{i:012}"),
+            token_salt: format!("raw-{i}"),
+            token_hash: format!("raw-{i}"),
             admit_until: None,
         }],
         Utc::now(),

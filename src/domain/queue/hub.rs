@@ -270,7 +270,7 @@ mod tests {
     fn ticket(id: i64, status: TicketStatus) -> Ticket {
         Ticket {
             id,
-            token: format!("t{id}"),
+            token_salt: format!("t{id}"),
             user_id: format!("u{id}"),
             status,
             entered_at: Utc::now(),

@@ -15,7 +15,6 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 use super::{Ticket, catch_up, store};
 use crate::domain::{Domain, Error, Result};
@@ -151,9 +150,11 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
                 } else {
                     waiting += 1;
                 }
+                let (token_salt, token_hash) = domain.tokens().issue();
                 store::NewTicket {
                     user_id: (*user).to_owned(),
-                    token: Uuid::new_v4().to_string(),
+                    token_salt,
+                    token_hash,
                     admit_until: admit.then(|| now + rules.active_ttl),
                 }
             })

@@ -29,7 +29,8 @@ impl TicketStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ticket {
     pub id: i64,
-    pub token: String,
+    /// Derives the bearer token (see `tokens`).
+    pub token_salt: String,
     pub user_id: String,
     pub status: TicketStatus,
     pub entered_at: Timestamp,
@@ -68,6 +69,8 @@ impl Ticket {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TicketView {
     pub ticket: Ticket,
+    /// The bearer token, for the ticket's holder only.
+    pub token: String,
     pub status: TicketStatus,
     pub position: Option<u64>,
     pub estimated_wait_secs: Option<u64>,
@@ -167,7 +170,7 @@ mod tests {
         let now = crate::clock::truncate_to_millis(Utc::now());
         let t = Ticket {
             id: 1,
-            token: "t".into(),
+            token_salt: "t".into(),
             user_id: "u".into(),
             status,
             entered_at: now,

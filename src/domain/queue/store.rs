@@ -178,7 +178,8 @@ pub async fn live_tickets_of<C: ConnectionTrait>(db: &C, user_ids: &[&str]) -> R
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub user_id: String,
-    pub token: String,
+    pub token_salt: String,
+    pub token_hash: String,
     pub admit_until: Option<Timestamp>,
 }
 
@@ -191,7 +192,8 @@ pub async fn insert_tickets(
     now: Timestamp,
 ) -> Result<Vec<Ticket>> {
     let models = tickets.into_iter().map(|t| queue_ticket::ActiveModel {
-        token: Set(t.token),
+        token_hash: Set(t.token_hash),
+        token_salt: Set(Some(t.token_salt)),
         user_id: Set(t.user_id),
         status: Set(if t.admit_until.is_some() {
             QueueStatus::Progress
@@ -233,9 +235,9 @@ pub async fn finish(
         .collect())
 }
 
-pub async fn by_token<C: ConnectionTrait>(db: &C, token: &str) -> Result<Option<Ticket>> {
+pub async fn by_token_hash<C: ConnectionTrait>(db: &C, hash: &str) -> Result<Option<Ticket>> {
     Ok(Tickets::find()
-        .filter(Column::Token.eq(token))
+        .filter(Column::TokenHash.eq(hash))
         .one(db)
         .await?
         .map(Ticket::from))
@@ -253,6 +255,35 @@ pub async fn by_ids<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<Vec<Ticke
         .into_iter()
         .map(Ticket::from)
         .collect())
+}
+
+/// Tickets issued before tokens were hashed: no salt yet.
+pub async fn unsalted_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
+    Ok(Tickets::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::TokenSalt.is_null())
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Gives an unsalted ticket its salt and token hash; a no-op if another
+/// instance did first.
+pub async fn salt_ticket<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    token_salt: String,
+    token_hash: String,
+) -> Result<()> {
+    Tickets::update_many()
+        .col_expr(Column::TokenSalt, Expr::value(token_salt))
+        .col_expr(Column::TokenHash, Expr::value(token_hash))
+        .filter(Column::Id.eq(id))
+        .filter(Column::TokenSalt.is_null())
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Waiting ticket ids in FIFO order: the source the in-process line is
@@ -314,7 +345,7 @@ impl From<queue_ticket::Model> for Ticket {
     fn from(m: queue_ticket::Model) -> Self {
         Self {
             id: m.id,
-            token: m.token,
+            token_salt: m.token_salt.unwrap_or_default(),
             user_id: m.user_id,
             status: match m.status {
                 QueueStatus::Waiting => TicketStatus::Waiting,

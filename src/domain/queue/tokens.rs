@@ -1,0 +1,118 @@
+//! Queue tokens: derived from a server secret, never stored.
+//!
+//! A ticket keeps a random salt and the SHA-256 of its token. The token is
+//! HMAC-SHA-256(secret, salt), shaped as a UUIDv4 (122 bits of the MAC).
+//! Re-issuing a live ticket derives the same token again (SPEC: same
+//! token, same place), a request is authenticated by looking up the hash,
+//! and a leaked database hands out no live token: deriving one needs the
+//! secret, which lives outside the database.
+
+use std::fmt;
+use std::fmt::Write as _;
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// The keyed state that turns salts into tokens. Its `Debug` shows nothing
+/// of the key.
+#[derive(Clone)]
+pub struct TokenKey(Hmac<Sha256>);
+
+impl TokenKey {
+    /// A key from the server secret (any length; HMAC hashes long keys).
+    #[must_use]
+    pub fn new(secret: &[u8]) -> Self {
+        // HMAC accepts keys of every length: `new_from_slice` cannot fail.
+        #[allow(clippy::expect_used)]
+        Self(Hmac::new_from_slice(secret).expect("HMAC takes any key length"))
+    }
+
+    /// A key no other process knows: for an in-memory database, whose
+    /// tokens die with the process anyway.
+    #[must_use]
+    pub fn random() -> Self {
+        Self::new(random_secret().as_bytes())
+    }
+
+    /// The token of the ticket with this salt.
+    #[must_use]
+    pub fn derive(&self, salt: &str) -> String {
+        let mut mac = self.0.clone();
+        mac.update(salt.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&tag[..16]);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+
+    /// A fresh salt and the hash of the token it derives, for a new ticket.
+    #[must_use]
+    pub fn issue(&self) -> (String, String) {
+        let salt = Uuid::new_v4().simple().to_string();
+        let hash = hash(&self.derive(&salt));
+        (salt, hash)
+    }
+}
+
+impl fmt::Debug for TokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKey(..)")
+    }
+}
+
+/// What the database keeps of a token: SHA-256, in hex.
+#[must_use]
+pub fn hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// 64 hex digits from 244 random bits (two UUIDv4s), for a new secret.
+#[must_use]
+pub fn random_secret() -> String {
+    format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_salt_derives_the_same_token_under_the_same_key_only() {
+        let key = TokenKey::new(b"one secret");
+        let token = key.derive("salt");
+        assert_eq!(token, key.derive("salt"), "re-issue returns the same token");
+        assert_ne!(token, key.derive("other salt"));
+        assert_ne!(token, TokenKey::new(b"another secret").derive("salt"));
+        let uuid = Uuid::try_parse(&token).expect("a token is a UUID");
+        assert_eq!(uuid.get_version_num(), 4);
+    }
+
+    #[test]
+    fn the_stored_hash_names_the_token_but_is_not_it() {
+        let key = TokenKey::random();
+        let (salt, stored) = key.issue();
+        let token = key.derive(&salt);
+        assert_eq!(hash(&token), stored);
+        assert_eq!(stored.len(), 64);
+        assert!(!stored.contains(&token) && !stored.contains(&token.replace('-', "")));
+        assert_ne!(key.issue().0, salt, "salts are random");
+    }
+
+    #[test]
+    fn the_key_never_shows_in_debug_output() {
+        let key = TokenKey::new(b"hunter2hunter2");
+        assert_eq!(format!("{key:?}"), "TokenKey(..)");
+    }
+}
