@@ -106,6 +106,12 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]
     pub ws_init_timeout_ms: u64,
 
+    /// How often the server pings a WebSocket. A peer heard nothing from
+    /// (not even a pong) for two intervals, or that accepts no write for
+    /// one, is disconnected.
+    #[arg(long, env = "SEATLINE_WS_KEEPALIVE_MS", default_value_t = 30_000)]
+    pub ws_keepalive_ms: u64,
+
     /// How long shutdown waits for in-flight work before giving up.
     #[arg(long, env = "SEATLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,

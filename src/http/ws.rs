@@ -3,7 +3,9 @@
 //! async-graphql runs the protocol; this module owns the socket around it:
 //! small buffers (tungstenite allocates its read buffer up front), size
 //! limits, a clean close on shutdown (axum's graceful shutdown does not
-//! wait for upgraded connections), and, for graphql-transport-ws, the
+//! wait for upgraded connections), keep-alive pings that drop dead peers,
+//! a write deadline that drops a reader too slow to keep up (its buffer is
+//! bounded, so memory is too), and, for graphql-transport-ws, the
 //! protocol's own close codes that async-graphql leaves out: 4408 when no
 //! `connection_init` arrives in time, 4401 for a subscribe before the ack,
 //! 4409 for a duplicate subscription id, 4400 for an invalid message, and a
@@ -11,6 +13,7 @@
 
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -22,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt, future};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Http;
 use crate::graphql::context::Viewer;
@@ -73,9 +77,13 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
 
     let (mut sink, source) = socket.split();
     let inbound = Arc::clone(&guard);
+    let opened = Instant::now();
+    let heard = Arc::new(AtomicU64::new(0));
+    let heard_in = Arc::clone(&heard);
     let input = source
         .take_while(|message| future::ready(message.is_ok()))
         .filter_map(move |message| {
+            heard_in.store(millis_since(opened), Ordering::Relaxed);
             let data = match message {
                 Ok(message @ (Message::Text(_) | Message::Binary(_))) => message.into_data(),
                 _ => return future::ready(None),
@@ -108,10 +116,20 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
     let init_deadline = tokio::time::sleep(init_timeout);
     let mut init_deadline = std::pin::pin!(init_deadline);
     let mut acked = false;
+    let keepalive = Duration::from_millis(http.app.settings.ws_keepalive_ms.max(10));
+    let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
+    pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
     let farewell = loop {
         let frame = tokio::select! {
             () = shutdown.cancelled() => break Some(close(1001, "server shutting down")),
+            _ = pings.tick() => {
+                let silent = millis_since(opened).saturating_sub(heard.load(Ordering::Relaxed));
+                if u128::from(silent) >= 2 * keepalive.as_millis() {
+                    break Some(close(1001, "keep-alive timeout"));
+                }
+                Message::Ping(Default::default())
+            }
             () = &mut init_deadline, if !acked && strict => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
@@ -134,14 +152,23 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
                 None => break None,
             },
         };
-        if sink.send(frame).await.is_err() {
+        // A reader that takes nothing for a whole interval is dropped: its
+        // write buffer is bounded, and the connection must not hang on it.
+        if !matches!(
+            tokio::time::timeout(keepalive, sink.send(frame)).await,
+            Ok(Ok(()))
+        ) {
             return;
         }
     };
     if let Some(frame) = farewell {
-        let _ = sink.send(frame).await;
+        let _ = tokio::time::timeout(keepalive, sink.send(frame)).await;
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(keepalive, sink.close()).await;
+}
+
+fn millis_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 fn close(code: u16, reason: &str) -> Message {

@@ -415,6 +415,32 @@ impl WsClient {
             .expect("a message within 10 s")
     }
 
+    /// The next protocol message, keep-alive messages included.
+    pub async fn recv_raw(&mut self) -> Value {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("a message within 10 s");
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    return serde_json::from_str(&text).expect("json message");
+                }
+                Some(Ok(Message::Close(_)) | Err(_)) | None => panic!("socket closed"),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The socket's halves, to write without reading.
+    pub fn split(
+        self,
+    ) -> (
+        futures_util::stream::SplitSink<Socket, Message>,
+        futures_util::stream::SplitStream<Socket>,
+    ) {
+        self.socket.split()
+    }
+
     /// Like [`recv`](Self::recv) but `Err` on timeout.
     pub async fn recv_within(&mut self, limit: Duration) -> Result<Option<Value>, ()> {
         loop {

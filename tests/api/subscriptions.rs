@@ -180,7 +180,11 @@ async fn shutdown_closes_subscriptions_cleanly() {
 mod protocol {
     //! graphql-transport-ws's own close codes.
 
+    use std::time::Duration;
+
+    use futures_util::{SinkExt, StreamExt};
     use serde_json::json;
+    use tokio_tungstenite::tungstenite::Message;
 
     use crate::helpers::{WsClient, spawn_app, spawn_app_with};
 
@@ -188,9 +192,87 @@ mod protocol {
 
     #[tokio::test]
     async fn no_connection_init_in_time_closes_4408() {
-        let app = spawn_app_with(|s| s.ws_init_timeout_ms = 300).await;
+        // Pings flow (and are answered) meanwhile: they keep no
+        // unauthenticated socket alive.
+        let app = spawn_app_with(|s| {
+            s.ws_init_timeout_ms = 600;
+            s.ws_keepalive_ms = 100;
+        })
+        .await;
         let mut ws = WsClient::open(app.addr, "graphql-transport-ws").await;
         assert_eq!(ws.close_code().await, Some(4408));
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_answers_pings_stays_and_a_silent_one_is_dropped() {
+        let app = spawn_app_with(|s| s.ws_keepalive_ms = 200).await;
+        let token = app.issue("alice").await["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut alive = app.ws(json!({ "token": token })).await;
+        let mut silent = app.ws(json!({ "token": token })).await;
+        for ws in [&mut alive, &mut silent] {
+            ws.subscribe("1", None).await;
+            ws.next_ticket().await;
+        }
+        // `alive` reads, so its client answers every ping; `silent` reads
+        // nothing for five intervals, so it answers none.
+        let quiet = tokio::time::timeout(Duration::from_secs(1), alive.recv()).await;
+        assert!(quiet.is_err(), "nothing but pings for a second: {quiet:?}");
+        // It may see the close frame, or just the end of the socket.
+        let dropped = tokio::time::timeout(Duration::from_secs(3), silent.close_code()).await;
+        assert!(matches!(dropped, Ok(None | Some(1001))), "{dropped:?}");
+        alive.send(json!({ "type": "ping" })).await;
+        assert_eq!(
+            alive.recv_raw().await["type"],
+            "pong",
+            "the answering peer is still connected"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_takes_nothing_is_dropped_not_buffered() {
+        let app = spawn_app_with(|s| s.ws_keepalive_ms = 500).await;
+        let ws = app.ws(json!({})).await;
+        let (mut sink, mut stream) = ws.split();
+        // Each subscribe to an unknown 30 KB field costs the server a 30 KB
+        // error; 400 of them is 12 MB, more than the socket buffers on
+        // both sides hold, and this client reads none of it.
+        const SENT: usize = 400;
+        let field = "x".repeat(30_000);
+        let flood = tokio::spawn(async move {
+            for id in 0..SENT {
+                let message = json!({
+                    "id": id.to_string(),
+                    "type": "subscribe",
+                    "payload": { "query": format!("subscription {{ {field} }}") },
+                });
+                if sink
+                    .send(Message::Text(message.to_string().into()))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let mut errors = 0;
+        let ended = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(Ok(message)) = stream.next().await {
+                if let Message::Text(text) = message {
+                    errors += usize::from(text.contains("\"error\""));
+                }
+            }
+        })
+        .await;
+        flood.abort();
+        assert!(ended.is_ok(), "the server dropped the stalled reader");
+        assert!(
+            errors < SENT,
+            "the server stopped writing to it ({errors} of {SENT} answers arrived)"
+        );
     }
 
     #[tokio::test]
