@@ -4,14 +4,19 @@
 //! created or lost, no seat was sold twice, no payment was half applied and
 //! every acknowledged operation survived.
 //!
+//! Like a real client, a user whose charge or payment got no answer retries
+//! it with the same idempotency key on the restarted server: it must then
+//! be applied exactly once.
+//!
 //! `SEED` replays a run (it is printed on failure); `SEATLINE_CRASH_KILLS`
-//! sets the number of kills (20 by default; 1000 for a soak).
+//! sets the number of kills (20 by default). The soak mode runs 1,000:
+//! `cargo test --test api soak -- --ignored --nocapture`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{Rng, Server, TestDatabase};
@@ -23,6 +28,24 @@ struct Acked {
     charges: HashMap<String, i64>,
     /// reservation id → user.
     payments: HashMap<i64, String>,
+    /// Keyed operations sent but never answered, retried after the restart.
+    unanswered: Vec<Retry>,
+    /// Retries the server answered.
+    retried: usize,
+}
+
+/// A keyed operation whose answer was lost in a crash.
+#[derive(Clone, Debug)]
+enum Retry {
+    Charge {
+        user: String,
+        token: String,
+    },
+    Pay {
+        user: String,
+        token: String,
+        reservation: String,
+    },
 }
 
 const USERS_PER_ROUND: usize = 8;
@@ -30,14 +53,24 @@ const CHARGE_WON: i64 = 200_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_at_random_instants_loses_nothing_acknowledged() {
+    let kills = std::env::var("SEATLINE_CRASH_KILLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    storm(kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "soak: 1,000 kills, several minutes"]
+async fn soak_a_thousand_kills() {
+    storm(1000).await;
+}
+
+async fn storm(kills: usize) {
     let seed = std::env::var("SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5EA7_11AE_u64);
-    let kills: usize = std::env::var("SEATLINE_CRASH_KILLS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
     let (_database, url) = TestDatabase::create().await;
     let mut rng = Rng(seed);
     let acked = Arc::new(Mutex::new(Acked::default()));
@@ -46,8 +79,10 @@ async fn sigkill_at_random_instants_loses_nothing_acknowledged() {
         .build()
         .unwrap();
 
+    let settings = [("SEATLINE_QUEUE_CAPACITY", "100000")];
     for round in 0..kills {
-        let server = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "100000")]);
+        let server = Server::start(&url, &settings);
+        retry_unanswered(&http, &server.url, &acked).await;
         let storm: Vec<_> = (0..USERS_PER_ROUND)
             .map(|i| {
                 let user = format!("r{round}u{i}");
@@ -69,12 +104,70 @@ async fn sigkill_at_random_instants_loses_nothing_acknowledged() {
         let context = format!("SEED={seed} round {round}");
         check(&url, &acked, &context).await;
     }
+    // The last round's unanswered operations, retried on a last restart.
+    let server = Server::start(&url, &settings);
+    retry_unanswered(&http, &server.url, &acked).await;
+    server.kill();
+    check(&url, &acked, &format!("SEED={seed} after the last retries")).await;
     let acked = acked.lock().unwrap();
     eprintln!(
-        "crash: {kills} kills (SEED={seed}): {} acknowledged charges and {} acknowledged payments all survived",
+        "crash: {kills} kills (SEED={seed}): {} acknowledged charges and {} acknowledged payments all survived; {} unanswered operations retried, each applied once",
         acked.charges.len(),
-        acked.payments.len()
+        acked.payments.len(),
+        acked.retried,
     );
+}
+
+const CHARGE: &str =
+    "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { amount } }";
+const PAY: &str =
+    "mutation($r: ID!, $k: String) { pay(reservationId: $r, idempotencyKey: $k) { id } }";
+
+/// Sends every unanswered keyed operation again, with its key, and records
+/// the ones now answered as acknowledged.
+async fn retry_unanswered(http: &reqwest::Client, url: &str, acked: &Mutex<Acked>) {
+    let unanswered = std::mem::take(&mut acked.lock().unwrap().unanswered);
+    for retry in unanswered {
+        match &retry {
+            Retry::Charge { user, token } => {
+                let body = post(http, url, Some(token), CHARGE, charge_vars(user)).await;
+                if let Some(amount) = body
+                    .as_ref()
+                    .and_then(|b| b["data"]["chargeBalance"]["amount"].as_i64())
+                {
+                    let mut acked = acked.lock().unwrap();
+                    acked.charges.insert(user.clone(), amount);
+                    acked.retried += 1;
+                }
+            }
+            Retry::Pay {
+                user,
+                token,
+                reservation,
+            } => {
+                let body = post(http, url, Some(token), PAY, pay_vars(user, reservation)).await;
+                if body
+                    .as_ref()
+                    .and_then(|b| b["data"]["pay"]["id"].as_str())
+                    .is_some()
+                {
+                    let mut acked = acked.lock().unwrap();
+                    acked
+                        .payments
+                        .insert(reservation.parse().unwrap(), user.clone());
+                    acked.retried += 1;
+                }
+            }
+        }
+    }
+}
+
+fn charge_vars(user: &str) -> Value {
+    json!({ "a": CHARGE_WON, "k": format!("charge-{user}") })
+}
+
+fn pay_vars(user: &str, reservation: &str) -> Value {
+    json!({ "r": reservation, "k": format!("pay-{user}") })
 }
 
 /// One user's purchase; records each step the server acknowledged.
@@ -96,14 +189,11 @@ async fn shop(
     let token = issued["data"]["issueQueueToken"]["token"]
         .as_str()?
         .to_owned();
-    let charged = post(
-        &http,
-        &url,
-        Some(&token),
-        "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { amount } }",
-        json!({ "a": CHARGE_WON, "k": format!("charge-{user}") }),
-    )
-    .await?;
+    let unanswered = |retry: Retry| acked.lock().unwrap().unanswered.push(retry);
+    let Some(charged) = post(&http, &url, Some(&token), CHARGE, charge_vars(&user)).await else {
+        unanswered(Retry::Charge { user, token });
+        return None;
+    };
     charged["data"]["chargeBalance"]["amount"].as_i64()?;
     acked
         .lock()
@@ -119,14 +209,22 @@ async fn shop(
     )
     .await?;
     let reservation = held["data"]["holdSeat"]["id"].as_str()?.to_owned();
-    let paid = post(
+    let Some(paid) = post(
         &http,
         &url,
         Some(&token),
-        "mutation($r: ID!, $k: String) { pay(reservationId: $r, idempotencyKey: $k) { id } }",
-        json!({ "r": reservation, "k": format!("pay-{user}") }),
+        PAY,
+        pay_vars(&user, &reservation),
     )
-    .await?;
+    .await
+    else {
+        unanswered(Retry::Pay {
+            user,
+            token,
+            reservation,
+        });
+        return None;
+    };
     paid["data"]["pay"]["id"].as_str()?;
     acked
         .lock()
@@ -160,11 +258,14 @@ async fn post(
 
 /// The invariants, read straight from the database while no server runs.
 async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
-    let db = seatline::db::connect(url, 2).await.expect("connect");
-    let int = |sql: &'static str| {
-        let db = db.clone();
-        async move { scalar(&db, sql).await }
-    };
+    let conn = seatline::db::connect(url, 2).await.expect("connect");
+    // One snapshot for every query: on PostgreSQL the killed server's last
+    // COMMIT may still be landing while the checks run.
+    let db = conn
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+        .await
+        .expect("snapshot");
+    let int = |sql: &'static str| scalar(&db, sql);
     assert_eq!(
         int("SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> COALESCE((SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id), 0)").await,
         0,
@@ -195,6 +296,11 @@ async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
         int("SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'CHARGE' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
         0,
         "{context}: a keyed charge applied twice"
+    );
+    assert_eq!(
+        int("SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'PAYMENT' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
+        0,
+        "{context}: a keyed payment applied twice"
     );
     let charged: HashMap<String, i64> = rows(
         &db,
@@ -239,10 +345,11 @@ async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
             "{context}"
         );
     }
-    db.close().await.ok();
+    db.commit().await.ok();
+    conn.close().await.ok();
 }
 
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
     let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
@@ -253,7 +360,7 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
 }
 
 /// (text, integer) pairs, read as two columns.
-async fn rows<A, B>(db: &DatabaseConnection, sql: &str) -> Vec<(A, B)>
+async fn rows<A, B>(db: &impl ConnectionTrait, sql: &str) -> Vec<(A, B)>
 where
     A: sea_orm::TryGetable,
     B: sea_orm::TryGetable,
