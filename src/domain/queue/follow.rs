@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Ticket, TicketStatus, TicketView, TicketWatch, store, view};
+use super::{Ticket, TicketStatus, TicketView, TicketWatch, store, view_with_token};
 use crate::domain::{Domain, Error, Result};
 
 /// Follows the ticket named by `token`.
@@ -32,10 +32,12 @@ pub async fn follow(
     let ticket = store::by_id(domain.db(), known.id)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let current = view(domain, ticket).await?;
+    let token = token.to_owned();
+    let current = view_with_token(domain, ticket, token.clone()).await?;
     domain.metrics().subscribers.inc();
     let follower = Follower {
         domain: domain.clone(),
+        token,
         watch,
         line,
         last: None,
@@ -51,6 +53,9 @@ pub async fn follow(
 
 struct Follower {
     domain: Domain,
+    /// The ticket's token, as the subscriber gave it (derived once, not
+    /// per push).
+    token: String,
     watch: TicketWatch,
     line: watch::Receiver<u64>,
     last: Option<TicketView>,
@@ -115,7 +120,7 @@ impl Follower {
 
     /// The new view of `ticket` if it differs from the last one sent.
     async fn refresh(&mut self, ticket: Ticket) -> Option<TicketView> {
-        let next = match view(&self.domain, ticket).await {
+        let next = match view_with_token(&self.domain, ticket, self.token.clone()).await {
             Ok(next) => next,
             Err(err) => {
                 tracing::warn!(error = ?err, "queue update skipped");

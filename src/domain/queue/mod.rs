@@ -158,6 +158,16 @@ pub async fn catch_up(domain: &Domain) -> Result<bool> {
 
 /// How a ticket stands now.
 pub(crate) async fn view(domain: &Domain, ticket: Ticket) -> Result<TicketView> {
+    let token = domain.tokens().derive(&ticket.token_salt);
+    view_with_token(domain, ticket, token).await
+}
+
+/// [`view`] for a caller that already holds the ticket's token.
+pub(crate) async fn view_with_token(
+    domain: &Domain,
+    ticket: Ticket,
+    token: String,
+) -> Result<TicketView> {
     let now = domain.now();
     let status = ticket.status_at(now);
     let (position, estimated_wait_secs) = if status == TicketStatus::Waiting {
@@ -170,7 +180,7 @@ pub(crate) async fn view(domain: &Domain, ticket: Ticket) -> Result<TicketView> 
         (None, None)
     };
     Ok(TicketView {
-        token: domain.tokens().derive(&ticket.token_salt),
+        token,
         ticket,
         status,
         position,
