@@ -8,6 +8,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 #[derive(Debug)]
@@ -27,6 +28,10 @@ pub struct Metrics {
     pub subscribers: Gauge,
     /// Messages sent on `queueUpdates` streams.
     pub pushes: Counter,
+    /// Seconds from an admission's timestamp (taken in its transaction)
+    /// to its PROGRESS message leaving the subscriber's stream for the
+    /// connection: the server's share of the admission push latency.
+    pub admission_push: Histogram,
     /// Write transactions begun.
     pub db_transactions: Counter,
     /// SQL statements executed (reads and writes, in or out of a
@@ -45,6 +50,8 @@ impl Default for Metrics {
             payments: Counter::default(),
             subscribers: Gauge::default(),
             pushes: Counter::default(),
+            // 0.25 ms to about 4 s.
+            admission_push: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
             db_transactions: Counter::default(),
             db_statements: Counter::default(),
         };
@@ -75,6 +82,11 @@ impl Default for Metrics {
             "pushes",
             "Messages sent to queueUpdates subscribers",
             m.pushes.clone(),
+        );
+        registry.register(
+            "admission_push_seconds",
+            "From an admission to its PROGRESS message leaving the server's stream",
+            m.admission_push.clone(),
         );
         registry.register(
             "db_transactions",
@@ -121,6 +133,7 @@ mod tests {
             "pushes_total",
             "db_transactions_total",
             "db_statements_total",
+            "admission_push_seconds_bucket",
         ] {
             assert!(text.contains(&format!("seatline_{name}")), "{name}: {text}");
         }

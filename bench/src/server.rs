@@ -290,9 +290,76 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The `q` quantile of what a Prometheus histogram `name` observed between
+/// two scrapes, interpolated within its bucket (as PromQL's
+/// `histogram_quantile` does); `None` when nothing was observed.
+pub fn histogram_quantile(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    name: &str,
+    q: f64,
+) -> Option<f64> {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let mut buckets: Vec<(f64, f64)> = after
+        .iter()
+        .filter_map(|(key, count)| {
+            let le = key.strip_prefix(&prefix)?.strip_suffix("\"}")?;
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((bound, count - before.get(key).copied().unwrap_or(0.0)))
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let (mut lower, mut below) = (0.0, 0.0);
+    for (bound, count) in buckets {
+        if count >= rank {
+            if bound.is_infinite() {
+                return Some(lower);
+            }
+            let share = if count > below {
+                (rank - below) / (count - below)
+            } else {
+                1.0
+            };
+            return Some(lower + (bound - lower) * share);
+        }
+        (lower, below) = (bound, count);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histogram_quantiles_come_from_bucket_deltas() {
+        let scrape = |counts: [f64; 4]| -> HashMap<String, f64> {
+            ["0.001", "0.01", "0.1", "+Inf"]
+                .iter()
+                .zip(counts)
+                .map(|(le, c)| (format!("h_bucket{{le=\"{le}\"}}"), c))
+                .collect()
+        };
+        let before = scrape([5.0, 5.0, 5.0, 5.0]);
+        // 100 new observations: 50 under 1 ms, 40 more under 10 ms, 10 under 100 ms.
+        let after = scrape([55.0, 95.0, 105.0, 105.0]);
+        let p50 = histogram_quantile(&before, &after, "h", 0.5).unwrap();
+        assert!((p50 - 0.001).abs() < 1e-9, "{p50}");
+        let p90 = histogram_quantile(&before, &after, "h", 0.9).unwrap();
+        assert!((p90 - 0.01).abs() < 1e-9, "{p90}");
+        let p99 = histogram_quantile(&before, &after, "h", 0.99).unwrap();
+        assert!(p99 > 0.01 && p99 < 0.1, "{p99}");
+        assert_eq!(histogram_quantile(&before, &before, "h", 0.5), None);
+    }
 
     #[test]
     fn database_names_are_replaced() {

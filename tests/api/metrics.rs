@@ -43,6 +43,7 @@ async fn metrics_count_what_the_server_did() {
     assert_eq!(m["seatline_queue_admissions_total"], 1.0);
     assert_eq!(m["seatline_subscribers"], 1.0);
     assert_eq!(m["seatline_pushes_total"], 1.0);
+    assert_eq!(m["seatline_admission_push_seconds_count"], 0.0);
     assert_eq!(m["seatline_holds_total"], 0.0);
     assert!(m["seatline_db_transactions_total"] >= 2.0, "{m:?}");
     assert!(m["seatline_db_statements_total"] > m["seatline_db_transactions_total"]);
@@ -61,6 +62,11 @@ async fn metrics_count_what_the_server_did() {
     assert_eq!(m["seatline_queue_admissions_total"], 2.0);
     assert_eq!(m["seatline_queue_waiting"], 0.0);
     assert_eq!(m["seatline_pushes_total"], 2.0);
+    assert_eq!(
+        m["seatline_admission_push_seconds_count"], 1.0,
+        "bob's admission, pushed"
+    );
+    assert!(m["seatline_admission_push_seconds_sum"] < 5.0, "{m:?}");
 
     drop(ws);
     eventually("the subscriber is gone", || async {
