@@ -43,7 +43,8 @@ pub async fn follow(
         last: None,
         first: Some(current),
         push_interval,
-        next_push_at: Instant::now(),
+        next_check_at: Instant::now() + push_interval,
+        parked: false,
         stop,
     };
     Ok(futures_util::stream::unfold(follower, |mut f| async move {
@@ -61,7 +62,10 @@ struct Follower {
     last: Option<TicketView>,
     first: Option<TicketView>,
     push_interval: Duration,
-    next_push_at: Instant,
+    /// When the line is next checked for a new position.
+    next_check_at: Instant,
+    /// Waiting for the line to change (it did not since the last check).
+    parked: bool,
     stop: CancellationToken,
 }
 
@@ -76,7 +80,6 @@ impl Follower {
         if let Some(first) = self.first.take() {
             return Some(self.emit(first));
         }
-        let mut position_stale = false;
         loop {
             let last = self.last.as_ref()?;
             if last.status.is_final() {
@@ -100,19 +103,31 @@ impl Follower {
                         return Some(next);
                     }
                 }
-                changed = self.line.changed(), if waiting && !position_stale => {
+                // A moving line is checked on this follower's own timer,
+                // once per interval: thousands of followers never wake
+                // together on one change, and each wakes once per push.
+                () = tokio::time::sleep_until(self.next_check_at), if waiting && !self.parked => {
+                    match self.line.has_changed() {
+                        Err(_) => return None,
+                        Ok(false) => self.parked = true,
+                        Ok(true) => {
+                            self.line.borrow_and_update();
+                            self.next_check_at = Instant::now() + self.push_interval;
+                            let ticket = self.last.as_ref()?.ticket.clone();
+                            if let Some(next) = self.refresh(ticket).await {
+                                return Some(next);
+                            }
+                        }
+                    }
+                }
+                // A line that stood still is waited on instead: its next
+                // change is checked at once (the last check is an interval
+                // old or more).
+                changed = self.line.changed(), if waiting && self.parked => {
                     if changed.is_err() {
                         return None;
                     }
-                    position_stale = true;
-                }
-                () = tokio::time::sleep_until(self.next_push_at), if position_stale => {
-                    position_stale = false;
-                    let ticket = self.last.as_ref()?.ticket.clone();
-                    if let Some(next) = self.refresh(ticket).await {
-                        self.next_push_at = Instant::now() + self.push_interval;
-                        return Some(next);
-                    }
+                    self.parked = false;
                 }
             }
         }
@@ -132,6 +147,22 @@ impl Follower {
 
     fn emit(&mut self, view: TicketView) -> TicketView {
         self.domain.metrics().pushes.inc();
+        let was_waiting = self
+            .last
+            .as_ref()
+            .is_some_and(|last| last.status == TicketStatus::Waiting);
+        if was_waiting
+            && view.status == TicketStatus::Progress
+            && let Some(admitted_at) = view.ticket.admitted_at
+        {
+            let delay = (self.domain.now() - admitted_at)
+                .to_std()
+                .unwrap_or_default();
+            self.domain
+                .metrics()
+                .admission_push
+                .observe(delay.as_secs_f64());
+        }
         self.last = Some(view.clone());
         view
     }
