@@ -7,60 +7,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{DATE, Server, TestDatabase, concurrently};
-
-async fn gql(
-    http: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    query: &str,
-    vars: Value,
-) -> Value {
-    let mut request = http
-        .post(format!("{url}/graphql"))
-        .json(&json!({ "query": query, "variables": vars }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
-}
-
-/// `issueQueueToken` for `user` on the server at `url`: the ticket.
-async fn issue(http: &reqwest::Client, url: &str, user: &str) -> Value {
-    let body = gql(
-        http,
-        url,
-        None,
-        "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-        json!({ "u": user }),
-    )
-    .await;
-    body["data"]["issueQueueToken"].clone()
-}
-
-fn token_of(ticket: &Value) -> String {
-    ticket["token"].as_str().unwrap().to_owned()
-}
-
-/// A graphql-transport-ws subscriber to `token`'s ticket on `server`, past
-/// its first message, which says WAITING.
-async fn waiting_subscriber(server: &Server, token: &str) -> crate::helpers::WsClient {
-    let addr = server.url.trim_start_matches("http://").parse().unwrap();
-    let mut ws =
-        crate::helpers::WsClient::connect(addr, "graphql-transport-ws", json!({ "token": token }))
-            .await;
-    ws.subscribe("1", None).await;
-    assert_eq!(ws.next_ticket().await["status"], "WAITING");
-    ws
-}
+use crate::helpers::{
+    DATE, Server, TestDatabase, buy_seat, concurrently, gql, issue, token_of, waiting_subscriber,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
@@ -174,7 +125,7 @@ async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
     assert_eq!(bob["status"], "WAITING");
     let mut ws = waiting_subscriber(&b, &token_of(&bob)).await;
 
-    buy_seat_one(&http, &a.url, &alice).await;
+    buy_seat(&http, &a.url, &alice, 1).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -257,7 +208,7 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "no listener connection found"
     );
     admin.close().await.ok();
-    buy_seat_one(&http, &a.url, &alice).await;
+    buy_seat(&http, &a.url, &alice, 1).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -266,34 +217,4 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "pushed after {:?}",
         paid_at.elapsed()
     );
-}
-
-/// Holds, pays for and so finishes `token`'s seat 1 of date 1 on `url`.
-async fn buy_seat_one(http: &reqwest::Client, url: &str, token: &str) {
-    let held = gql(
-        http,
-        url,
-        Some(token),
-        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
-        json!({}),
-    )
-    .await;
-    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
-    gql(
-        http,
-        url,
-        Some(token),
-        "mutation { chargeBalance(amount: 500000) { amount } }",
-        json!({}),
-    )
-    .await;
-    let paid = gql(
-        http,
-        url,
-        Some(token),
-        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
-        json!({ "r": id }),
-    )
-    .await;
-    assert!(paid["errors"].is_null(), "{paid}");
 }
