@@ -571,6 +571,20 @@ pub fn token_of(ticket: &Value) -> String {
     ticket["token"].as_str().expect("a token").to_owned()
 }
 
+/// The position `queueTicket` on `url` reports for `token` (`None` unless
+/// waiting).
+pub async fn position_on(http: &reqwest::Client, url: &str, token: &str) -> Option<i64> {
+    let body = gql(
+        http,
+        url,
+        Some(token),
+        "{ queueTicket { position } }",
+        json!({}),
+    )
+    .await;
+    data(&body, "queueTicket")["position"].as_i64()
+}
+
 /// A graphql-transport-ws subscriber to `token`'s ticket at `addr`, and the
 /// first message: the ticket's state when it subscribed.
 pub async fn subscriber(addr: SocketAddr, token: &str) -> (WsClient, Value) {
@@ -620,6 +634,36 @@ pub async fn buy_seat(http: &reqwest::Client, url: &str, token: &str, seat: i32)
     )
     .await;
     data(&paid, "pay");
+}
+
+/// Tokens of the WAITING tickets, in line order (ticket id): the position
+/// each must have on every instance is its index here.
+pub async fn waiting_line(db: &DatabaseConnection) -> Vec<String> {
+    column(
+        db,
+        "SELECT token FROM queue_tickets WHERE status = 'WAITING' ORDER BY id",
+    )
+    .await
+}
+
+/// Whether every server at `urls` reports each token of `line` at its index
+/// (so the positions agree everywhere and follow FIFO). The first
+/// disagreement is printed, shown if the test fails.
+pub async fn positions_agree(http: &reqwest::Client, urls: &[String], line: &[String]) -> bool {
+    let checks = line
+        .iter()
+        .enumerate()
+        .flat_map(|(index, token)| urls.iter().map(move |url| (index, token, url)));
+    let mut answers = futures_util::stream::iter(checks)
+        .map(|(index, token, url)| async move { (index, url, position_on(http, url, token).await) })
+        .buffer_unordered(16);
+    while let Some((index, url, position)) = answers.next().await {
+        if position != Some(index as i64) {
+            println!("{url} puts waiter {index} at {position:?}");
+            return false;
+        }
+    }
+    true
 }
 
 /// One integer from a SQL query.

@@ -1,50 +1,115 @@
-//! Two `seatline` server processes on one PostgreSQL database: admissions
-//! and holds are decided by the database, so neither process can race the
-//! other past capacity or sell a seat twice. (SQLite is single-process.)
+//! Several `seatline` server processes on one PostgreSQL database:
+//! admissions and holds are decided by the database, so no process can race
+//! another past capacity or sell a seat twice, and queue changes reach every
+//! process's subscribers. (SQLite is single-process.)
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sea_orm::DatabaseConnection;
 use serde_json::json;
+use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    DATE, Server, TestDatabase, buy_seat, concurrently, gql, issue, token_of, waiting_subscriber,
+    DATE, Server, TestDatabase, buy_seat, code, concurrently, eventually, gql, issue,
+    positions_agree, scalar, token_of, waiting_line, waiting_subscriber,
 };
 
+/// Users joining at once; requests go round-robin over the instances.
+const JOINS: usize = 500;
+const CAPACITY: usize = 10;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
+async fn three_processes_share_capacity_keep_fifo_and_never_sell_a_seat_twice() {
     let (database, url) = TestDatabase::create().await;
     if !database.is_postgres() {
         // Several processes on one database is a PostgreSQL deployment.
         return;
     }
-    // Migrate and seed once, so the two servers start on a ready schema.
-    let first = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
-    let second = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
-    let urls = Arc::new([first.url.clone(), second.url.clone()]);
+    let capacity = CAPACITY.to_string();
+    let servers: Vec<Server> = (0..3)
+        .map(|_| Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", &capacity)]))
+        .collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
     let http = reqwest::Client::new();
+    let db = seatline::db::connect(&url, 2).await.expect("connect");
 
-    let tickets = concurrently(120, |i| {
+    // Sample the database while everyone joins: admissions never exceed
+    // capacity at any instant, not just at the end.
+    let joined = CancellationToken::new();
+    let sampler = tokio::spawn(most_admitted_until(db.clone(), joined.clone()));
+    let tickets = concurrently(JOINS, |i| {
         let (urls, http) = (urls.clone(), http.clone());
-        async move { issue(&http, &urls[i % 2], &format!("p{i}")).await }
+        async move { issue(&http, &urls[i % urls.len()], &format!("p{i}")).await }
     })
     .await;
+    joined.cancel();
+    let most_admitted = sampler.await.expect("sampler");
+
     let admitted: Vec<String> = tickets
         .iter()
         .filter(|t| t["status"] == "PROGRESS")
-        .map(|t| t["token"].as_str().unwrap().to_owned())
+        .map(token_of)
         .collect();
-    assert_eq!(admitted.len(), 10, "capacity holds across processes");
+    assert_eq!(admitted.len(), CAPACITY, "capacity holds across processes");
+    assert!(
+        most_admitted <= CAPACITY as i64,
+        "{most_admitted} admitted at once"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'"
+        )
+        .await,
+        CAPACITY as i64
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS' AND id > \
+             (SELECT MIN(id) FROM queue_tickets WHERE status = 'WAITING')"
+        )
+        .await,
+        0,
+        "a newcomer was admitted ahead of a waiter"
+    );
+
+    // Nobody leaves the line, so the position each join was answered with
+    // is final: its place in FIFO (ticket id) order, whichever instance
+    // answered and whatever the others committed meanwhile.
+    let line = waiting_line(&db).await;
+    assert_eq!(line.len(), JOINS - CAPACITY);
+    let place: HashMap<&str, usize> = line
+        .iter()
+        .enumerate()
+        .map(|(i, token)| (token.as_str(), i))
+        .collect();
+    for ticket in tickets.iter().filter(|t| t["status"] == "WAITING") {
+        let token = token_of(ticket);
+        assert_eq!(
+            ticket["position"].as_u64(),
+            place.get(token.as_str()).map(|&i| i as u64),
+            "{ticket}"
+        );
+    }
+    // Every instance learns of the others' joins: each then reports the
+    // same positions, 0..n-1 in FIFO order.
+    eventually("every instance reports the FIFO positions", || {
+        positions_agree(&http, &urls, &line)
+    })
+    .await;
 
     let admitted = Arc::new(admitted);
-    let results = concurrently(10, |i| {
+    let results = concurrently(CAPACITY, |i| {
         let (urls, http, admitted) = (urls.clone(), http.clone(), admitted.clone());
         async move {
             gql(
                 &http,
-                &urls[i % 2],
+                &urls[i % urls.len()],
                 Some(&admitted[i]),
                 "mutation($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 10) { id } }",
                 json!({ "d": DATE.to_string() }),
@@ -59,39 +124,25 @@ async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
         results
             .iter()
             .filter(|b| !b["errors"].is_null())
-            .all(|b| b["errors"][0]["extensions"]["code"] == "SEAT_UNAVAILABLE")
+            .all(|b| code(b) == Some("SEAT_UNAVAILABLE"))
     );
-
-    // Each process learns of the other's queue changes within a few sweeps:
-    // every waiter's position then agrees on both, and is 0..n-1.
-    let waiting: Vec<String> = tickets
-        .iter()
-        .filter(|t| t["status"] == "WAITING")
-        .map(|t| t["token"].as_str().unwrap().to_owned())
-        .collect();
-    let q = "{ queueTicket { position } }";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut seen = [Vec::new(), Vec::new()];
-        for token in &waiting {
-            for (i, url) in urls.iter().enumerate() {
-                let body = gql(&http, url, Some(token), q, json!({})).await;
-                seen[i].push(body["data"]["queueTicket"]["position"].as_i64().unwrap());
-            }
-        }
-        let mut sorted = seen[0].clone();
-        sorted.sort_unstable();
-        if seen[0] == seen[1] && sorted == (0..waiting.len() as i64).collect::<Vec<_>>() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "positions never converged: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    drop((first, second));
+    db.close().await.ok();
+    drop(servers);
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// The most PROGRESS tickets seen in the database until `stop`.
+async fn most_admitted_until(db: DatabaseConnection, stop: CancellationToken) -> i64 {
+    let mut most = 0;
+    while !stop.is_cancelled() {
+        let admitted = scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'",
+        )
+        .await;
+        most = most.max(admitted);
+    }
+    most
 }
 
 #[tokio::test]
