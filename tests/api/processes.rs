@@ -162,29 +162,53 @@ async fn a_second_process_refuses_a_sqlite_file_in_use() {
     assert!(out.contains("another Seatline process"), "{out}");
 }
 
+/// Position-only pushes go out at most this often (`SEATLINE_PUSH_INTERVAL_MS`).
+const PUSH_INTERVAL: Duration = Duration::from_millis(500);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
+async fn waiters_on_one_instance_are_pushed_an_admission_caused_on_another() {
     let (database, url) = TestDatabase::create().await;
     if !database.is_postgres() {
         return;
     }
-    let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
-    let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
+    let push_ms = PUSH_INTERVAL.as_millis().to_string();
+    let env = [
+        ("SEATLINE_QUEUE_CAPACITY", "1"),
+        ("SEATLINE_PUSH_INTERVAL_MS", push_ms.as_str()),
+    ];
+    let a = Server::start(&url, &env);
+    let b = Server::start(&url, &env);
     let http = reqwest::Client::new();
     let alice = token_of(&issue(&http, &a.url, "alice").await);
-    let bob = issue(&http, &b.url, "bob").await;
-    assert_eq!(bob["status"], "WAITING");
-    let mut ws = waiting_subscriber(&b, &token_of(&bob)).await;
+    let mut waiters = Vec::new();
+    for (i, user) in ["bob", "carol", "dave", "erin"].into_iter().enumerate() {
+        // Joined on either instance, all subscribed on B.
+        let ticket = issue(&http, [&a.url, &b.url][i % 2], user).await;
+        assert_eq!(ticket["position"], i, "{ticket}");
+        waiters.push(waiting_subscriber(&b, &token_of(&ticket)).await);
+    }
 
     buy_seat(&http, &a.url, &alice, 1).await;
     let paid_at = tokio::time::Instant::now();
-    let pushed = ws.next_ticket().await;
+    let pushed = waiters[0].next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
     assert!(
         paid_at.elapsed() < Duration::from_secs(1),
         "pushed after {:?}",
         paid_at.elapsed()
     );
+    for (i, ws) in waiters.iter_mut().enumerate().skip(1) {
+        let moved = ws.next_ticket().await;
+        assert_eq!(
+            (moved["status"].as_str(), moved["position"].as_u64()),
+            (Some("WAITING"), Some(i as u64 - 1))
+        );
+        assert!(
+            paid_at.elapsed() < PUSH_INTERVAL,
+            "waiter {i} told its new position after {:?}",
+            paid_at.elapsed()
+        );
+    }
 }
 
 #[tokio::test]
