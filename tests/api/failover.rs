@@ -34,6 +34,8 @@ const CHARGERS: usize = 2;
 const STRANDED: usize = 8;
 /// Tasks that keep joining new users during the storm.
 const JOINERS: usize = 3;
+/// Users who join at once just before the kill.
+const RUSH: usize = 90;
 /// The instance that is killed (the last one).
 const VICTIM: usize = 2;
 /// The shoppers fight over seats 1..=`CONTESTED_SEATS` of this date (not
@@ -121,11 +123,20 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
         stop.clone(),
     ));
     tokio::time::sleep(Duration::from_millis(150 + rng.below(300))).await;
-    // Kill it with work in flight, if any comes within a moment.
+    // A rush of joins, a third of them to the victim: kill it with work in
+    // flight, a join batch among it most of the time.
+    for n in 0..RUSH {
+        storm.push(tokio::spawn(join(
+            lb.clone(),
+            format!("rush{n}"),
+            acked.clone(),
+        )));
+    }
     let busy_until = tokio::time::Instant::now() + Duration::from_millis(200);
     while lb.on_victim.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < busy_until {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
+    tokio::time::sleep(Duration::from_millis(rng.below(20))).await;
     let kill_after = started.elapsed();
     lb.killed.store(true, Ordering::SeqCst);
     servers.pop().expect("the victim").kill();
@@ -448,7 +459,7 @@ async fn charge_until(
     }
 }
 
-/// Joins new users at the back of the line until `stop`.
+/// Joins new users, one after another, until `stop`.
 async fn join_until(
     lb: Arc<Balancer>,
     joiner: usize,
@@ -460,21 +471,23 @@ async fn join_until(
         if stop.is_cancelled() {
             break;
         }
-        let body = lb
-            .send(
-                None,
-                "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-                json!({ "u": format!("late{joiner}-{n}") }),
-            )
-            .await;
-        let ticket = data(&body, "issueQueueToken");
-        assert_eq!(
-            ticket["status"], "WAITING",
-            "a late joiner overtook: {ticket}"
-        );
-        acked.lock().expect("acked").joins.push(token_of(ticket));
+        join(lb.clone(), format!("late{joiner}-{n}"), acked.clone()).await;
         pause(&mut rng).await;
     }
+}
+
+/// Joins `user` at the back of the line, behind the stranded waiters.
+async fn join(lb: Arc<Balancer>, user: String, acked: Arc<Mutex<Acked>>) {
+    let body = lb
+        .send(
+            None,
+            "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
+            json!({ "u": user }),
+        )
+        .await;
+    let ticket = data(&body, "issueQueueToken");
+    assert_eq!(ticket["status"], "WAITING", "{user} overtook: {ticket}");
+    acked.lock().expect("acked").joins.push(token_of(ticket));
 }
 
 /// Asks each survivor for the catalog until `stop`; every probe must be
