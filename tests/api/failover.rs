@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +59,7 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
     }
     // Shown only if the test fails.
     println!("SEED={seed}");
+    let context = format!("SEED={seed}");
     let mut rng = Rng(seed);
     let capacity = CAPACITY.to_string();
     let env = [
@@ -73,150 +75,30 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
     // Arrange: the line is full, and the victim has waiters subscribed.
     let shoppers = admit(&lb, "shopper", SHOPPERS).await;
     let chargers = admit(&lb, "charger", CHARGERS).await;
-    let victim_url = servers[VICTIM].url.clone();
     let mut stranded = Vec::new();
     for i in 0..STRANDED {
-        let ticket = issue(&lb.http, &victim_url, &format!("stranded{i}")).await;
+        let ticket = issue(&lb.http, &servers[VICTIM].url, &format!("stranded{i}")).await;
         assert_eq!(ticket["position"], i, "{ticket}");
         let token = token_of(&ticket);
         let ws = waiting_subscriber(&servers[VICTIM], &token).await;
-        stranded.push((token, ws));
+        stranded.push(Stranded { token, ws });
     }
 
     // Act: the storm, and the victim killed in its middle.
-    let acked = Arc::new(Mutex::new(Acked::default()));
-    let stop = CancellationToken::new();
-    let started = tokio::time::Instant::now();
-    let mut storm = Vec::new();
-    for (i, (user, token)) in shoppers.iter().enumerate() {
-        storm.push(tokio::spawn(shop(
-            lb.clone(),
-            user.clone(),
-            token.clone(),
-            Rng(rng.next() ^ i as u64),
-            acked.clone(),
-        )));
-    }
-    for (user, token) in &chargers {
-        storm.push(tokio::spawn(charge_until(
-            lb.clone(),
-            user.clone(),
-            token.clone(),
-            Rng(rng.next()),
-            acked.clone(),
-            stop.clone(),
-        )));
-    }
-    for j in 0..JOINERS {
-        storm.push(tokio::spawn(join_until(
-            lb.clone(),
-            j,
-            Rng(rng.next()),
-            acked.clone(),
-            stop.clone(),
-        )));
-    }
-    let survivors: Vec<String> = servers[..VICTIM].iter().map(|s| s.url.clone()).collect();
-    let prober = tokio::spawn(probe_until(
-        lb.http.clone(),
-        survivors.clone(),
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_millis(150 + rng.below(300))).await;
-    // A rush of joins, a third of them to the victim: kill it with work in
-    // flight, a join batch among it most of the time.
-    for n in 0..RUSH {
-        storm.push(tokio::spawn(join(
-            lb.clone(),
-            format!("rush{n}"),
-            acked.clone(),
-        )));
-    }
-    let busy_until = tokio::time::Instant::now() + Duration::from_millis(200);
-    while lb.on_victim.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < busy_until {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(rng.below(20))).await;
-    let kill_after = started.elapsed();
-    lb.killed.store(true, Ordering::SeqCst);
-    servers.pop().expect("the victim").kill();
-    tokio::time::sleep(STORM.saturating_sub(kill_after)).await;
-    stop.cancel();
-    for task in storm {
-        task.await.expect("storm task");
-    }
-    let probes = prober.await.expect("prober");
-    let answered_after_kill = lb.answered_after_kill.load(Ordering::Relaxed);
-    println!(
-        "killed after {kill_after:?}: {} requests dropped and retried, {answered_after_kill} answered after, {probes} probes",
-        lb.dropped.load(Ordering::Relaxed)
-    );
-    assert!(probes > 0, "the survivors were never probed");
-    assert!(
-        answered_after_kill > 0,
-        "the storm did not go on after the kill"
-    );
+    let victim = servers.pop().expect("the victim");
+    let acked = storm(&lb, victim, &shoppers, &chargers, &mut rng).await;
 
-    // Assert: the victim's subscribers lost their connection.
-    for (i, (_, ws)) in stranded.iter_mut().enumerate() {
+    // Assert: nothing acknowledged is lost; the stranded waiters keep
+    // their place, on every survivor.
+    for (i, waiter) in stranded.iter_mut().enumerate() {
         assert!(
-            disconnected(ws).await,
+            disconnected(&mut waiter.ws).await,
             "stranded{i} still connected to the killed instance"
         );
     }
-
-    // Every acknowledged operation is in the database, and the books add up.
-    let context = format!("SEED={seed}");
-    assert_books_balance(&db, &context).await;
-    let acked = std::mem::take(&mut *acked.lock().expect("acked"));
-    let charged: HashMap<String, i64> = rows(
-        &db,
-        "SELECT user_id, CAST(SUM(amount_won) AS BIGINT) FROM wallet_ledger \
-         WHERE kind = 'CHARGE' GROUP BY user_id",
-    )
-    .await
-    .into_iter()
-    .collect();
-    assert_eq!(charged, acked.charges, "{context}: charges");
-    let paid: HashMap<i64, String> = rows(&db, "SELECT reservation_id, user_id FROM payments")
-        .await
-        .into_iter()
-        .collect();
-    assert_eq!(paid, acked.payments, "{context}: payments");
-    assert_eq!(paid.len(), 2 * SHOPPERS, "{context}");
-    println!(
-        "acknowledged: {} payments, {} users charged, {} joins",
-        paid.len(),
-        charged.len(),
-        acked.joins.len()
-    );
-    let tickets: HashSet<String> = column(&db, "SELECT token FROM queue_tickets")
-        .await
-        .into_iter()
-        .collect();
-    assert!(acked.joins.len() >= JOINERS, "{context}: too few joins");
-    for token in &acked.joins {
-        assert!(tickets.contains(token), "{context}: a join was lost");
-    }
-
-    // The shoppers' slots went to the earliest stranded waiters; the rest
-    // head the line in their old order, ahead of everyone who joined later.
-    let statuses: HashMap<String, String> = rows(&db, "SELECT token, status FROM queue_tickets")
-        .await
-        .into_iter()
-        .collect();
-    for (i, (token, _)) in stranded.iter().enumerate() {
-        let expected = if i < SHOPPERS { "PROGRESS" } else { "WAITING" };
-        assert_eq!(statuses[token], expected, "{context}: stranded{i}");
-    }
-    let line = waiting_line(&db).await;
-    let still_waiting: Vec<&String> = stranded[SHOPPERS..].iter().map(|(t, _)| t).collect();
-    assert_eq!(
-        line.iter().take(still_waiting.len()).collect::<Vec<_>>(),
-        still_waiting,
-        "{context}: someone overtook a stranded waiter"
-    );
-    assert_eq!(line.len(), still_waiting.len() + acked.joins.len());
+    assert_nothing_lost(&db, &acked, &context).await;
+    let line = assert_place_kept(&db, &stranded, &acked, &context).await;
+    let survivors: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     eventually("the survivors agree on every position", || {
         positions_agree(&lb.http, &survivors, &line)
     })
@@ -225,10 +107,10 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
     // Each stranded waiter reconnects to a survivor with its token and
     // finds the same ticket in the same place.
     let mut resumed = Vec::new();
-    for (i, (token, _)) in stranded.iter().enumerate() {
+    for (i, waiter) in stranded.iter().enumerate() {
         let server = &servers[i % servers.len()];
-        let (ws, ticket) = subscriber(server.addr(), token).await;
-        assert_eq!(ticket["token"], token.as_str());
+        let (ws, ticket) = subscriber(server.addr(), &waiter.token).await;
+        assert_eq!(ticket["token"], waiter.token.as_str());
         assert_eq!(ticket["userId"], format!("stranded{i}"));
         if i < SHOPPERS {
             assert_eq!(ticket["status"], "PROGRESS", "{context}: {ticket}");
@@ -244,7 +126,7 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
 
     // Admissions go on: a purchase frees a slot, and the first stranded
     // waiter hears of its admission from whichever survivor it is on.
-    buy_seat(&lb.http, &servers[0].url, &stranded[0].0, 1).await;
+    buy_seat(&lb.http, &servers[0].url, &stranded[0].token, 1).await;
     let paid_at = tokio::time::Instant::now();
     let admitted = resumed[SHOPPERS].next_ticket().await;
     assert_eq!(admitted["status"], "PROGRESS", "{context}");
@@ -262,6 +144,167 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
         );
     }
     db.close().await.ok();
+}
+
+/// A waiter subscribed on the victim.
+struct Stranded {
+    token: String,
+    ws: WsClient,
+}
+
+/// Runs the storm through `lb` and kills `victim` in its middle; returns
+/// what the servers acknowledged, by then everything the storm attempted.
+async fn storm(
+    lb: &Arc<Balancer>,
+    victim: Server,
+    shoppers: &[(String, String)],
+    chargers: &[(String, String)],
+    rng: &mut Rng,
+) -> Acked {
+    let acked = Arc::new(Mutex::new(Acked::default()));
+    let stop = CancellationToken::new();
+    let started = tokio::time::Instant::now();
+    let mut tasks = Vec::new();
+    for (user, token) in shoppers {
+        tasks.push(tokio::spawn(shop(
+            lb.clone(),
+            user.clone(),
+            token.clone(),
+            Rng(rng.next()),
+            acked.clone(),
+        )));
+    }
+    for (user, token) in chargers {
+        tasks.push(tokio::spawn(charge_until(
+            lb.clone(),
+            user.clone(),
+            token.clone(),
+            Rng(rng.next()),
+            acked.clone(),
+            stop.clone(),
+        )));
+    }
+    for j in 0..JOINERS {
+        tasks.push(tokio::spawn(join_until(
+            lb.clone(),
+            j,
+            Rng(rng.next()),
+            acked.clone(),
+            stop.clone(),
+        )));
+    }
+    let survivors: Vec<String> = lb
+        .urls
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != VICTIM)
+        .map(|(_, url)| url.clone())
+        .collect();
+    let prober = tokio::spawn(probe_until(lb.http.clone(), survivors, stop.clone()));
+
+    tokio::time::sleep(Duration::from_millis(150 + rng.below(300))).await;
+    // A rush of joins, a third of them to the victim: kill it with work in
+    // flight, a join batch among it most of the time.
+    for n in 0..RUSH {
+        tasks.push(tokio::spawn(join(
+            lb.clone(),
+            format!("rush{n}"),
+            acked.clone(),
+        )));
+    }
+    let busy_until = tokio::time::Instant::now() + Duration::from_millis(200);
+    while lb.on_victim.load(Ordering::SeqCst) == 0 && tokio::time::Instant::now() < busy_until {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(rng.below(20))).await;
+    let kill_after = started.elapsed();
+    lb.killed.store(true, Ordering::SeqCst);
+    victim.kill();
+
+    tokio::time::sleep(STORM.saturating_sub(kill_after)).await;
+    stop.cancel();
+    for task in tasks {
+        task.await.expect("storm task");
+    }
+    let probes = prober.await.expect("prober");
+    let answered_after_kill = lb.answered_after_kill.load(Ordering::Relaxed);
+    println!(
+        "killed after {kill_after:?}: {} requests dropped and retried, {answered_after_kill} answered after, {probes} probes",
+        lb.dropped.load(Ordering::Relaxed)
+    );
+    assert!(probes > 0, "the survivors were never probed");
+    assert!(
+        answered_after_kill > 0,
+        "the storm did not go on after the kill"
+    );
+    std::mem::take(&mut *acked.lock().expect("acked"))
+}
+
+/// The books balance, and the charges, payments and joins in the database
+/// are exactly the acknowledged ones.
+async fn assert_nothing_lost(db: &DatabaseConnection, acked: &Acked, context: &str) {
+    assert_books_balance(db, context).await;
+    let charged: HashMap<String, i64> = rows(
+        db,
+        "SELECT user_id, CAST(SUM(amount_won) AS BIGINT) FROM wallet_ledger \
+         WHERE kind = 'CHARGE' GROUP BY user_id",
+    )
+    .await
+    .into_iter()
+    .collect();
+    assert_eq!(charged, acked.charges, "{context}: charges");
+    let paid: HashMap<i64, String> = rows(db, "SELECT reservation_id, user_id FROM payments")
+        .await
+        .into_iter()
+        .collect();
+    assert_eq!(paid, acked.payments, "{context}: payments");
+    assert_eq!(paid.len(), 2 * SHOPPERS, "{context}");
+    println!(
+        "acknowledged: {} payments, {} users charged, {} joins",
+        paid.len(),
+        charged.len(),
+        acked.joins.len()
+    );
+    let tickets: HashSet<String> = column(db, "SELECT token FROM queue_tickets")
+        .await
+        .into_iter()
+        .collect();
+    assert!(acked.joins.len() >= RUSH, "{context}: too few joins");
+    for token in &acked.joins {
+        assert!(tickets.contains(token), "{context}: a join was lost");
+    }
+}
+
+/// The shoppers' slots went to the earliest stranded waiters; the rest
+/// head the line in their old order, ahead of everyone who joined later.
+/// Returns the line.
+async fn assert_place_kept(
+    db: &DatabaseConnection,
+    stranded: &[Stranded],
+    acked: &Acked,
+    context: &str,
+) -> Vec<String> {
+    let statuses: HashMap<String, String> = rows(db, "SELECT token, status FROM queue_tickets")
+        .await
+        .into_iter()
+        .collect();
+    for (i, waiter) in stranded.iter().enumerate() {
+        let expected = if i < SHOPPERS { "PROGRESS" } else { "WAITING" };
+        assert_eq!(statuses[&waiter.token], expected, "{context}: stranded{i}");
+    }
+    let line = waiting_line(db).await;
+    let still_waiting: Vec<&String> = stranded[SHOPPERS..].iter().map(|w| &w.token).collect();
+    assert_eq!(
+        line.iter().take(still_waiting.len()).collect::<Vec<_>>(),
+        still_waiting,
+        "{context}: someone overtook a stranded waiter"
+    );
+    assert_eq!(
+        line.len(),
+        still_waiting.len() + acked.joins.len(),
+        "{context}"
+    );
+    line
 }
 
 /// What the servers acknowledged: all of it must be in the database.
