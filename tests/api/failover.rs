@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    Rng, Server, TestDatabase, WsClient, assert_books_balance, buy_seat, code, column, data,
+    DATE, Rng, Server, TestDatabase, WsClient, assert_books_balance, buy_seat, code, column, data,
     eventually, issue, positions_agree, rows, subscriber, token_of, try_gql, waiting_line,
     waiting_subscriber,
 };
@@ -40,7 +40,7 @@ const RUSH: usize = 90;
 /// The instance that is killed (the last one).
 const VICTIM: usize = 2;
 /// The shoppers fight over seats 1..=`CONTESTED_SEATS` of this date (not
-/// [`DATE`](crate::helpers::DATE), where the purchase after the storm is made).
+/// [`DATE`], where the purchase after the storm is made).
 const STORM_DATE: i64 = 2;
 const CONTESTED_SEATS: u64 = 12;
 /// Two of the dearest seats (165,000 won each).
@@ -126,7 +126,7 @@ async fn a_killed_instance_loses_nothing_and_its_subscribers_keep_their_place_el
 
     // Admissions go on: a purchase frees a slot, and the first stranded
     // waiter hears of its admission from whichever survivor it is on.
-    buy_seat(&lb.http, &servers[0].url, &stranded[0].token, 1).await;
+    buy_seat(&lb.http, &servers[0].url, &stranded[0].token, DATE, 1).await;
     let paid_at = tokio::time::Instant::now();
     let admitted = resumed[SHOPPERS].next_ticket().await;
     assert_eq!(admitted["status"], "PROGRESS", "{context}");

@@ -509,10 +509,7 @@ impl Server {
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.url
-            .trim_start_matches("http://")
-            .parse()
-            .expect("server address")
+        addr_of(&self.url)
     }
 }
 
@@ -521,6 +518,13 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address in an `http://host:port` URL.
+pub fn addr_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://")
+        .parse()
+        .expect("server address")
 }
 
 /// POSTs a GraphQL operation to the server at `url`: the response body, or
@@ -602,15 +606,15 @@ pub async fn waiting_subscriber(server: &Server, token: &str) -> WsClient {
     ws
 }
 
-/// Holds, pays for and so finishes `token`'s seat `seat` of [`DATE`] on
-/// `url` (the token's only hold).
-pub async fn buy_seat(http: &reqwest::Client, url: &str, token: &str, seat: i32) {
+/// Holds, pays for and so finishes `token`'s seat `seat` of concert date
+/// `date` on `url` (the token's only hold).
+pub async fn buy_seat(http: &reqwest::Client, url: &str, token: &str, date: i64, seat: i32) {
     let held = gql(
         http,
         url,
         Some(token),
         "mutation($d: ID!, $s: Int!) { holdSeat(concertDateId: $d, seatNumber: $s) { id } }",
-        json!({ "d": DATE.to_string(), "s": seat }),
+        json!({ "d": date.to_string(), "s": seat }),
     )
     .await;
     let id = data(&held, "holdSeat")["id"]

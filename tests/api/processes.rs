@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
-    DATE, Server, TestDatabase, buy_seat, code, concurrently, eventually, gql, issue,
-    positions_agree, scalar, token_of, waiting_line, waiting_subscriber,
+    DATE, Server, TestDatabase, addr_of, buy_seat, code, concurrently, eventually, gql, issue,
+    positions_agree, scalar, subscriber, token_of, waiting_line, waiting_subscriber,
 };
 
 /// Users joining at once; requests go round-robin over the instances.
@@ -188,7 +188,7 @@ async fn waiters_on_one_instance_are_pushed_an_admission_caused_on_another() {
         waiters.push(waiting_subscriber(&b, &token_of(&ticket)).await);
     }
 
-    buy_seat(&http, &a.url, &alice, 1).await;
+    buy_seat(&http, &a.url, &alice, DATE, 1).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = waiters[0].next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -283,7 +283,7 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "no listener connection found"
     );
     admin.close().await.ok();
-    buy_seat(&http, &a.url, &alice, 1).await;
+    buy_seat(&http, &a.url, &alice, DATE, 1).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -292,4 +292,78 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "pushed after {:?}",
         paid_at.elapsed()
     );
+}
+
+/// Users in the cascade: three dates of seats.
+const CASCADE: usize = 150;
+const SEATS_PER_DATE: usize = 50;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admissions_cascade_through_three_processes_and_no_position_moves_back() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let env = [
+        ("SEATLINE_QUEUE_CAPACITY", "10"),
+        ("SEATLINE_PUSH_INTERVAL_MS", "100"),
+    ];
+    let servers: Vec<Server> = (0..3).map(|_| Server::start(&url, &env)).collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
+    let http = reqwest::Client::new();
+
+    // Everyone joins at once on one instance, follows the ticket on the
+    // next and buys on the third when admitted, which admits the next
+    // waiter: the line drains only if every admission reaches its
+    // subscriber, whichever instance caused it.
+    let histories = concurrently(CASCADE, |i| {
+        let (http, urls) = (http.clone(), urls.clone());
+        async move { live_through_the_line(&http, &urls, i).await }
+    })
+    .await;
+    for (i, history) in histories.iter().enumerate() {
+        assert_moves_forward(&format!("c{i}"), history);
+    }
+}
+
+/// User `i`'s life in the line: joins, follows its ticket until admitted,
+/// buys a seat. Returns every state its subscription pushed, up to DONE.
+async fn live_through_the_line(http: &reqwest::Client, urls: &[String], i: usize) -> Vec<Value> {
+    let ticket = issue(http, &urls[i % 3], &format!("c{i}")).await;
+    let token = token_of(&ticket);
+    let (mut ws, first) = subscriber(addr_of(&urls[(i + 1) % 3]), &token).await;
+    // The join's answer is left out: another instance may have learnt of
+    // an admission the subscriber's has not applied yet.
+    let mut history = vec![first];
+    while history.last().is_some_and(|t| t["status"] == "WAITING") {
+        history.push(ws.next_ticket().await);
+    }
+    let date = i64::try_from(i / SEATS_PER_DATE).expect("small") + DATE;
+    let seat = i32::try_from(i % SEATS_PER_DATE).expect("small") + 1;
+    buy_seat(http, &urls[(i + 2) % 3], &token, date, seat).await;
+    while history.last().is_some_and(|t| t["status"] == "PROGRESS") {
+        history.push(ws.next_ticket().await);
+    }
+    history
+}
+
+/// WAITING (its position never growing), then PROGRESS, then DONE.
+fn assert_moves_forward(user: &str, history: &[Value]) {
+    let rank = |t: &Value| match t["status"].as_str() {
+        Some("WAITING") => 0,
+        Some("PROGRESS") => 1,
+        Some("DONE") => 2,
+        _ => panic!("{user} was told {t}"),
+    };
+    for pair in history.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        assert!(rank(before) <= rank(after), "{user} went back: {history:?}");
+        if rank(before) == 0 && rank(after) == 0 {
+            assert!(
+                after["position"].as_u64() <= before["position"].as_u64(),
+                "{user}'s position grew: {history:?}"
+            );
+        }
+    }
+    assert_eq!(history.last().map(rank), Some(2), "{user}: {history:?}");
 }
