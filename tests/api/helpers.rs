@@ -575,18 +575,23 @@ pub fn token_of(ticket: &Value) -> String {
     ticket["token"].as_str().expect("a token").to_owned()
 }
 
-/// The position `queueTicket` on `url` reports for `token` (`None` unless
-/// waiting).
-pub async fn position_on(http: &reqwest::Client, url: &str, token: &str) -> Option<i64> {
+/// `queueTicket` on `url` for `token`: its status and position.
+pub async fn ticket_on(http: &reqwest::Client, url: &str, token: &str) -> Value {
     let body = gql(
         http,
         url,
         Some(token),
-        "{ queueTicket { position } }",
+        "{ queueTicket { status position } }",
         json!({}),
     )
     .await;
-    data(&body, "queueTicket")["position"].as_i64()
+    data(&body, "queueTicket").clone()
+}
+
+/// The position `queueTicket` on `url` reports for `token` (`None` unless
+/// waiting).
+pub async fn position_on(http: &reqwest::Client, url: &str, token: &str) -> Option<i64> {
+    ticket_on(http, url, token).await["position"].as_i64()
 }
 
 /// A graphql-transport-ws subscriber to `token`'s ticket at `addr`, and the

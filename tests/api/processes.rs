@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{
     DATE, Server, TestDatabase, addr_of, buy_seat, code, concurrently, eventually, gql, issue,
-    positions_agree, scalar, subscriber, token_of, waiting_line, waiting_subscriber,
+    positions_agree, scalar, subscriber, ticket_on, token_of, waiting_line, waiting_subscriber,
 };
 
 /// Users joining at once; requests go round-robin over the instances.
@@ -327,14 +327,13 @@ async fn admissions_cascade_through_three_processes_and_no_position_moves_back()
 }
 
 /// User `i`'s life in the line: joins, follows its ticket until admitted,
-/// buys a seat. Returns every state its subscription pushed, up to DONE.
+/// buys a seat. Returns every state it was told, from the join's answer to
+/// DONE.
 async fn live_through_the_line(http: &reqwest::Client, urls: &[String], i: usize) -> Vec<Value> {
     let ticket = issue(http, &urls[i % 3], &format!("c{i}")).await;
     let token = token_of(&ticket);
     let (mut ws, first) = subscriber(addr_of(&urls[(i + 1) % 3]), &token).await;
-    // The join's answer is left out: another instance may have learnt of
-    // an admission the subscriber's has not applied yet.
-    let mut history = vec![first];
+    let mut history = vec![ticket, first];
     while history.last().is_some_and(|t| t["status"] == "WAITING") {
         history.push(ws.next_ticket().await);
     }
@@ -366,4 +365,54 @@ fn assert_moves_forward(user: &str, history: &[Value]) {
         }
     }
     assert_eq!(history.last().map(rank), Some(2), "{user}: {history:?}");
+}
+
+/// Pollers in the line: they follow their ticket with `queueTicket`.
+const POLLERS: usize = 45;
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poller_sent_to_any_instance_never_sees_its_position_grow() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let env = [("SEATLINE_QUEUE_CAPACITY", "10")];
+    let servers: Vec<Server> = (0..3).map(|_| Server::start(&url, &env)).collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
+    let http = reqwest::Client::new();
+
+    // A client without WebSockets behind a round-robin balancer: each poll
+    // goes to the next instance while admissions churn the line. Each
+    // instance may be a moment behind the others; the answers must still
+    // never move the poller back.
+    let histories = concurrently(POLLERS, |i| {
+        let (http, urls) = (http.clone(), urls.clone());
+        async move { poll_through_the_line(&http, &urls, i).await }
+    })
+    .await;
+    for (i, history) in histories.iter().enumerate() {
+        assert_moves_forward(&format!("p{i}"), history);
+    }
+}
+
+/// User `i` joins, polls its ticket on one instance after another until
+/// admitted, buys a seat, and polls once more. Returns every answer, from
+/// the join's to DONE.
+async fn poll_through_the_line(http: &reqwest::Client, urls: &[String], i: usize) -> Vec<Value> {
+    let ticket = issue(http, &urls[i % 3], &format!("p{i}")).await;
+    let token = token_of(&ticket);
+    let mut history = vec![ticket];
+    let mut polls = urls.iter().cycle().skip(i + 1);
+    while history.last().is_some_and(|t| t["status"] == "WAITING") {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        let url = polls.next().expect("endless");
+        history.push(ticket_on(http, url, &token).await);
+    }
+    let date = i64::try_from(i / SEATS_PER_DATE).expect("small") + DATE;
+    let seat = i32::try_from(i % SEATS_PER_DATE).expect("small") + 1;
+    buy_seat(http, &urls[(i + 2) % 3], &token, date, seat).await;
+    let url = polls.next().expect("endless");
+    history.push(ticket_on(http, url, &token).await);
+    history
 }
