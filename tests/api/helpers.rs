@@ -10,7 +10,9 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TryGetable};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, IsolationLevel, Statement, TransactionTrait, TryGetable,
+};
 use seatline::clock::{Clock, SystemClock};
 use seatline::config::Settings;
 use seatline::startup::Application;
@@ -676,7 +678,7 @@ pub async fn positions_agree(http: &reqwest::Client, urls: &[String], line: &[St
 }
 
 /// One integer from a SQL query.
-pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+pub async fn scalar<C: ConnectionTrait>(db: &C, sql: &str) -> i64 {
     // The cast makes SUM (NUMERIC on PostgreSQL) and COUNT read alike.
     let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
     let row = db
@@ -716,6 +718,14 @@ pub async fn rows<A: TryGetable, B: TryGetable>(db: &DatabaseConnection, sql: &s
 /// ledger, every payment has its ledger row, reservation and sold seat, and
 /// no seat is sold twice.
 pub async fn assert_books_balance(db: &DatabaseConnection, context: &str) {
+    // One snapshot for all the counts: a transaction may still commit
+    // meanwhile (on PostgreSQL, one a killed server had already sent its
+    // COMMIT for), and counts read on either side of it would disagree.
+    let snapshot = db
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+        .await
+        .expect("begin");
+    let db = &snapshot;
     assert_eq!(
         scalar(db, "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> COALESCE((SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id), 0)").await,
         0,
@@ -750,6 +760,7 @@ pub async fn assert_books_balance(db: &DatabaseConnection, context: &str) {
         0,
         "{context}: a seat sold twice"
     );
+    snapshot.rollback().await.expect("rollback");
 }
 
 /// splitmix64: a small seeded generator, so a randomized test replays
