@@ -16,10 +16,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DbBackend, IsolationLevel, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::{Value, json};
 
-use crate::helpers::{Rng, Server, TestDatabase};
+use crate::helpers::{
+    Rng, Server, TestDatabase, assert_books_balance_in, column, rows, scalar, snapshot,
+};
 
 /// What the server acknowledged: it must survive any crash.
 #[derive(Default)]
@@ -259,46 +261,16 @@ async fn post(
 /// The invariants, read straight from the database while no server runs.
 async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
     let conn = seatline::db::connect(url, 2).await.expect("connect");
-    // One snapshot for every query: on PostgreSQL the killed server's last
-    // COMMIT may still be landing while the checks run.
-    let db = conn
-        .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
-        .await
-        .expect("snapshot");
-    let int = |sql: &'static str| scalar(&db, sql);
+    // Every check reads one snapshot (see `snapshot`).
+    let db = snapshot(&conn).await;
+    assert_books_balance_in(&db, context).await;
     assert_eq!(
-        int("SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> COALESCE((SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id), 0)").await,
-        0,
-        "{context}: a balance differs from its ledger"
-    );
-    assert_eq!(
-        int("SELECT COALESCE(SUM(amount_won), 0) FROM wallet_ledger WHERE kind = 'PAYMENT'").await,
-        -int("SELECT COALESCE(SUM(amount_won), 0) FROM payments").await,
-        "{context}: payments and their ledger rows disagree"
-    );
-    let payments = int("SELECT COUNT(*) FROM payments").await;
-    assert_eq!(
-        int("SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'").await,
-        payments,
-        "{context}: half-applied payment"
-    );
-    assert_eq!(
-        int("SELECT COUNT(*) FROM seats WHERE status = 'SOLD'").await,
-        payments,
-        "{context}: sold seats without payment"
-    );
-    assert_eq!(
-        int("SELECT COUNT(*) FROM (SELECT seat_id FROM reservations WHERE status = 'CONFIRMED' GROUP BY seat_id HAVING COUNT(*) > 1) AS twice").await,
-        0,
-        "{context}: a seat sold twice"
-    );
-    assert_eq!(
-        int("SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'CHARGE' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
+        scalar(&db, "SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'CHARGE' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
         0,
         "{context}: a keyed charge applied twice"
     );
     assert_eq!(
-        int("SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'PAYMENT' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
+        scalar(&db, "SELECT COUNT(*) FROM (SELECT user_id FROM wallet_ledger WHERE kind = 'PAYMENT' GROUP BY user_id HAVING COUNT(*) > 1) AS twice").await,
         0,
         "{context}: a keyed payment applied twice"
     );
@@ -331,49 +303,9 @@ async fn check(url: &str, acked: &Mutex<Acked>, context: &str) {
         }
     }
     if db.get_database_backend() == DbBackend::Sqlite {
-        let row = db
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "PRAGMA integrity_check",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            row.try_get_by_index::<String>(0).unwrap(),
-            "ok",
-            "{context}"
-        );
+        let integrity: Vec<String> = column(&db, "PRAGMA integrity_check").await;
+        assert_eq!(integrity, ["ok"], "{context}");
     }
     db.commit().await.ok();
     conn.close().await.ok();
-}
-
-async fn scalar(db: &impl ConnectionTrait, sql: &str) -> i64 {
-    let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
-}
-
-/// (text, integer) pairs, read as two columns.
-async fn rows<A, B>(db: &impl ConnectionTrait, sql: &str) -> Vec<(A, B)>
-where
-    A: sea_orm::TryGetable,
-    B: sea_orm::TryGetable,
-{
-    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|row| {
-            (
-                row.try_get_by_index(0).unwrap(),
-                row.try_get_by_index(1).unwrap(),
-            )
-        })
-        .collect()
 }

@@ -3,6 +3,7 @@
 //! `SEATLINE_TEST_DATABASE_URL` is set), plus small GraphQL and
 //! graphql-transport-ws clients.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -10,7 +11,10 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, IsolationLevel, Statement,
+    TransactionTrait, TryGetable,
+};
 use seatline::clock::{Clock, SystemClock};
 use seatline::config::Settings;
 use seatline::startup::Application;
@@ -287,15 +291,7 @@ impl TestApp {
 
     /// One integer from a SQL query on the test database.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        // The cast makes SUM (NUMERIC on PostgreSQL) and COUNT read alike.
-        let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
-        let row = self
-            .db
-            .query_one_raw(Statement::from_string(self.db.get_database_backend(), sql))
-            .await
-            .expect("query")
-            .expect("a row");
-        row.try_get_by_index::<i64>(0).expect("an integer")
+        scalar(&self.db, sql).await
     }
 
     /// Opens a graphql-transport-ws connection with `init` as payload.
@@ -528,6 +524,9 @@ impl Server {
             .env("DATABASE_URL", database_url)
             .env("SEATLINE_ADDR", "127.0.0.1:0")
             .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
+            // Tests run side by side on one PostgreSQL (100 connections),
+            // some with three servers each.
+            .env("SEATLINE_DB_MAX_CONNECTIONS", "6")
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -573,6 +572,11 @@ impl Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        addr_of(&self.url)
+    }
 }
 
 impl Drop for Server {
@@ -580,6 +584,275 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The address in an `http://host:port` URL.
+pub fn addr_of(url: &str) -> SocketAddr {
+    url.trim_start_matches("http://")
+        .parse()
+        .expect("server address")
+}
+
+/// POSTs a GraphQL operation to the server at `url`: the response body, or
+/// the transport error when the server is unreachable or dies mid-request.
+pub async fn try_gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Result<Value, reqwest::Error> {
+    let mut request = http
+        .post(format!("{url}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await?.error_for_status()?.json().await
+}
+
+/// [`try_gql`] for a server that must answer.
+pub async fn gql(
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> Value {
+    try_gql(http, url, token, query, variables)
+        .await
+        .unwrap_or_else(|err| panic!("{url} did not answer: {err}"))
+}
+
+/// `issueQueueToken` for `user` on the server at `url`: the ticket.
+pub async fn issue(http: &reqwest::Client, url: &str, user: &str) -> Value {
+    let body = gql(
+        http,
+        url,
+        None,
+        "mutation($u: ID!) { issueQueueToken(userId: $u) { token status position } }",
+        json!({ "u": user }),
+    )
+    .await;
+    data(&body, "issueQueueToken").clone()
+}
+
+pub fn token_of(ticket: &Value) -> String {
+    ticket["token"].as_str().expect("a token").to_owned()
+}
+
+/// `queueTicket` on `url` for `token`: its status and position.
+pub async fn ticket_on(http: &reqwest::Client, url: &str, token: &str) -> Value {
+    let body = gql(
+        http,
+        url,
+        Some(token),
+        "{ queueTicket { status position } }",
+        json!({}),
+    )
+    .await;
+    data(&body, "queueTicket").clone()
+}
+
+/// The position `queueTicket` on `url` reports for `token` (`None` unless
+/// waiting).
+pub async fn position_on(http: &reqwest::Client, url: &str, token: &str) -> Option<i64> {
+    ticket_on(http, url, token).await["position"].as_i64()
+}
+
+/// A graphql-transport-ws subscriber to `token`'s ticket at `addr`, and the
+/// first message: the ticket's state when it subscribed.
+pub async fn subscriber(addr: SocketAddr, token: &str) -> (WsClient, Value) {
+    let mut ws = WsClient::connect(addr, "graphql-transport-ws", json!({ "token": token })).await;
+    ws.subscribe("1", None).await;
+    let first = ws.next_ticket().await;
+    (ws, first)
+}
+
+/// A subscriber to `token`'s ticket on `server`, past its first message,
+/// which says WAITING.
+pub async fn waiting_subscriber(server: &Server, token: &str) -> WsClient {
+    let (ws, first) = subscriber(server.addr(), token).await;
+    assert_eq!(first["status"], "WAITING", "{first}");
+    ws
+}
+
+/// Holds, pays for and so finishes `token`'s seat `seat` of concert date
+/// `date` on `url` (the token's only hold).
+pub async fn buy_seat(http: &reqwest::Client, url: &str, token: &str, date: i64, seat: i32) {
+    let held = gql(
+        http,
+        url,
+        Some(token),
+        "mutation($d: ID!, $s: Int!) { holdSeat(concertDateId: $d, seatNumber: $s) { id } }",
+        json!({ "d": date.to_string(), "s": seat }),
+    )
+    .await;
+    let id = data(&held, "holdSeat")["id"]
+        .as_str()
+        .expect("a reservation id")
+        .to_owned();
+    gql(
+        http,
+        url,
+        Some(token),
+        "mutation { chargeBalance(amount: 500000) { amount } }",
+        json!({}),
+    )
+    .await;
+    let paid = gql(
+        http,
+        url,
+        Some(token),
+        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
+        json!({ "r": id }),
+    )
+    .await;
+    data(&paid, "pay");
+}
+
+/// Tokens of the WAITING tickets, in line order (ticket id): the position
+/// each must have on every instance is its index here. The database keeps
+/// only token hashes, so tokens come from `known`; a ticket no one here
+/// holds a token of shows as `unknown:<hash>`.
+pub async fn waiting_line<'a>(
+    db: &DatabaseConnection,
+    known: impl IntoIterator<Item = &'a String>,
+) -> Vec<String> {
+    let by_hash: HashMap<String, &String> = known.into_iter().map(|t| (token_hash(t), t)).collect();
+    column::<String>(
+        db,
+        "SELECT token_hash FROM queue_tickets WHERE status = 'WAITING' ORDER BY id",
+    )
+    .await
+    .into_iter()
+    .map(|hash| {
+        by_hash
+            .get(&hash)
+            .map_or_else(|| format!("unknown:{hash}"), |t| (*t).clone())
+    })
+    .collect()
+}
+
+/// What the database keeps of a token.
+pub fn token_hash(token: &str) -> String {
+    seatline::domain::queue::tokens::hash(token)
+}
+
+/// Whether every server at `urls` reports each token of `line` at its index
+/// (so the positions agree everywhere and follow FIFO). The first
+/// disagreement is printed, shown if the test fails.
+pub async fn positions_agree(http: &reqwest::Client, urls: &[String], line: &[String]) -> bool {
+    let checks = line
+        .iter()
+        .enumerate()
+        .flat_map(|(index, token)| urls.iter().map(move |url| (index, token, url)));
+    let mut answers = futures_util::stream::iter(checks)
+        .map(|(index, token, url)| async move { (index, url, position_on(http, url, token).await) })
+        .buffer_unordered(16);
+    while let Some((index, url, position)) = answers.next().await {
+        if position != Some(index as i64) {
+            println!("{url} puts waiter {index} at {position:?}");
+            return false;
+        }
+    }
+    true
+}
+
+/// One integer from a SQL query.
+pub async fn scalar<C: ConnectionTrait>(db: &C, sql: &str) -> i64 {
+    // The cast makes SUM (NUMERIC on PostgreSQL) and COUNT read alike.
+    let sql = format!("SELECT CAST(({sql}) AS BIGINT)");
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("an integer")
+}
+
+/// The first column of every row.
+pub async fn column<A: TryGetable>(db: &impl ConnectionTrait, sql: &str) -> Vec<A> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|row| row.try_get_by_index(0).expect("a value"))
+        .collect()
+}
+
+/// The first two columns of every row.
+pub async fn rows<A: TryGetable, B: TryGetable>(
+    db: &impl ConnectionTrait,
+    sql: &str,
+) -> Vec<(A, B)> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|row| {
+            (
+                row.try_get_by_index(0).expect("a value"),
+                row.try_get_by_index(1).expect("a value"),
+            )
+        })
+        .collect()
+}
+
+/// Money and seats add up, whatever happened: every balance equals its
+/// ledger, every payment has its ledger row, reservation and sold seat, and
+/// no seat is sold twice.
+pub async fn assert_books_balance(db: &DatabaseConnection, context: &str) {
+    let snapshot = snapshot(db).await;
+    assert_books_balance_in(&snapshot, context).await;
+    snapshot.rollback().await.expect("rollback");
+}
+
+/// One snapshot for a group of checks: a transaction may still commit
+/// meanwhile (on PostgreSQL, one a killed server had already sent its
+/// COMMIT for), and counts read on either side of it would disagree.
+pub async fn snapshot(db: &DatabaseConnection) -> DatabaseTransaction {
+    db.begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+        .await
+        .expect("begin")
+}
+
+/// [`assert_books_balance`] inside a snapshot the caller holds.
+pub async fn assert_books_balance_in(db: &impl ConnectionTrait, context: &str) {
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> COALESCE((SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id), 0)").await,
+        0,
+        "{context}: a balance differs from its ledger"
+    );
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT COALESCE(SUM(amount_won), 0) FROM wallet_ledger WHERE kind = 'PAYMENT'"
+        )
+        .await,
+        -scalar(db, "SELECT COALESCE(SUM(amount_won), 0) FROM payments").await,
+        "{context}: payments and their ledger rows disagree"
+    );
+    let payments = scalar(db, "SELECT COUNT(*) FROM payments").await;
+    assert_eq!(
+        scalar(
+            db,
+            "SELECT COUNT(*) FROM reservations WHERE status = 'CONFIRMED'"
+        )
+        .await,
+        payments,
+        "{context}: half-applied payment"
+    );
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) FROM seats WHERE status = 'SOLD'").await,
+        payments,
+        "{context}: sold seats without payment"
+    );
+    assert_eq!(
+        scalar(db, "SELECT COUNT(*) FROM (SELECT seat_id FROM reservations WHERE status = 'CONFIRMED' GROUP BY seat_id HAVING COUNT(*) > 1) AS twice").await,
+        0,
+        "{context}: a seat sold twice"
+    );
 }
 
 /// splitmix64: a small seeded generator, so a randomized test replays

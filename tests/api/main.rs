@@ -10,6 +10,7 @@ mod clock;
 mod concurrency;
 mod crash;
 mod credentials;
+mod failover;
 mod gate;
 mod helpers;
 mod hostile;

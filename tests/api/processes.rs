@@ -1,99 +1,117 @@
-//! Two `seatline` server processes on one PostgreSQL database: admissions
-//! and holds are decided by the database, so neither process can race the
-//! other past capacity or sell a seat twice. (SQLite is single-process.)
+//! Several `seatline` server processes on one PostgreSQL database:
+//! admissions and holds are decided by the database, so no process can race
+//! another past capacity or sell a seat twice, and queue changes reach every
+//! process's subscribers. (SQLite is single-process.)
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{DATE, Server, TEST_TOKEN_SECRET, TestDatabase, concurrently};
+use crate::helpers::{
+    DATE, Server, TEST_TOKEN_SECRET, TestDatabase, addr_of, buy_seat, code, concurrently,
+    eventually, gql, issue, positions_agree, scalar, subscriber, ticket_on, token_of, waiting_line,
+    waiting_subscriber,
+};
 
-async fn gql(
-    http: &reqwest::Client,
-    url: &str,
-    token: Option<&str>,
-    query: &str,
-    vars: Value,
-) -> Value {
-    let mut request = http
-        .post(format!("{url}/graphql"))
-        .json(&json!({ "query": query, "variables": vars }));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
-}
-
-/// `issueQueueToken` for `user` on the server at `url`: the ticket.
-async fn issue(http: &reqwest::Client, url: &str, user: &str) -> Value {
-    let body = gql(
-        http,
-        url,
-        None,
-        "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-        json!({ "u": user }),
-    )
-    .await;
-    body["data"]["issueQueueToken"].clone()
-}
-
-fn token_of(ticket: &Value) -> String {
-    ticket["token"].as_str().unwrap().to_owned()
-}
-
-/// A graphql-transport-ws subscriber to `token`'s ticket on `server`, past
-/// its first message, which says WAITING.
-async fn waiting_subscriber(server: &Server, token: &str) -> crate::helpers::WsClient {
-    let addr = server.url.trim_start_matches("http://").parse().unwrap();
-    let mut ws =
-        crate::helpers::WsClient::connect(addr, "graphql-transport-ws", json!({ "token": token }))
-            .await;
-    ws.subscribe("1", None).await;
-    assert_eq!(ws.next_ticket().await["status"], "WAITING");
-    ws
-}
+/// Users joining at once; requests go round-robin over the instances.
+const JOINS: usize = 500;
+const CAPACITY: usize = 10;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
+async fn three_processes_share_capacity_keep_fifo_and_never_sell_a_seat_twice() {
     let (database, url) = TestDatabase::create().await;
     if !database.is_postgres() {
         // Several processes on one database is a PostgreSQL deployment.
         return;
     }
-    // Migrate and seed once, so the two servers start on a ready schema.
-    let first = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
-    let second = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "10")]);
-    let urls = Arc::new([first.url.clone(), second.url.clone()]);
+    let capacity = CAPACITY.to_string();
+    let servers: Vec<Server> = (0..3)
+        .map(|_| Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", &capacity)]))
+        .collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
     let http = reqwest::Client::new();
+    let db = seatline::db::connect(&url, 2).await.expect("connect");
 
-    let tickets = concurrently(120, |i| {
+    // Sample the database while everyone joins: admissions never exceed
+    // capacity at any instant, not just at the end.
+    let joined = CancellationToken::new();
+    let sampler = tokio::spawn(most_admitted_until(db.clone(), joined.clone()));
+    let tickets = concurrently(JOINS, |i| {
         let (urls, http) = (urls.clone(), http.clone());
-        async move { issue(&http, &urls[i % 2], &format!("p{i}")).await }
+        async move { issue(&http, &urls[i % urls.len()], &format!("p{i}")).await }
     })
     .await;
+    joined.cancel();
+    let most_admitted = sampler.await.expect("sampler");
+
     let admitted: Vec<String> = tickets
         .iter()
         .filter(|t| t["status"] == "PROGRESS")
-        .map(|t| t["token"].as_str().unwrap().to_owned())
+        .map(token_of)
         .collect();
-    assert_eq!(admitted.len(), 10, "capacity holds across processes");
+    assert_eq!(admitted.len(), CAPACITY, "capacity holds across processes");
+    assert!(
+        most_admitted <= CAPACITY as i64,
+        "{most_admitted} admitted at once"
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'"
+        )
+        .await,
+        CAPACITY as i64
+    );
+    assert_eq!(
+        scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS' AND id > \
+             (SELECT MIN(id) FROM queue_tickets WHERE status = 'WAITING')"
+        )
+        .await,
+        0,
+        "a newcomer was admitted ahead of a waiter"
+    );
+
+    // Nobody leaves the line, so the position each join was answered with
+    // is final: its place in FIFO (ticket id) order, whichever instance
+    // answered and whatever the others committed meanwhile.
+    let issued: Vec<String> = tickets.iter().map(token_of).collect();
+    let line = waiting_line(&db, &issued).await;
+    assert_eq!(line.len(), JOINS - CAPACITY);
+    let place: HashMap<&str, usize> = line
+        .iter()
+        .enumerate()
+        .map(|(i, token)| (token.as_str(), i))
+        .collect();
+    for ticket in tickets.iter().filter(|t| t["status"] == "WAITING") {
+        let token = token_of(ticket);
+        assert_eq!(
+            ticket["position"].as_u64(),
+            place.get(token.as_str()).map(|&i| i as u64),
+            "{ticket}"
+        );
+    }
+    // Every instance learns of the others' joins: each then reports the
+    // same positions, 0..n-1 in FIFO order.
+    eventually("every instance reports the FIFO positions", || {
+        positions_agree(&http, &urls, &line)
+    })
+    .await;
 
     let admitted = Arc::new(admitted);
-    let results = concurrently(10, |i| {
+    let results = concurrently(CAPACITY, |i| {
         let (urls, http, admitted) = (urls.clone(), http.clone(), admitted.clone());
         async move {
             gql(
                 &http,
-                &urls[i % 2],
+                &urls[i % urls.len()],
                 Some(&admitted[i]),
                 "mutation($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 10) { id } }",
                 json!({ "d": DATE.to_string() }),
@@ -108,39 +126,25 @@ async fn two_processes_share_capacity_and_never_sell_a_seat_twice() {
         results
             .iter()
             .filter(|b| !b["errors"].is_null())
-            .all(|b| b["errors"][0]["extensions"]["code"] == "SEAT_UNAVAILABLE")
+            .all(|b| code(b) == Some("SEAT_UNAVAILABLE"))
     );
-
-    // Each process learns of the other's queue changes within a few sweeps:
-    // every waiter's position then agrees on both, and is 0..n-1.
-    let waiting: Vec<String> = tickets
-        .iter()
-        .filter(|t| t["status"] == "WAITING")
-        .map(|t| t["token"].as_str().unwrap().to_owned())
-        .collect();
-    let q = "{ queueTicket { position } }";
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let mut seen = [Vec::new(), Vec::new()];
-        for token in &waiting {
-            for (i, url) in urls.iter().enumerate() {
-                let body = gql(&http, url, Some(token), q, json!({})).await;
-                seen[i].push(body["data"]["queueTicket"]["position"].as_i64().unwrap());
-            }
-        }
-        let mut sorted = seen[0].clone();
-        sorted.sort_unstable();
-        if seen[0] == seen[1] && sorted == (0..waiting.len() as i64).collect::<Vec<_>>() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "positions never converged: {seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    drop((first, second));
+    db.close().await.ok();
+    drop(servers);
     tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// The most PROGRESS tickets seen in the database until `stop`.
+async fn most_admitted_until(db: DatabaseConnection, stop: CancellationToken) -> i64 {
+    let mut most = 0;
+    while !stop.is_cancelled() {
+        let admitted = scalar(
+            &db,
+            "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'",
+        )
+        .await;
+        most = most.max(admitted);
+    }
+    most
 }
 
 #[tokio::test]
@@ -160,29 +164,53 @@ async fn a_second_process_refuses_a_sqlite_file_in_use() {
     assert!(out.contains("another Seatline process"), "{out}");
 }
 
+/// Position-only pushes go out at most this often (`SEATLINE_PUSH_INTERVAL_MS`).
+const PUSH_INTERVAL: Duration = Duration::from_millis(500);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_on_one_instance_is_pushed_an_admission_caused_on_another() {
+async fn waiters_on_one_instance_are_pushed_an_admission_caused_on_another() {
     let (database, url) = TestDatabase::create().await;
     if !database.is_postgres() {
         return;
     }
-    let a = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
-    let b = Server::start(&url, &[("SEATLINE_QUEUE_CAPACITY", "1")]);
+    let push_ms = PUSH_INTERVAL.as_millis().to_string();
+    let env = [
+        ("SEATLINE_QUEUE_CAPACITY", "1"),
+        ("SEATLINE_PUSH_INTERVAL_MS", push_ms.as_str()),
+    ];
+    let a = Server::start(&url, &env);
+    let b = Server::start(&url, &env);
     let http = reqwest::Client::new();
     let alice = token_of(&issue(&http, &a.url, "alice").await);
-    let bob = issue(&http, &b.url, "bob").await;
-    assert_eq!(bob["status"], "WAITING");
-    let mut ws = waiting_subscriber(&b, &token_of(&bob)).await;
+    let mut waiters = Vec::new();
+    for (i, user) in ["bob", "carol", "dave", "erin"].into_iter().enumerate() {
+        // Joined on either instance, all subscribed on B.
+        let ticket = issue(&http, [&a.url, &b.url][i % 2], user).await;
+        assert_eq!(ticket["position"], i, "{ticket}");
+        waiters.push(waiting_subscriber(&b, &token_of(&ticket)).await);
+    }
 
-    buy_seat_one(&http, &a.url, &alice).await;
+    buy_seat(&http, &a.url, &alice, DATE, 1).await;
     let paid_at = tokio::time::Instant::now();
-    let pushed = ws.next_ticket().await;
+    let pushed = waiters[0].next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
     assert!(
         paid_at.elapsed() < Duration::from_secs(1),
         "pushed after {:?}",
         paid_at.elapsed()
     );
+    for (i, ws) in waiters.iter_mut().enumerate().skip(1) {
+        let moved = ws.next_ticket().await;
+        assert_eq!(
+            (moved["status"].as_str(), moved["position"].as_u64()),
+            (Some("WAITING"), Some(i as u64 - 1))
+        );
+        assert!(
+            paid_at.elapsed() < PUSH_INTERVAL,
+            "waiter {i} told its new position after {:?}",
+            paid_at.elapsed()
+        );
+    }
 }
 
 #[tokio::test]
@@ -258,7 +286,7 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
         "no listener connection found"
     );
     admin.close().await.ok();
-    buy_seat_one(&http, &a.url, &alice).await;
+    buy_seat(&http, &a.url, &alice, DATE, 1).await;
     let paid_at = tokio::time::Instant::now();
     let pushed = ws.next_ticket().await;
     assert_eq!(pushed["status"], "PROGRESS");
@@ -269,32 +297,125 @@ async fn a_dropped_listener_connection_is_noticed_and_nothing_stays_stale() {
     );
 }
 
-/// Holds, pays for and so finishes `token`'s seat 1 of date 1 on `url`.
-async fn buy_seat_one(http: &reqwest::Client, url: &str, token: &str) {
-    let held = gql(
-        http,
-        url,
-        Some(token),
-        "mutation { holdSeat(concertDateId: \"1\", seatNumber: 1) { id } }",
-        json!({}),
-    )
+/// Users in the cascade: three dates of seats.
+const CASCADE: usize = 150;
+const SEATS_PER_DATE: usize = 50;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admissions_cascade_through_three_processes_and_no_position_moves_back() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let env = [
+        ("SEATLINE_QUEUE_CAPACITY", "10"),
+        ("SEATLINE_PUSH_INTERVAL_MS", "100"),
+    ];
+    let servers: Vec<Server> = (0..3).map(|_| Server::start(&url, &env)).collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
+    let http = reqwest::Client::new();
+
+    // Everyone joins at once on one instance, follows the ticket on the
+    // next and buys on the third when admitted, which admits the next
+    // waiter: the line drains only if every admission reaches its
+    // subscriber, whichever instance caused it.
+    let histories = concurrently(CASCADE, |i| {
+        let (http, urls) = (http.clone(), urls.clone());
+        async move { live_through_the_line(&http, &urls, i).await }
+    })
     .await;
-    let id = held["data"]["holdSeat"]["id"].as_str().unwrap().to_owned();
-    gql(
-        http,
-        url,
-        Some(token),
-        "mutation { chargeBalance(amount: 500000) { amount } }",
-        json!({}),
-    )
+    for (i, history) in histories.iter().enumerate() {
+        assert_moves_forward(&format!("c{i}"), history);
+    }
+}
+
+/// User `i`'s life in the line: joins, follows its ticket until admitted,
+/// buys a seat. Returns every state it was told, from the join's answer to
+/// DONE.
+async fn live_through_the_line(http: &reqwest::Client, urls: &[String], i: usize) -> Vec<Value> {
+    let ticket = issue(http, &urls[i % 3], &format!("c{i}")).await;
+    let token = token_of(&ticket);
+    let (mut ws, first) = subscriber(addr_of(&urls[(i + 1) % 3]), &token).await;
+    let mut history = vec![ticket, first];
+    while history.last().is_some_and(|t| t["status"] == "WAITING") {
+        history.push(ws.next_ticket().await);
+    }
+    let date = i64::try_from(i / SEATS_PER_DATE).expect("small") + DATE;
+    let seat = i32::try_from(i % SEATS_PER_DATE).expect("small") + 1;
+    buy_seat(http, &urls[(i + 2) % 3], &token, date, seat).await;
+    while history.last().is_some_and(|t| t["status"] == "PROGRESS") {
+        history.push(ws.next_ticket().await);
+    }
+    history
+}
+
+/// WAITING (its position never growing), then PROGRESS, then DONE.
+fn assert_moves_forward(user: &str, history: &[Value]) {
+    let rank = |t: &Value| match t["status"].as_str() {
+        Some("WAITING") => 0,
+        Some("PROGRESS") => 1,
+        Some("DONE") => 2,
+        _ => panic!("{user} was told {t}"),
+    };
+    for pair in history.windows(2) {
+        let (before, after) = (&pair[0], &pair[1]);
+        assert!(rank(before) <= rank(after), "{user} went back: {history:?}");
+        if rank(before) == 0 && rank(after) == 0 {
+            assert!(
+                after["position"].as_u64() <= before["position"].as_u64(),
+                "{user}'s position grew: {history:?}"
+            );
+        }
+    }
+    assert_eq!(history.last().map(rank), Some(2), "{user}: {history:?}");
+}
+
+/// Pollers in the line: they follow their ticket with `queueTicket`.
+const POLLERS: usize = 45;
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_poller_sent_to_any_instance_never_sees_its_position_grow() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let env = [("SEATLINE_QUEUE_CAPACITY", "10")];
+    let servers: Vec<Server> = (0..3).map(|_| Server::start(&url, &env)).collect();
+    let urls: Arc<Vec<String>> = Arc::new(servers.iter().map(|s| s.url.clone()).collect());
+    let http = reqwest::Client::new();
+
+    // A client without WebSockets behind a round-robin balancer: each poll
+    // goes to the next instance while admissions churn the line. Each
+    // instance may be a moment behind the others; the answers must still
+    // never move the poller back.
+    let histories = concurrently(POLLERS, |i| {
+        let (http, urls) = (http.clone(), urls.clone());
+        async move { poll_through_the_line(&http, &urls, i).await }
+    })
     .await;
-    let paid = gql(
-        http,
-        url,
-        Some(token),
-        "mutation($r: ID!) { pay(reservationId: $r) { id } }",
-        json!({ "r": id }),
-    )
-    .await;
-    assert!(paid["errors"].is_null(), "{paid}");
+    for (i, history) in histories.iter().enumerate() {
+        assert_moves_forward(&format!("p{i}"), history);
+    }
+}
+
+/// User `i` joins, polls its ticket on one instance after another until
+/// admitted, buys a seat, and polls once more. Returns every answer, from
+/// the join's to DONE.
+async fn poll_through_the_line(http: &reqwest::Client, urls: &[String], i: usize) -> Vec<Value> {
+    let ticket = issue(http, &urls[i % 3], &format!("p{i}")).await;
+    let token = token_of(&ticket);
+    let mut history = vec![ticket];
+    let mut polls = urls.iter().cycle().skip(i + 1);
+    while history.last().is_some_and(|t| t["status"] == "WAITING") {
+        tokio::time::sleep(POLL_INTERVAL).await;
+        let url = polls.next().expect("endless");
+        history.push(ticket_on(http, url, &token).await);
+    }
+    let date = i64::try_from(i / SEATS_PER_DATE).expect("small") + DATE;
+    let seat = i32::try_from(i % SEATS_PER_DATE).expect("small") + 1;
+    buy_seat(http, &urls[(i + 2) % 3], &token, date, seat).await;
+    let url = polls.next().expect("endless");
+    history.push(ticket_on(http, url, &token).await);
+    history
 }

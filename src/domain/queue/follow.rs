@@ -29,6 +29,9 @@ pub async fn follow(
     // at worst, never missed.
     let watch = domain.hub().watch_ticket(&known);
     let line = domain.hub().line_changes();
+    // A client reconnecting here may come from an instance that was ahead
+    // of this one: start from the line as committed, never behind it.
+    super::catch_up_for_read(domain).await?;
     let ticket = store::by_id(domain.db(), known.id)
         .await?
         .ok_or(Error::Unauthenticated)?;

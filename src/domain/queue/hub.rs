@@ -39,6 +39,8 @@ pub struct QueueHub {
     rate: Mutex<AdmissionRate>,
     line_version: watch::Sender<u64>,
     watchers: Mutex<HashMap<i64, watch::Sender<Ticket>>>,
+    /// Held while a catch-up reads the database (see [`Self::catch_up_turn`]).
+    catching_up: tokio::sync::Mutex<()>,
 }
 
 /// Every version up to `watermark` is applied; `pending` holds own commits
@@ -62,7 +64,15 @@ impl QueueHub {
             rate: Mutex::new(AdmissionRate::default()),
             line_version: watch::Sender::new(0),
             watchers: Mutex::new(HashMap::new()),
+            catching_up: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Waits for any catch-up under way to finish: one at a time, so the
+    /// requests that find the line behind share one trip to the database
+    /// instead of each making its own.
+    pub async fn catch_up_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.catching_up.lock().await
     }
 
     /// Records the changes of a transaction this process committed.

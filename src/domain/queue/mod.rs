@@ -82,7 +82,10 @@ pub async fn salt_legacy_tickets(domain: &Domain) -> Result<usize> {
 pub async fn admitted(domain: &Domain, token: &str) -> Result<Ticket> {
     let ticket = authenticate(domain, token).await?;
     let position = match ticket.status {
-        TicketStatus::Waiting => position_of(domain, &ticket).await?,
+        TicketStatus::Waiting => {
+            catch_up_for_read(domain).await?;
+            position_of(domain, &ticket).await?
+        }
         _ => 0,
     };
     ticket.check_admitted(domain.now(), position)?;
@@ -95,6 +98,9 @@ pub async fn admitted(domain: &Domain, token: &str) -> Result<Ticket> {
 /// `Unauthenticated` when the token is malformed or unknown.
 pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
     let ticket = authenticate(domain, token).await?;
+    if ticket.status == TicketStatus::Waiting {
+        catch_up_for_read(domain).await?;
+    }
     view(domain, ticket).await
 }
 
@@ -135,9 +141,19 @@ const REFRESH_BATCH: usize = 500;
 /// # Errors
 /// When the database fails.
 pub async fn catch_up(domain: &Domain) -> Result<bool> {
+    let committed = store::gate_version(domain.db()).await?;
+    catch_up_to(domain, committed).await
+}
+
+/// Brings the in-process line up to at least queue version `committed`.
+async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
     let hub = domain.hub();
     let db = domain.db();
-    let committed = store::gate_version(db).await?;
+    if committed <= hub.applied_version() {
+        return Ok(false);
+    }
+    let _turn = hub.catch_up_turn().await;
+    // The catch-up we waited for may have come far enough.
     let watermark = hub.applied_version();
     if committed <= watermark {
         return Ok(false);
@@ -154,6 +170,23 @@ pub async fn catch_up(domain: &Domain) -> Result<bool> {
         hub.catch_up(committed, changed);
     }
     Ok(true)
+}
+
+/// Before a request reads a waiter's position from the in-process line:
+/// brings the line up to the queue version committed now, so the answer
+/// counts every change committed before the request, on any instance.
+///
+/// Each instance applies the others' changes a moment after they commit.
+/// A client whose requests a load balancer spreads over instances would
+/// otherwise read its position from one that is behind the instance it
+/// asked last, and see itself moved back in line. One primary-key read
+/// when the line is current; a catch-up when it is not. Pushes do not need
+/// it: a subscription reads one instance's line, which only moves forward
+/// once its first state was read this way.
+pub(crate) async fn catch_up_for_read(domain: &Domain) -> Result<()> {
+    let committed = store::gate_version(domain.db()).await?;
+    catch_up_to(domain, committed).await?;
+    Ok(())
 }
 
 /// How a ticket stands now.
