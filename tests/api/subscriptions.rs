@@ -152,6 +152,41 @@ async fn position_changes_are_coalesced_to_the_push_interval() {
 }
 
 #[tokio::test]
+async fn a_line_that_stood_still_is_pushed_as_soon_as_it_moves() {
+    let app = spawn_app_with(|s| {
+        s.queue_capacity = 1;
+        s.push_interval_ms = 200;
+    })
+    .await;
+    let mut ahead = vec![app.admitted("alice").await];
+    for user in ["x1", "x2"] {
+        ahead.push(app.issue(user).await["token"].as_str().unwrap().to_owned());
+    }
+    let bob = app.issue("bob").await;
+    let mut ws = app.ws(json!({ "token": bob["token"] })).await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["position"], 2);
+    for (seat, token) in ahead.iter().take(2).enumerate() {
+        // Nothing moves for three push intervals, then the head buys and
+        // leaves: bob hears his new place within an interval or so.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        let held = app.hold(token, DATE, seat as i32 + 1).await;
+        let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+        app.charge(token, 500_000).await;
+        data(&app.pay(token, &id).await, "pay");
+        let moved = ws
+            .recv_within(Duration::from_millis(1_000))
+            .await
+            .expect("pushed within a second")
+            .expect("socket open");
+        assert_eq!(
+            moved["payload"]["data"]["queueUpdates"]["position"],
+            1 - seat
+        );
+    }
+}
+
+#[tokio::test]
 async fn shutdown_closes_subscriptions_cleanly() {
     let app = spawn_app_with(|s| s.queue_capacity = 1).await;
     app.admitted("alice").await;

@@ -48,6 +48,7 @@ pub async fn follow(
         push_interval,
         next_check_at: Instant::now() + push_interval,
         parked: false,
+        moved: false,
         stop,
     };
     Ok(futures_util::stream::unfold(follower, |mut f| async move {
@@ -69,6 +70,8 @@ struct Follower {
     next_check_at: Instant,
     /// Waiting for the line to change (it did not since the last check).
     parked: bool,
+    /// The line changed while parked (that wait consumed the change).
+    moved: bool,
     stop: CancellationToken,
 }
 
@@ -110,17 +113,20 @@ impl Follower {
                 // once per interval: thousands of followers never wake
                 // together on one change, and each wakes once per push.
                 () = tokio::time::sleep_until(self.next_check_at), if waiting && !self.parked => {
-                    match self.line.has_changed() {
+                    let moved = match self.line.has_changed() {
                         Err(_) => return None,
-                        Ok(false) => self.parked = true,
-                        Ok(true) => {
-                            self.line.borrow_and_update();
-                            self.next_check_at = Instant::now() + self.push_interval;
-                            let ticket = self.last.as_ref()?.ticket.clone();
-                            if let Some(next) = self.refresh(ticket).await {
-                                return Some(next);
-                            }
-                        }
+                        Ok(changed) => changed || self.moved,
+                    };
+                    if !moved {
+                        self.parked = true;
+                        continue;
+                    }
+                    self.line.borrow_and_update();
+                    self.moved = false;
+                    self.next_check_at = Instant::now() + self.push_interval;
+                    let ticket = self.last.as_ref()?.ticket.clone();
+                    if let Some(next) = self.refresh(ticket).await {
+                        return Some(next);
                     }
                 }
                 // A line that stood still is waited on instead: its next
@@ -131,6 +137,7 @@ impl Follower {
                         return None;
                     }
                     self.parked = false;
+                    self.moved = true;
                 }
             }
         }
