@@ -55,6 +55,9 @@ pub async fn admit(ctx: &mut Ctx) -> anyhow::Result<()> {
 
 struct Run {
     latency: Histogram<u64>,
+    /// Admissions whose push came after the admission had lapsed (the
+    /// subscriber heard EXPIRED first): late, not lost.
+    lapsed_unpushed: usize,
     /// The server's share (admission → PROGRESS leaves its stream), from
     /// its own histogram: p50 and p99 in ms.
     server_share: Option<(f64, f64)>,
@@ -164,6 +167,7 @@ fn by_subscriber(records: &[Record]) -> HashMap<usize, Vec<Record>> {
 fn analyse(subs: &HashMap<usize, Vec<Record>>, window_start: i64, window_end: i64) -> Run {
     let mut latency = histogram();
     let mut duplicated = 0;
+    let mut lapsed_unpushed = 0;
     // Every admission of a subscriber that was waiting when it subscribed.
     let mut admissions: Vec<i64> = Vec::new();
     for msgs in subs.values() {
@@ -174,14 +178,20 @@ fn analyse(subs: &HashMap<usize, Vec<Record>>, window_start: i64, window_end: i6
             .iter()
             .filter(|r| r.status == Status::Progress)
             .collect();
-        if let Some(first) = progress.first()
+        // The user learns of the admission from PROGRESS, or, when the push
+        // came later than the admission's whole TTL, from EXPIRED.
+        let news = msgs
+            .iter()
+            .find(|r| r.admitted_us.is_some() && r.status != Status::Waiting);
+        if let Some(first) = news
             && let Some(at) = first.admitted_us
         {
             admissions.push(at);
             if (window_start..=window_end).contains(&at) {
                 let _ = latency.record((first.received_us - at).max(1) as u64);
+                lapsed_unpushed += usize::from(first.status != Status::Progress);
             }
-            duplicated += progress.len() - 1;
+            duplicated += progress.len().saturating_sub(1);
         }
     }
     admissions.sort_unstable();
@@ -228,6 +238,7 @@ fn analyse(subs: &HashMap<usize, Vec<Record>>, window_start: i64, window_end: i6
     }
     Run {
         latency,
+        lapsed_unpushed,
         server_share: None,
         lost: 0,
         duplicated,
@@ -258,7 +269,10 @@ async fn lost(
         let Some(first) = msgs.first().filter(|r| r.status == Status::Waiting) else {
             continue;
         };
-        if msgs.iter().any(|r| r.status == Status::Progress) {
+        if msgs
+            .iter()
+            .any(|r| r.status != Status::Waiting && r.admitted_us.is_some())
+        {
             continue;
         }
         let data = match gql
@@ -338,6 +352,13 @@ fn report(ctx: &mut Ctx, rate: u64, subscribed: usize, run: Run) {
             "{} subscribers admitted in the window got no PROGRESS within {LOST_AFTER:?} after it",
             run.lost
         ),
+    );
+    ctx.report.figure(
+        s,
+        b,
+        &at("admissions pushed only after they lapsed (EXPIRED first)"),
+        run.lapsed_unpushed as f64,
+        "",
     );
     ctx.report.check(
         s,
