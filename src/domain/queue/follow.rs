@@ -36,6 +36,7 @@ pub async fn follow(
         .await?
         .ok_or(Error::Unauthenticated)?;
     let token = token.to_owned();
+    let spread = spread(ticket.id, push_interval);
     let current = view_with_token(domain, ticket, token.clone()).await?;
     domain.metrics().subscribers.inc();
     let follower = Follower {
@@ -46,7 +47,8 @@ pub async fn follow(
         last: None,
         first: Some(current),
         push_interval,
-        next_check_at: Instant::now() + push_interval,
+        spread,
+        next_check_at: Instant::now() + push_interval / 2 + spread,
         parked: false,
         moved: false,
         stop,
@@ -54,6 +56,22 @@ pub async fn follow(
     Ok(futures_util::stream::unfold(follower, |mut f| async move {
         f.next().await.map(|item| (item, f))
     }))
+}
+
+/// A follower's fixed offset in `[0, interval / 2)`, from its ticket id.
+///
+/// When a line that stood still moves, every follower of it wakes on the
+/// same change. Checking at once would push to all of them in the same
+/// instant and keep them in step ever after: at 19,000 subscribers that is
+/// 19,000 tasks woken together each interval, a burst that overflows the
+/// runtime's queues and delays everything else, admissions included. Spread
+/// over half an interval, their checks stay spread, and every change still
+/// reaches every follower within one interval.
+fn spread(ticket_id: i64, interval: Duration) -> Duration {
+    // Fibonacci hashing: consecutive ids land far apart.
+    let mixed = (ticket_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 11;
+    let share = mixed as f64 / (1u64 << 53) as f64;
+    (interval / 2).mul_f64(share)
 }
 
 struct Follower {
@@ -66,6 +84,8 @@ struct Follower {
     last: Option<TicketView>,
     first: Option<TicketView>,
     push_interval: Duration,
+    /// This follower's offset within half an interval (see [`spread`]).
+    spread: Duration,
     /// When the line is next checked for a new position.
     next_check_at: Instant,
     /// Waiting for the line to change (it did not since the last check).
@@ -129,15 +149,16 @@ impl Follower {
                         return Some(next);
                     }
                 }
-                // A line that stood still is waited on instead: its next
-                // change is checked at once (the last check is an interval
-                // old or more).
+                // A line that stood still is waited on instead; its next
+                // change is checked within half an interval (the last check
+                // is an interval old or more).
                 changed = self.line.changed(), if waiting && self.parked => {
                     if changed.is_err() {
                         return None;
                     }
                     self.parked = false;
                     self.moved = true;
+                    self.next_check_at = Instant::now() + self.spread;
                 }
             }
         }
