@@ -282,7 +282,7 @@ pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
