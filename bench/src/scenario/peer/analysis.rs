@@ -22,9 +22,12 @@
 //! had no admission in flight).
 //!
 //! Samples are taken for admissions between `start` and `cutoff`, and only
-//! for waiters that had already seen a position before the admission;
-//! `end - cutoff` must exceed the design's refresh interval, so that every
-//! sample can be refreshed in time.
+//! for waiters that had already seen a position before the admission. So
+//! every waiter must have seen one by `start` (for pollers, polling starts
+//! one interval before it), or the samples would favour the waiters that
+//! looked first, whose next look is furthest away. `end - cutoff` must
+//! exceed the design's refresh interval, so that every sample can be
+//! refreshed in time.
 //!
 //! The same definition applies to Seatline's pushes and to the peers'
 //! polls; only what a waiter saw, and when, differs.

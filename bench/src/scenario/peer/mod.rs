@@ -89,9 +89,9 @@ impl Kind {
     }
 
     /// How long after the last sampled admission the run goes on, so that
-    /// every waiter can be refreshed: one refresh interval and a second.
+    /// every waiter can be refreshed: one refresh interval and a margin.
     fn horizon(self) -> Duration {
-        self.interval() + Duration::from_secs(1)
+        self.interval() + Duration::from_millis(500)
     }
 }
 
@@ -126,7 +126,7 @@ pub async fn peer(ctx: &mut Ctx, redis_url: &str) -> anyhow::Result<()> {
     let sizes: Vec<usize> = ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 19_000]);
     // Pollers go on past 19,000 while they keep their schedule.
     let beyond: Vec<usize> = ctx.size(vec![], vec![40_000, 80_000]);
-    let measure = Duration::from_secs(ctx.size(2, 15));
+    let measure = Duration::from_secs(ctx.size(1, 15));
     let pg_admin = match &ctx.backend {
         Backend::Postgres(url) => url.clone(),
         Backend::Sqlite => DEFAULT_PG.to_owned(),
@@ -354,7 +354,11 @@ async fn polled_measure(
         .enumerate()
         .map(|(i, t)| (t.clone(), i))
         .collect();
-    let lead = Duration::from_millis(500);
+    // Every waiter polls once before the window opens: samples are only
+    // taken for waiters that have seen a position, and without this lead
+    // they would come from early pollers only, whose next poll is
+    // furthest away.
+    let lead = kind.interval() + Duration::from_millis(200);
     let polls = tokio::spawn({
         let (base, tickets) = (peer.base.clone(), Arc::new(tickets));
         let duration = lead + measure + kind.horizon();
