@@ -13,6 +13,19 @@ use crate::client::now_unix_us;
 /// minutes); expiry only matters for the active set's size here.
 const ACTIVE_TTL_US: i64 = 600_000_000;
 
+/// KEYS: waiting, active. ARGV: how many, expiry, now. Returns the
+/// admitted members. `ZPOPMIN` replies member, score, member, score…
+const ADMIT: &str = "
+local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[1])
+local members = {}
+for i = 1, #popped, 2 do
+  members[#members + 1] = popped[i]
+  redis.call('ZADD', KEYS[2], ARGV[2], popped[i])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[3])
+return members
+";
+
 pub struct RedisZset {
     /// One multiplexed connection, as Spring's Lettuce shares one.
     conn: MultiplexedConnection,
@@ -84,34 +97,24 @@ impl RedisZset {
     }
 
     /// `ZPOPMIN n` from the waiting set, `ZADD` into the active set with
-    /// an expiry, and `ZREMRANGEBYSCORE` of the expired.
+    /// an expiry, and `ZREMRANGEBYSCORE` of the expired, in one Lua script
+    /// (as kp-tickets does): run as separate commands, a poll between the
+    /// pop and the add would find the ticket in neither set.
     pub async fn admit(&self, n: u64) -> anyhow::Result<Vec<String>> {
         let mut conn = self.conn.clone();
-        self.count(1);
-        let popped: Vec<String> = redis::cmd("ZPOPMIN")
-            .arg(&self.waiting)
-            .arg(n)
-            .query_async(&mut conn)
-            .await?;
-        // Member, score, member, score…
-        let members: Vec<String> = popped.into_iter().step_by(2).collect();
         let now = now_unix_us();
-        if !members.is_empty() {
-            let mut add = redis::cmd("ZADD");
-            add.arg(&self.active);
-            for m in &members {
-                add.arg(now + ACTIVE_TTL_US).arg(m);
-            }
-            self.count(1);
-            let _: i64 = add.query_async(&mut conn).await?;
-        }
-        self.count(1);
-        let _: i64 = redis::cmd("ZREMRANGEBYSCORE")
+        let members: Vec<String> = redis::cmd("EVAL")
+            .arg(ADMIT)
+            .arg(2)
+            .arg(&self.waiting)
             .arg(&self.active)
-            .arg("-inf")
+            .arg(n)
+            .arg(now + ACTIVE_TTL_US)
             .arg(now)
             .query_async(&mut conn)
             .await?;
+        // The commands the script ran.
+        self.count(2 + members.len() as u64);
         Ok(members)
     }
 

@@ -123,9 +123,9 @@ impl Run {
 
 pub async fn peer(ctx: &mut Ctx, redis_url: &str) -> anyhow::Result<()> {
     let headline = ctx.size(1_000, 19_000);
-    let sizes: Vec<usize> = ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 19_000]);
+    let sizes: Vec<usize> = ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]);
     // Pollers go on past 19,000 while they keep their schedule.
-    let beyond: Vec<usize> = ctx.size(vec![], vec![40_000, 80_000]);
+    let beyond: Vec<usize> = ctx.size(vec![], vec![30_000, 40_000, 80_000]);
     let measure = Duration::from_secs(ctx.size(1, 15));
     let pg_admin = match &ctx.backend {
         Backend::Postgres(url) => url.clone(),
