@@ -40,7 +40,9 @@ use serde_json::{Value, json};
 use self::analysis::{
     Saturation, Schedule, Seen, Staleness, Waiter, Window, saturation, staleness,
 };
-use self::process::{PeerProcess, cpu_delta, cpu_of, pg_backends, pids_named};
+use self::process::{
+    PeerProcess, busy_share, cpu_delta, cpu_of, machine_ticks, pg_backends, pids_named,
+};
 use super::Ctx;
 use crate::client::{Gql, now_unix_us};
 use crate::load::{Done, open_loop};
@@ -112,6 +114,12 @@ struct Run {
     /// Seatline only: messages pushed in the window.
     pushes: Option<f64>,
     kept: bool,
+    /// CPU seconds of the load generator in the window: the subscriber
+    /// workers for Seatline, this process for the pollers.
+    client_cpu: f64,
+    /// Share of both cores busy in the window, every process counted
+    /// (other users of the machine included).
+    machine_busy: Option<f64>,
 }
 
 impl Run {
@@ -226,11 +234,19 @@ async fn seatline_measure(
         Some(url) => Some(cpu_of(&pg_backends(url).await?)),
         None => None,
     };
+    let workers = || {
+        let me = std::process::id();
+        let mut pids = pids_named("seatline-bench");
+        pids.retain(|&p| p != me);
+        cpu_of(&pids)
+    };
     let m0 = server.metrics().await?;
     let cpu0 = server.cpu_secs();
+    let (client0, ticks0) = (workers(), machine_ticks());
     let start = now_unix_us();
     tokio::time::sleep(measure + Kind::Seatline.horizon()).await;
     let end = now_unix_us();
+    let (client1, ticks1) = (workers(), machine_ticks());
     let m1 = server.metrics().await?;
     let cpu1 = server.cpu_secs();
     let store_cpu = match (&pg_url, store0) {
@@ -264,6 +280,8 @@ async fn seatline_measure(
         schedule: None,
         pushes: Some(delta("seatline_pushes_total")),
         kept,
+        client_cpu: cpu_delta(&client0, &client1),
+        machine_busy: ticks0.zip(ticks1).map(|(a, b)| busy_share(a, b)),
     })
 }
 
@@ -371,12 +389,15 @@ async fn polled_measure(
             None => Ok(pids_named("redis-server")),
         }
     };
+    let me = || cpu_of(&[std::process::id()]);
     let s0 = peer.stats().await?;
     let cpu0 = peer.cpu_secs();
     let store0 = cpu_of(&store_pids().await?);
+    let (client0, ticks0) = (me(), machine_ticks());
     let start = now_unix_us();
     tokio::time::sleep(measure + kind.horizon()).await;
     let end = now_unix_us();
+    let (client1, ticks1) = (me(), machine_ticks());
     let s1 = peer.stats().await?;
     let cpu1 = peer.cpu_secs();
     let store1 = cpu_of(&store_pids().await?);
@@ -446,6 +467,8 @@ async fn polled_measure(
         kept: schedule.kept(),
         schedule: Some(schedule),
         pushes: None,
+        client_cpu: cpu_delta(&client0, &client1),
+        machine_busy: ticks0.zip(ticks1).map(|(a, b)| busy_share(a, b)),
     })
 }
 
@@ -526,6 +549,22 @@ fn report(ctx: &mut Ctx, runs: &[Run], headline: usize) {
                 &at("poll rate achieved"),
                 100.0 * sch.achieved(),
                 "% of scheduled",
+            );
+        }
+        ctx.report.figure(
+            s,
+            b,
+            &at("load generator CPU"),
+            run.client_cpu / run.window_s * 60.0,
+            "CPU-s/min",
+        );
+        if let Some(busy) = run.machine_busy {
+            ctx.report.figure(
+                s,
+                b,
+                &at("machine CPU busy, every process"),
+                100.0 * busy,
+                "% of all cores",
             );
         }
         ctx.report.figure(

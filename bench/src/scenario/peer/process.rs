@@ -172,9 +172,49 @@ pub async fn pg_backends(url: &str) -> anyhow::Result<Vec<u32>> {
         .collect())
 }
 
+/// Busy and total CPU time of the whole machine so far, in clock ticks
+/// (`/proc/stat`): busy is user, nice, system, irq, softirq and steal;
+/// total adds idle and iowait.
+pub fn machine_ticks() -> Option<(u64, u64)> {
+    parse_cpu_line(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+fn parse_cpu_line(stat: &str) -> Option<(u64, u64)> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = f[..] else {
+        return None;
+    };
+    let busy = user + nice + system + irq + softirq + steal;
+    Some((busy, busy + idle + iowait))
+}
+
+/// The share of all cores busy between two [`machine_ticks`] readings.
+pub fn busy_share(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let total = after.1.saturating_sub(before.1);
+    if total == 0 {
+        return 0.0;
+    }
+    after.0.saturating_sub(before.0) as f64 / total as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_machine_line_of_proc_stat_parses() {
+        let stat = "cpu  100 5 50 800 20 3 2 10 0 0\ncpu0 50 2 25 400 10 1 1 5 0 0\n";
+        assert_eq!(parse_cpu_line(stat), Some((170, 990)));
+        assert!((busy_share((170, 990), (270, 1190)) - 0.5).abs() < 1e-9);
+        assert!(machine_ticks().is_some());
+    }
 
     #[test]
     fn cpu_deltas_count_new_processes_from_zero() {
