@@ -224,6 +224,11 @@ impl Server {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
     }
 
+    /// The server's process id, when this bench started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// User plus system CPU time used so far, seconds.
     pub fn cpu_secs(&self) -> Option<f64> {
         cpu_secs_of(self.pid?)

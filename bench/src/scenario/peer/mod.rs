@@ -41,7 +41,7 @@ use self::analysis::{
     Saturation, Schedule, Seen, Staleness, Waiter, Window, saturation, staleness,
 };
 use self::process::{
-    PeerProcess, busy_share, cpu_delta, cpu_of, machine_ticks, pg_backends, pids_named,
+    PeerProcess, busy_share, children_of, cpu_delta, cpu_of, machine_ticks, pg_backends, pids_named,
 };
 use super::Ctx;
 use crate::client::{Gql, now_unix_us};
@@ -234,10 +234,10 @@ async fn seatline_measure(
         Some(url) => Some(cpu_of(&pg_backends(url).await?)),
         None => None,
     };
+    // The subscriber workers: this process's children but the server.
     let workers = || {
-        let me = std::process::id();
-        let mut pids = pids_named("seatline-bench");
-        pids.retain(|&p| p != me);
+        let mut pids = children_of(std::process::id());
+        pids.retain(|&p| Some(p) != server.pid());
         cpu_of(&pids)
     };
     let m0 = server.metrics().await?;

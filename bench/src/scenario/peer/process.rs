@@ -142,16 +142,46 @@ pub fn cpu_delta(before: &HashMap<u32, f64>, after: &HashMap<u32, f64>) -> f64 {
 
 /// Processes whose command name is `name` (as `pidof` finds them).
 pub fn pids_named(name: &str) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    dir.filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+    pids()
+        .into_iter()
         .filter(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim_end() == name)
         })
         .collect()
+}
+
+/// The processes whose parent is `parent`.
+pub fn children_of(parent: u32) -> Vec<u32> {
+    pids()
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| parent_in_stat(&stat))
+                == Some(parent)
+        })
+        .collect()
+}
+
+fn pids() -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .collect()
+}
+
+/// The parent pid in a `/proc/<pid>/stat` line: the second field after
+/// the command name, which may contain spaces and parentheses.
+fn parent_in_stat(stat: &str) -> Option<u32> {
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// The PostgreSQL backends serving the database at `url` (this probe's
@@ -221,6 +251,21 @@ mod tests {
         let before = HashMap::from([(1, 10.0), (2, 5.0), (3, 1.0)]);
         let after = HashMap::from([(1, 12.5), (2, 5.0), (4, 0.5)]);
         assert!((cpu_delta(&before, &after) - 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_parent_is_read_past_the_command_name() {
+        assert_eq!(parent_in_stat("42 (a (b) c) S 7 42 42 0"), Some(7));
+        let me = std::process::id();
+        let child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let found = children_of(me).contains(&child.id());
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found);
     }
 
     #[test]
