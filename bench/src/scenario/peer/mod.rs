@@ -117,7 +117,7 @@ struct Run {
     /// CPU seconds of the load generator in the window: the subscriber
     /// workers for Seatline, this process for the pollers.
     client_cpu: f64,
-    /// Share of both cores busy in the window, every process counted
+    /// Share of all cores busy in the window, every process counted
     /// (other users of the machine included).
     machine_busy: Option<f64>,
 }
@@ -129,6 +129,7 @@ impl Run {
     }
 }
 
+/// Runs every design at every waiter count of this mode, then reports.
 pub async fn peer(ctx: &mut Ctx, redis_url: &str) -> anyhow::Result<()> {
     let headline = ctx.size(1_000, 19_000);
     let sizes: Vec<usize> = ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]);
