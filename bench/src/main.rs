@@ -74,6 +74,10 @@ enum Scenario {
         /// prefix, deleted after each run).
         #[arg(long, default_value = scenario::DEFAULT_REDIS)]
         redis_url: String,
+        /// Waiter counts to run instead of the mode's ramp, e.g.
+        /// `--waiters 19000` (the largest is the one the goal is read at).
+        #[arg(long, value_delimiter = ',')]
+        waiters: Vec<usize>,
     },
     /// Internal: serves one peer design for `peer`.
     #[command(hide = true)]
@@ -150,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
             scenario::hold_hot(&mut ctx).await?;
             scenario::flow(&mut ctx).await?;
             scenario::raw_limit(&mut ctx).await?;
-            scenario::peer(&mut ctx, scenario::DEFAULT_REDIS).await?;
+            scenario::peer(&mut ctx, scenario::DEFAULT_REDIS, &[]).await?;
         }
         Scenario::SubsIdle => scenario::subs_idle(&mut ctx).await?,
         Scenario::Admit => scenario::admit(&mut ctx).await?,
@@ -158,7 +162,9 @@ async fn main() -> anyhow::Result<()> {
         Scenario::HoldHot => scenario::hold_hot(&mut ctx).await?,
         Scenario::Flow => scenario::flow(&mut ctx).await?,
         Scenario::RawLimit => scenario::raw_limit(&mut ctx).await?,
-        Scenario::Peer { redis_url } => scenario::peer(&mut ctx, &redis_url).await?,
+        Scenario::Peer { redis_url, waiters } => {
+            scenario::peer(&mut ctx, &redis_url, &waiters).await?;
+        }
         Scenario::Worker { .. } | Scenario::PeerServer { .. } => unreachable!("handled above"),
     }
     let json = cli.json.unwrap_or_else(|| {

@@ -129,12 +129,24 @@ impl Run {
     }
 }
 
-/// Runs every design at every waiter count of this mode, then reports.
-pub async fn peer(ctx: &mut Ctx, redis_url: &str) -> anyhow::Result<()> {
-    let headline = ctx.size(1_000, 19_000);
-    let sizes: Vec<usize> = ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]);
-    // Pollers go on past 19,000 while they keep their schedule.
-    let beyond: Vec<usize> = ctx.size(vec![], vec![30_000, 40_000, 80_000]);
+/// Runs every design at every waiter count of this mode (or at `waiters`,
+/// when given), then reports.
+pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::Result<()> {
+    let (sizes, beyond): (Vec<usize>, Vec<usize>) = if waiters.is_empty() {
+        (
+            ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]),
+            // Pollers go on past 19,000 while they keep their schedule.
+            ctx.size(vec![], vec![30_000, 40_000, 80_000]),
+        )
+    } else {
+        (waiters.to_vec(), Vec::new())
+    };
+    let headline = sizes
+        .iter()
+        .copied()
+        .filter(|&n| n <= SEATLINE_MAX)
+        .max()
+        .unwrap_or(SEATLINE_MAX);
     let measure = Duration::from_secs(ctx.size(1, 15));
     let pg_admin = match &ctx.backend {
         Backend::Postgres(url) => url.clone(),
