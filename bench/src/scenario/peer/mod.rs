@@ -621,13 +621,15 @@ fn report(ctx: &mut Ctx, runs: &[Run], headline: usize) {
                     failed as f64,
                     "waiters",
                 );
-                ctx.report.figure(
-                    s,
-                    &store,
-                    &format!("{}: largest waiter count kept", kind.label()),
-                    kept_up_to.unwrap_or(0) as f64,
-                    "waiters",
-                );
+                if let Some(kept) = kept_up_to {
+                    ctx.report.figure(
+                        s,
+                        &store,
+                        &format!("{}: largest waiter count kept", kind.label()),
+                        kept as f64,
+                        "waiters",
+                    );
+                }
             }
             Saturation {
                 failed_at: None, ..
