@@ -7,8 +7,9 @@
 //! - `POST /join` `{"user": "u1"}` → `{"ticket": "…"}`;
 //! - `GET /position/{ticket}` → `{"status": "WAITING", "position": 12}`
 //!   (the number of waiters ahead) or `{"status": "PROGRESS"}`;
-//! - `GET /stats` → `{"ops": …, "admitted": …}`: statements or commands
-//!   sent to the store so far, and admissions;
+//! - `GET /stats` → `{"ops": …, "admitted": …, "store_commands": …}`:
+//!   statements or commands sent to the store so far, admissions, and (for
+//!   Redis) the commands Redis itself counts;
 //! - `GET /admissions` → `[["ticket", unix µs], …]`: when each admission
 //!   became visible (stamped after the admitting statement returned);
 //! - `POST /cleanup`: removes what the design left in its store;
@@ -107,6 +108,14 @@ impl Store {
         match self {
             Self::Seed(_) => Ok(()),
             Self::Redis(r) => r.cleanup().await,
+        }
+    }
+
+    /// The store's own count of commands, where it keeps one.
+    async fn store_commands(&self) -> Option<u64> {
+        match self {
+            Self::Seed(_) => None,
+            Self::Redis(r) => r.commands_processed().await.ok(),
         }
     }
 
@@ -233,6 +242,7 @@ async fn stats(State(app): State<Shared>) -> Json<Value> {
     Json(json!({
         "ops": app.store.ops().load(Ordering::Relaxed),
         "admitted": admitted,
+        "store_commands": app.store.store_commands().await,
     }))
 }
 

@@ -118,6 +118,18 @@ impl RedisZset {
         Ok(members)
     }
 
+    /// `total_commands_processed` from `INFO stats`: every command Redis
+    /// ran, for every client (this one's `INFO` included).
+    pub async fn commands_processed(&self) -> anyhow::Result<u64> {
+        let mut conn = self.conn.clone();
+        let info: String = redis::cmd("INFO")
+            .arg("stats")
+            .query_async(&mut conn)
+            .await?;
+        commands_in_info(&info)
+            .ok_or_else(|| anyhow::anyhow!("no total_commands_processed in INFO stats"))
+    }
+
     /// Deletes this run's keys.
     pub async fn cleanup(&self) -> anyhow::Result<()> {
         let mut conn = self.conn.clone();
@@ -128,5 +140,23 @@ impl RedisZset {
             .query_async(&mut conn)
             .await?;
         Ok(())
+    }
+}
+
+fn commands_in_info(info: &str) -> Option<u64> {
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_count_is_read_from_info() {
+        let info = "# Stats\r\ntotal_connections_received:3\r\ntotal_commands_processed:1234\r\n";
+        assert_eq!(commands_in_info(info), Some(1234));
+        assert_eq!(commands_in_info("# Stats\r\n"), None);
     }
 }

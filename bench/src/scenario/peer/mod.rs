@@ -106,8 +106,12 @@ struct Run {
     /// CPU seconds in the window: the server process, and its store's.
     app_cpu: Option<f64>,
     store_cpu: Option<f64>,
-    /// Store statements or commands in the window.
+    /// Store statements or commands in the window, as the server counts
+    /// them.
     ops: f64,
+    /// Commands in the window as Redis counts them (`INFO stats`), every
+    /// client included.
+    store_commands: Option<f64>,
     staleness: Staleness,
     /// Pollers only.
     schedule: Option<Schedule>,
@@ -289,6 +293,7 @@ async fn seatline_measure(
         app_cpu: cpu0.zip(cpu1).map(|(a, b)| b - a),
         store_cpu,
         ops: delta("seatline_db_statements_total"),
+        store_commands: None,
         staleness,
         schedule: None,
         pushes: Some(delta("seatline_pushes_total")),
@@ -476,6 +481,10 @@ async fn polled_measure(
         app_cpu: cpu0.zip(cpu1).map(|(a, b)| b - a),
         store_cpu: Some(cpu_delta(&store0, &store1)),
         ops: (s1.ops - s0.ops) as f64,
+        store_commands: s0
+            .store_commands
+            .zip(s1.store_commands)
+            .map(|(a, b)| b.saturating_sub(a) as f64),
         staleness: staleness(&admissions, &waiters, window, SAMPLES),
         kept: schedule.kept(),
         schedule: Some(schedule),
@@ -534,6 +543,15 @@ fn report(ctx: &mut Ctx, runs: &[Run], headline: usize) {
         };
         ctx.report
             .figure(s, b, &at("store operations"), run.ops / run.window_s, unit);
+        if let Some(commands) = run.store_commands {
+            ctx.report.figure(
+                s,
+                b,
+                &at("commands processed by redis-server (INFO stats, every client)"),
+                commands / run.window_s,
+                "/s",
+            );
+        }
         if let Some(pushes) = run.pushes {
             ctx.report
                 .figure(s, b, &at("messages pushed"), pushes / run.window_s, "/s");

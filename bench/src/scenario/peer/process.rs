@@ -24,6 +24,9 @@ pub struct PeerProcess {
 pub struct Stats {
     pub ops: u64,
     pub admitted: u64,
+    /// Redis's `total_commands_processed` (Redis design only).
+    #[serde(default)]
+    pub store_commands: Option<u64>,
 }
 
 impl PeerProcess {
