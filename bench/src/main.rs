@@ -4,6 +4,7 @@
 
 mod client;
 mod load;
+mod peer;
 mod report;
 mod scenario;
 mod server;
@@ -65,6 +66,34 @@ enum Scenario {
     /// The server's own conditional UPDATE and INSERT, straight through the
     /// driver: the physical limit.
     RawLimit,
+    /// The same waiters kept informed by Seatline's pushes, the seed's
+    /// count-query polling (PostgreSQL) and a Redis sorted-set design
+    /// polled every second, side by side.
+    Peer {
+        /// The Redis the sorted-set design uses (keys under a unique
+        /// prefix, deleted after each run).
+        #[arg(long, default_value = scenario::DEFAULT_REDIS)]
+        redis_url: String,
+        /// Waiter counts to run instead of the mode's ramp, e.g.
+        /// `--waiters 19000` (the largest is the one the goal is read at).
+        #[arg(long, value_delimiter = ',')]
+        waiters: Vec<usize>,
+    },
+    /// Internal: serves one peer design for `peer`.
+    #[command(hide = true)]
+    PeerServer {
+        #[arg(long, value_enum)]
+        design: peer::Design,
+        #[arg(long)]
+        addr: String,
+        /// PostgreSQL database or Redis URL.
+        #[arg(long)]
+        store_url: String,
+        #[arg(long, default_value = "")]
+        key_prefix: String,
+        #[arg(long)]
+        admit_per_sec: f64,
+    },
     /// Internal: holds a slice of subscribers for the parent process.
     #[command(hide = true)]
     Worker {
@@ -94,6 +123,16 @@ async fn main() -> anyhow::Result<()> {
     {
         return subscribers::worker(ws, tokens, *from, *count, out).await;
     }
+    if let Scenario::PeerServer {
+        design,
+        addr,
+        store_url,
+        key_prefix,
+        admit_per_sec,
+    } = &cli.scenario
+    {
+        return peer::serve(*design, addr, store_url, key_prefix, *admit_per_sec).await;
+    }
     let backend = match &cli.database_url {
         Some(url) => Backend::Postgres(url.clone()),
         None => Backend::Sqlite,
@@ -115,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             scenario::hold_hot(&mut ctx).await?;
             scenario::flow(&mut ctx).await?;
             scenario::raw_limit(&mut ctx).await?;
+            scenario::peer(&mut ctx, scenario::DEFAULT_REDIS, &[]).await?;
         }
         Scenario::SubsIdle => scenario::subs_idle(&mut ctx).await?,
         Scenario::Admit => scenario::admit(&mut ctx).await?,
@@ -122,7 +162,10 @@ async fn main() -> anyhow::Result<()> {
         Scenario::HoldHot => scenario::hold_hot(&mut ctx).await?,
         Scenario::Flow => scenario::flow(&mut ctx).await?,
         Scenario::RawLimit => scenario::raw_limit(&mut ctx).await?,
-        Scenario::Worker { .. } => unreachable!("handled above"),
+        Scenario::Peer { redis_url, waiters } => {
+            scenario::peer(&mut ctx, &redis_url, &waiters).await?;
+        }
+        Scenario::Worker { .. } | Scenario::PeerServer { .. } => unreachable!("handled above"),
     }
     let json = cli.json.unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/latest.json")

@@ -228,6 +228,11 @@ impl Server {
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
     }
 
+    /// The server's process id, when this bench started it.
+    pub fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
     /// User plus system CPU time used so far, seconds.
     pub fn cpu_secs(&self) -> Option<f64> {
         cpu_secs_of(self.pid?)
@@ -286,7 +291,7 @@ pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

@@ -5,6 +5,7 @@ mod admit;
 mod flow;
 mod hold;
 mod join;
+mod peer;
 mod raw;
 mod subs;
 
@@ -17,6 +18,7 @@ pub use self::admit::admit;
 pub use self::flow::flow;
 pub use self::hold::hold_hot;
 pub use self::join::join;
+pub use self::peer::{DEFAULT_REDIS, peer};
 pub use self::raw::raw_limit;
 pub use self::subs::subs_idle;
 use crate::client::Gql;
