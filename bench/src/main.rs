@@ -56,7 +56,12 @@ enum Scenario {
     /// Server memory per idle `queueUpdates` subscriber.
     SubsIdle,
     /// Admission push latency and position staleness while slots free.
-    Admit,
+    Admit {
+        /// Admission rates to run, per second (default 10,100,1000; 100
+        /// with `--quick`).
+        #[arg(long, value_delimiter = ',')]
+        rates: Vec<u64>,
+    },
     /// `issueQueueToken` ramped until p99 passes 15 ms.
     Join,
     /// Admitted users racing for hot seats.
@@ -149,7 +154,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.scenario {
         Scenario::All => {
             scenario::subs_idle(&mut ctx).await?;
-            scenario::admit(&mut ctx).await?;
+            scenario::admit(&mut ctx, &[]).await?;
             scenario::join(&mut ctx).await?;
             scenario::hold_hot(&mut ctx).await?;
             scenario::flow(&mut ctx).await?;
@@ -157,7 +162,7 @@ async fn main() -> anyhow::Result<()> {
             scenario::peer(&mut ctx, scenario::DEFAULT_REDIS, &[]).await?;
         }
         Scenario::SubsIdle => scenario::subs_idle(&mut ctx).await?,
-        Scenario::Admit => scenario::admit(&mut ctx).await?,
+        Scenario::Admit { rates } => scenario::admit(&mut ctx, &rates).await?,
         Scenario::Join => scenario::join(&mut ctx).await?,
         Scenario::HoldHot => scenario::hold_hot(&mut ctx).await?,
         Scenario::Flow => scenario::flow(&mut ctx).await?,

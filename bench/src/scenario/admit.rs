@@ -32,8 +32,14 @@ const LOST_AFTER: Duration = Duration::from_secs(3);
 /// Staleness samples per rate, at most.
 const SAMPLES: usize = 2_000_000;
 
-pub async fn admit(ctx: &mut Ctx) -> anyhow::Result<()> {
-    let rates: Vec<u64> = ctx.size(vec![100], vec![10, 100, 1_000]);
+/// Runs at each of `rates` admissions per second (empty: 10, 100 and
+/// 1,000; 100 with `--quick`).
+pub async fn admit(ctx: &mut Ctx, rates: &[u64]) -> anyhow::Result<()> {
+    let rates: Vec<u64> = if rates.is_empty() {
+        ctx.size(vec![100], vec![10, 100, 1_000])
+    } else {
+        rates.to_vec()
+    };
     let waiting = ctx.size(2_000, 100_000);
     let subscribed = ctx.size(1_000, 19_000);
     let window = Duration::from_secs(ctx.size(3, 10));
