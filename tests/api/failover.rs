@@ -344,6 +344,16 @@ struct Balancer {
 }
 
 impl Balancer {
+    /// `issueQueueToken` for `user`: the whole response body.
+    async fn issue(&self, user: &str) -> Value {
+        self.send(
+            None,
+            "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
+            json!({ "u": user }),
+        )
+        .await
+    }
+
     fn new(urls: Vec<String>) -> Self {
         Self {
             http: reqwest::Client::builder()
@@ -399,13 +409,7 @@ async fn admit(lb: &Balancer, prefix: &str, n: usize) -> Vec<(String, String)> {
     let mut admitted = Vec::new();
     for i in 0..n {
         let user = format!("{prefix}{i}");
-        let body = lb
-            .send(
-                None,
-                "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-                json!({ "u": user }),
-            )
-            .await;
+        let body = lb.issue(&user).await;
         let ticket = data(&body, "issueQueueToken");
         assert_eq!(ticket["status"], "PROGRESS", "{user}: {ticket}");
         admitted.push((user, token_of(ticket)));
@@ -529,13 +533,7 @@ async fn join_until(
 
 /// Joins `user` at the back of the line, behind the stranded waiters.
 async fn join(lb: Arc<Balancer>, user: String, acked: Arc<Mutex<Acked>>) {
-    let body = lb
-        .send(
-            None,
-            "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-            json!({ "u": user }),
-        )
-        .await;
+    let body = lb.issue(&user).await;
     let ticket = data(&body, "issueQueueToken");
     assert_eq!(ticket["status"], "WAITING", "{user} overtook: {ticket}");
     acked.lock().expect("acked").joins.push(token_of(ticket));

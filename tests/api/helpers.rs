@@ -552,19 +552,7 @@ impl Server {
 
     /// POSTs a GraphQL operation to this server; the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(format!("{}/graphql", self.url))
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json body")
+        gql(&reqwest::Client::new(), &self.url, token, query, variables).await
     }
 
     /// Kills the process with SIGKILL: no shutdown, no flush.
