@@ -190,3 +190,16 @@ async fn user_ids_are_validated() {
         assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{bad:?}: {body}");
     }
 }
+
+#[tokio::test]
+async fn an_idle_queue_is_left_alone_by_the_sweeper() {
+    // Sweeps every 200 ms: with nothing lapsed and nobody waiting for a
+    // free slot, none of them takes the gate, so the queue version (and,
+    // on PostgreSQL, every other instance) is not disturbed.
+    let app = spawn_app().await;
+    app.admitted("alice").await;
+    let version = "SELECT version FROM queue_gate WHERE id = 1";
+    let before = app.scalar(version).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert_eq!(app.scalar(version).await, before);
+}

@@ -114,11 +114,16 @@ pub async fn admitted_count(domain: &Domain) -> Result<u64> {
 }
 
 /// Expires lapsed admissions and fills free slots; the sweeper's queue step.
+/// When there is nothing to do it takes no gate: the queue version (and
+/// every instance's view of it) stays as it is.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     let rules = domain.rules();
+    if !store::needs_settling(domain.db(), domain.now(), rules.queue_capacity).await? {
+        return Ok(QueueChanges::default());
+    }
     let txn = domain.begin_write().await?;
     let changes =
         store::lock_and_settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;

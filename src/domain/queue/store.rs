@@ -154,6 +154,37 @@ pub async fn settle(
     Ok(changes)
 }
 
+/// Whether settling would change anything now: an admission has lapsed, or
+/// a slot is free while someone waits. Read without the gate (the settle
+/// that follows re-checks everything under it), so an idle queue costs
+/// reads, not a write, a version and a notification to every instance.
+pub async fn needs_settling<C: ConnectionTrait>(
+    db: &C,
+    now: Timestamp,
+    capacity: u32,
+) -> Result<bool> {
+    let any = |status: QueueStatus| {
+        Tickets::find()
+            .select_only()
+            .column(Column::Id)
+            .filter(Column::Status.eq(status))
+            .limit(1)
+    };
+    let lapsed: Option<i64> = any(QueueStatus::Progress)
+        .filter(Column::ExpiresAt.lte(now))
+        .into_tuple()
+        .one(db)
+        .await?;
+    if lapsed.is_some() {
+        return Ok(true);
+    }
+    if count_status(db, QueueStatus::Progress).await? >= u64::from(capacity) {
+        return Ok(false);
+    }
+    let waiting: Option<i64> = any(QueueStatus::Waiting).into_tuple().one(db).await?;
+    Ok(waiting.is_some())
+}
+
 pub async fn count_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<u64> {
     Ok(Tickets::find()
         .filter(Column::Status.eq(status))
