@@ -114,10 +114,13 @@ impl Drop for RestartOnPanic<'_> {
 /// One transaction for `users` (in arrival order; a user may appear twice).
 /// Returns each one's live ticket, in the same order.
 async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
-    let now = domain.now();
     let rules = domain.rules();
     let txn = domain.begin_write().await?;
     let gate = store::lock_gate(&txn).await?;
+    // Stamped once the gate is held, like every other queue change: a wait
+    // for the connection or the lock must not date entries and admissions
+    // early (or behind the settle that ran before this one).
+    let now = domain.now();
     let mut changes =
         store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
     let mut unique: Vec<&str> = Vec::with_capacity(users.len());
