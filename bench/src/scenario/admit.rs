@@ -19,7 +19,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::json;
 
-use super::{Ctx, text};
+use super::{Ctx, pump, text};
 use crate::client::{Gql, Outcome, now_unix_us, unix_us};
 use crate::load::{Done, histogram, open_loop};
 use crate::report::Goal;
@@ -87,18 +87,7 @@ async fn measure(
     window: Duration,
 ) -> anyhow::Result<Run> {
     let gql = Gql::new(&server.graphql_url());
-    // The pump: `rate` admissions spread over a second.
-    let pump = open_loop(rate as f64, Duration::from_secs(1), 1_024, |i| {
-        let gql = gql.clone();
-        async move {
-            match gql.issue(&format!("pump-{i}")).await {
-                Ok(_) => Done::Ok,
-                Err(e) => Done::Error(e.to_string()),
-            }
-        }
-    })
-    .await;
-    anyhow::ensure!(pump.errors == 0, "pump: {:?}", pump.first_error);
+    pump(&gql, rate as f64).await?;
     let users: Vec<String> = (0..waiting).map(|i| format!("wait-{i}")).collect();
     let tokens = gql.issue_many(&users, 64).await?;
     // Subscribe from just before the head of the line, so no unsubscribed

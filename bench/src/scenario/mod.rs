@@ -11,6 +11,7 @@ mod subs;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -22,6 +23,7 @@ pub use self::peer::{DEFAULT_REDIS, peer};
 pub use self::raw::raw_limit;
 pub use self::subs::subs_idle;
 use crate::client::Gql;
+use crate::load::{Done, open_loop};
 use crate::report::Report;
 use crate::server::{Backend, Server};
 
@@ -85,6 +87,25 @@ impl Ctx {
             Backend::Postgres(_) => postgres,
         }
     }
+}
+
+/// Starts lapse-driven admissions on a server running with capacity =
+/// `rate` and a 1 s active TTL: `rate` users join spread over one second,
+/// are admitted at once, and from then on one lapses, and the next waiter
+/// is admitted, every 1/`rate` s.
+pub async fn pump(gql: &Gql, rate: f64) -> anyhow::Result<()> {
+    let pump = open_loop(rate, Duration::from_secs(1), 1_024, |i| {
+        let gql = gql.clone();
+        async move {
+            match gql.issue(&format!("pump-{i}")).await {
+                Ok(_) => Done::Ok,
+                Err(e) => Done::Error(e.to_string()),
+            }
+        }
+    })
+    .await;
+    anyhow::ensure!(pump.errors == 0, "pump: {:?}", pump.first_error);
+    Ok(())
 }
 
 /// Every concert date id of the catalog.

@@ -45,7 +45,6 @@ use self::process::{
 };
 use super::Ctx;
 use crate::client::{Gql, now_unix_us};
-use crate::load::{Done, open_loop};
 use crate::peer::Design;
 use crate::report::Goal;
 use crate::server::{Backend, FreshDb, Server};
@@ -225,20 +224,8 @@ async fn seatline_measure(
     measure: Duration,
 ) -> anyhow::Result<Run> {
     let gql = Gql::new(&server.graphql_url());
-    // The pump, as in `admit`: `rate` admissions spread over a second, so
-    // that from then on one lapses, and the next waiter is admitted, every
-    // 1/rate s.
-    let pump = open_loop(ADMIT_PER_SEC, Duration::from_secs(1), 1_024, |i| {
-        let gql = gql.clone();
-        async move {
-            match gql.issue(&format!("pump-{i}")).await {
-                Ok(_) => Done::Ok,
-                Err(e) => Done::Error(e.to_string()),
-            }
-        }
-    })
-    .await;
-    anyhow::ensure!(pump.errors == 0, "pump: {:?}", pump.first_error);
+    // Admissions by lapses, as in `admit`.
+    super::pump(&gql, ADMIT_PER_SEC).await?;
     let users: Vec<String> = (0..n).map(|i| format!("peer-{i}")).collect();
     let tokens = gql.issue_many(&users, 64).await?;
     let subs = Subscribers::connect(&server.ws_url(), &tokens).await?;
