@@ -65,6 +65,9 @@ enum Scenario {
     /// The server's own conditional UPDATE and INSERT, straight through the
     /// driver: the physical limit.
     RawLimit,
+    /// Issue 5's scale figure: subscribers ramped to 100,000 over several
+    /// instances on one PostgreSQL (`--database-url` required).
+    Scale,
     /// Internal: holds a slice of subscribers for the parent process.
     #[command(hide = true)]
     Worker {
@@ -122,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::HoldHot => scenario::hold_hot(&mut ctx).await?,
         Scenario::Flow => scenario::flow(&mut ctx).await?,
         Scenario::RawLimit => scenario::raw_limit(&mut ctx).await?,
+        Scenario::Scale => scenario::scale(&mut ctx).await?,
         Scenario::Worker { .. } => unreachable!("handled above"),
     }
     let json = cli.json.unwrap_or_else(|| {

@@ -124,6 +124,15 @@ impl Subscribers {
     /// Connects one subscriber per token and waits until each has its
     /// first message.
     pub async fn connect(ws_url: &str, tokens: &[String]) -> anyhow::Result<Self> {
+        Self::connect_spread(&[ws_url.to_owned()], tokens).await
+    }
+
+    /// Like [`Subscribers::connect`], spread round-robin over several
+    /// instances: the subscriber of `tokens[i]` connects to
+    /// `ws_urls[i % ws_urls.len()]`.
+    pub async fn connect_spread(ws_urls: &[String], tokens: &[String]) -> anyhow::Result<Self> {
+        anyhow::ensure!(!ws_urls.is_empty(), "no server to subscribe to");
+        let ws_url = ws_urls.join(",");
         let dir = std::env::temp_dir().join(format!(
             "seatline_bench_subs_{}_{}",
             std::process::id(),
@@ -140,7 +149,7 @@ impl Subscribers {
             let mut child = Command::new(&exe)
                 .arg("worker")
                 .arg("--ws")
-                .arg(ws_url)
+                .arg(&ws_url)
                 .arg("--tokens")
                 .arg(&token_file)
                 .arg("--from")
@@ -182,6 +191,14 @@ impl Subscribers {
         Ok(subs)
     }
 
+    /// CPU seconds (user + system) the worker processes used so far.
+    pub fn cpu_secs(&self) -> f64 {
+        self.workers
+            .iter()
+            .filter_map(|w| w.child.id().and_then(crate::server::cpu_secs_of))
+            .sum()
+    }
+
     /// Stops every worker and returns every message they received.
     pub async fn finish(mut self) -> anyhow::Result<Vec<Record>> {
         for w in &mut self.workers {
@@ -203,7 +220,15 @@ impl Subscribers {
     }
 }
 
-/// The worker process's main: see the module docs.
+/// The server of subscriber `index` among the comma-separated `ws_urls`
+/// (round-robin).
+fn ws_url_of(ws_urls: &str, index: usize) -> &str {
+    let urls: Vec<&str> = ws_urls.split(',').collect();
+    urls[index % urls.len()]
+}
+
+/// The worker process's main: see the module docs; `ws_url` may list
+/// several servers, comma-separated, taken round-robin by token index.
 pub async fn worker(
     ws_url: &str,
     tokens: &Path,
@@ -226,7 +251,7 @@ pub async fn worker(
     for (offset, token) in mine.into_iter().enumerate() {
         let index = from + offset;
         let (ws_url, tx, ready_tx, gate) = (
-            ws_url.to_owned(),
+            ws_url_of(ws_url, index).to_owned(),
             tx.clone(),
             ready_tx.clone(),
             Arc::clone(&gate),
@@ -394,6 +419,14 @@ async fn next_json(socket: &mut Socket) -> anyhow::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscribers_spread_round_robin() {
+        let urls = "ws://a,ws://b,ws://c";
+        let picked: Vec<&str> = (0..5).map(|i| ws_url_of(urls, i)).collect();
+        assert_eq!(picked, ["ws://a", "ws://b", "ws://c", "ws://a", "ws://b"]);
+        assert_eq!(ws_url_of("ws://only", 7), "ws://only");
+    }
 
     #[test]
     fn records_survive_the_file() {

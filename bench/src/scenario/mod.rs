@@ -6,6 +6,7 @@ mod flow;
 mod hold;
 mod join;
 mod raw;
+mod scale;
 mod subs;
 
 use std::collections::HashMap;
@@ -18,6 +19,7 @@ pub use self::flow::flow;
 pub use self::hold::hold_hot;
 pub use self::join::join;
 pub use self::raw::raw_limit;
+pub use self::scale::scale;
 pub use self::subs::subs_idle;
 use crate::client::Gql;
 use crate::report::Report;
