@@ -41,6 +41,10 @@ const MAX_SOCKETS_PER_INSTANCE: usize = 18_500;
 /// PostgreSQL's `max_connections` budget for the instances' pools (the
 /// default is 100, and other users of the server need some).
 const CONNECTION_BUDGET: u32 = 30;
+/// Subscribers taken from before the head of the line (issued
+/// concurrently, tokens are only roughly in line order), so that no
+/// unsubscribed waiter stands ahead of a subscriber.
+const HEAD_MARGIN: usize = 256;
 /// Subscriber connections per second assumed before the first step has
 /// measured it.
 const FIRST_CONNECT_RATE: f64 = 1_000.0;
@@ -107,7 +111,7 @@ fn pool_size(instances: usize) -> u32 {
 fn to_subscribe(live: usize, rate: u64, connect_rate: f64, instances: usize) -> usize {
     let connect_secs = live as f64 / connect_rate.max(1.0);
     let drained = (rate as f64 * connect_secs).ceil() as usize;
-    (live + drained).min(MAX_SOCKETS_PER_INSTANCE * instances)
+    (live + drained + HEAD_MARGIN).min(MAX_SOCKETS_PER_INSTANCE * instances)
 }
 
 /// The expected share of admissions pushed by an instance other than the
@@ -381,11 +385,9 @@ async fn measure(
     step: &Step,
 ) -> anyhow::Result<Measured> {
     top_up(cluster, gqls, tokens, plan.rate, step.subscribed + 1_000).await?;
-    // Subscribe from just before the head of the line, so no unsubscribed
-    // waiter stands ahead of a subscriber.
     let start = head(cluster, plan.rate)
         .await?
-        .saturating_sub(256)
+        .saturating_sub(HEAD_MARGIN)
         .min(tokens.len().saturating_sub(step.subscribed));
     let slice = &tokens[start..(start + step.subscribed).min(tokens.len())];
     let connect_started = Instant::now();
@@ -596,7 +598,7 @@ mod tests {
     #[test]
     fn subscribers_cover_the_line_drained_while_connecting() {
         // 20,000 at 1,000/s take 20 s, while 2,000 are admitted.
-        assert_eq!(to_subscribe(20_000, 100, 1_000.0, 6), 22_000);
+        assert_eq!(to_subscribe(20_000, 100, 1_000.0, 6), 22_000 + HEAD_MARGIN);
         // Never more than the instances can hold.
         assert_eq!(
             to_subscribe(100_000, 100, 100.0, 6),
