@@ -173,7 +173,7 @@ impl Server {
             .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
             .env("SEATLINE_ISSUE_RATE_LIMIT_PER_SEC", "0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log_file(port))
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (k, v) in env {
@@ -356,6 +356,14 @@ pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     // USER_HZ is 100 on Linux.
     Some((utime + stime) / 100.0)
+}
+
+/// Where a server's log (stdout) goes: `$SEATLINE_BENCH_SERVER_LOGS/<port>.log`
+/// when that directory is set, else nowhere.
+fn log_file(port: u16) -> Stdio {
+    std::env::var_os("SEATLINE_BENCH_SERVER_LOGS")
+        .and_then(|dir| std::fs::File::create(PathBuf::from(dir).join(format!("{port}.log"))).ok())
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 fn free_port() -> anyhow::Result<u16> {

@@ -143,6 +143,7 @@ impl Subscribers {
         std::fs::write(&token_file, tokens.join("\n"))?;
         let exe = std::env::current_exe()?;
         let mut workers = Vec::new();
+        let count = tokens.len().div_ceil(PER_WORKER).to_string();
         for (n, from) in (0..tokens.len()).step_by(PER_WORKER).enumerate() {
             let count = PER_WORKER.min(tokens.len() - from);
             let out = dir.join(format!("worker{n}.out"));
@@ -158,6 +159,7 @@ impl Subscribers {
                 .arg(count.to_string())
                 .arg("--out")
                 .arg(&out)
+                .env(WORKERS_ENV, &count)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -220,6 +222,26 @@ impl Subscribers {
     }
 }
 
+/// Handshakes in flight over all workers; each server answers them with a
+/// few database reads on a small pool.
+const HANDSHAKES: usize = 2_048;
+/// Tells the workers how many there are.
+const WORKERS_ENV: &str = "SEATLINE_BENCH_WORKERS";
+
+/// Handshakes one worker keeps in flight: its share of [`HANDSHAKES`],
+/// 16 to 256.
+fn handshakes_per_worker(workers: usize) -> usize {
+    (HANDSHAKES / workers.max(1)).clamp(16, 256)
+}
+
+fn handshakes() -> usize {
+    let workers = std::env::var(WORKERS_ENV)
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1);
+    handshakes_per_worker(workers)
+}
+
 /// The server of subscriber `index` among the comma-separated `ws_urls`
 /// (round-robin).
 fn ws_url_of(ws_urls: &str, index: usize) -> &str {
@@ -246,8 +268,8 @@ pub async fn worker(
     let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<bool>();
     // Connecting many at once overflows the listen backlog: a few hundred
-    // handshakes at a time.
-    let gate = Arc::new(Semaphore::new(256));
+    // handshakes at a time, over all workers.
+    let gate = Arc::new(Semaphore::new(handshakes()));
     for (offset, token) in mine.into_iter().enumerate() {
         let index = from + offset;
         let (ws_url, tx, ready_tx, gate) = (
@@ -363,6 +385,10 @@ async fn follow(
                 let t = &msg["payload"]["data"]["queueUpdates"];
                 let Some(status) = t["status"].as_str().and_then(Status::from_code) else {
                     eprintln!("subscriber {index}: unexpected {msg}");
+                    // An error instead of the first state: not subscribed.
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(false);
+                    }
                     continue;
                 };
                 let _ = tx.send(Record {
@@ -426,6 +452,14 @@ mod tests {
         let picked: Vec<&str> = (0..5).map(|i| ws_url_of(urls, i)).collect();
         assert_eq!(picked, ["ws://a", "ws://b", "ws://c", "ws://a", "ws://b"]);
         assert_eq!(ws_url_of("ws://only", 7), "ws://only");
+    }
+
+    #[test]
+    fn handshakes_are_shared_by_the_workers() {
+        assert_eq!(handshakes_per_worker(1), 256);
+        assert_eq!(handshakes_per_worker(4), 256);
+        assert_eq!(handshakes_per_worker(22), 93);
+        assert_eq!(handshakes_per_worker(1_000), 16);
     }
 
     #[test]

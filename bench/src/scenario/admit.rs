@@ -60,6 +60,9 @@ pub(super) struct Run {
     /// its own histogram: p50 and p99 in ms.
     pub server_share: Option<(f64, f64)>,
     pub lost: usize,
+    /// Of the lost: EXPIRED (the 1 s admission over) came instead of
+    /// PROGRESS.
+    pub lost_to_expiry: usize,
     pub duplicated: usize,
     pub staleness: Histogram<u64>,
     pub censored: usize,
@@ -140,7 +143,8 @@ async fn measure(
     let window_secs = (window_end - window_start) as f64 / 1e6;
     let subs = by_subscriber(&records);
     let mut run = analyse(&subs, window_start, window_end);
-    run.lost = lost(std::slice::from_ref(&gql), slice, &subs, window_end).await?;
+    (run.lost, run.lost_to_expiry) =
+        lost(std::slice::from_ref(&gql), slice, &subs, window_end).await?;
     run.window_secs = window_secs;
     run.pushes = delta("seatline_pushes_total");
     run.statements = delta("seatline_db_statements_total");
@@ -236,6 +240,7 @@ pub(super) fn analyse(
         latency,
         server_share: None,
         lost: 0,
+        lost_to_expiry: 0,
         duplicated,
         staleness,
         censored,
@@ -249,26 +254,28 @@ pub(super) fn analyse(
 }
 
 /// Subscribers admitted (by the database's account) within the window
-/// that never received PROGRESS. Each is asked on its own instance
+/// that never received PROGRESS, and of those, the ones that received
+/// EXPIRED instead. Each is asked on its own instance
 /// (`gqls[index % gqls.len()]`, as it subscribed), 64 at a time.
 pub(super) async fn lost(
     gqls: &[Gql],
     tokens: &[String],
     subs: &HashMap<usize, Vec<Record>>,
     window_end: i64,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<(usize, usize)> {
     use futures_util::{StreamExt, TryStreamExt};
     anyhow::ensure!(!gqls.is_empty(), "no server to ask");
-    let unpushed: Vec<(usize, i64)> = (0..tokens.len())
+    let unpushed: Vec<(usize, i64, bool)> = (0..tokens.len())
         .filter_map(|index| {
             let msgs = subs.get(&index)?;
             let first = msgs.first().filter(|r| r.status == Status::Waiting)?;
             let pushed = msgs.iter().any(|r| r.status == Status::Progress);
-            (!pushed).then_some((index, first.received_us))
+            let expired = msgs.iter().any(|r| r.status == Status::Expired);
+            (!pushed).then_some((index, first.received_us, expired))
         })
         .collect();
-    let admitted: Vec<bool> = futures_util::stream::iter(unpushed)
-        .map(|(index, subscribed)| {
+    let admitted: Vec<(bool, bool)> = futures_util::stream::iter(unpushed)
+        .map(|(index, subscribed, expired)| {
             let gql = gqls[index % gqls.len()].clone();
             let token = tokens[index].clone();
             async move {
@@ -284,13 +291,16 @@ pub(super) async fn lost(
                     other => anyhow::bail!("queueTicket: {other:?}"),
                 };
                 let admitted = unix_us(&text(&data, "/queueTicket/admittedAt"));
-                Ok(admitted.is_some_and(|at| at > subscribed && at < window_end))
+                let lost = admitted.is_some_and(|at| at > subscribed && at < window_end);
+                Ok((lost, lost && expired))
             }
         })
         .buffer_unordered(64)
         .try_collect()
         .await?;
-    Ok(admitted.into_iter().filter(|&a| a).count())
+    let lost = admitted.iter().filter(|(lost, _)| *lost).count();
+    let expired = admitted.iter().filter(|(_, expired)| *expired).count();
+    Ok((lost, expired))
 }
 
 fn report(ctx: &mut Ctx, rate: u64, subscribed: usize, run: &Run) {
@@ -358,10 +368,22 @@ pub(super) fn report_run(
         &at("no admission push lost"),
         run.lost == 0,
         &format!(
-            "{} subscribers admitted in the window got no PROGRESS within {LOST_AFTER:?} after it",
-            run.lost
+            "{} subscribers admitted in the window got no PROGRESS within {LOST_AFTER:?} after it \
+             ({} got EXPIRED instead)",
+            run.lost, run.lost_to_expiry
         ),
     );
+    if run.lost > 0 {
+        ctx.report
+            .figure(s, b, &at("admission pushes lost"), run.lost as f64, "");
+        ctx.report.figure(
+            s,
+            b,
+            &at("admission pushes lost: EXPIRED came instead of PROGRESS"),
+            run.lost_to_expiry as f64,
+            "",
+        );
+    }
     ctx.report.check(
         s,
         b,

@@ -40,7 +40,7 @@ const SCENARIO: &str = "scale";
 const MAX_SOCKETS_PER_INSTANCE: usize = 18_500;
 /// PostgreSQL's `max_connections` budget for the instances' pools (the
 /// default is 100, and other users of the server need some).
-const CONNECTION_BUDGET: u32 = 30;
+const CONNECTION_BUDGET: u32 = 54;
 /// Subscribers taken from before the head of the line (issued
 /// concurrently, tokens are only roughly in line order), so that no
 /// unsubscribed waiter stands ahead of a subscriber.
@@ -137,6 +137,23 @@ fn round_robin(count: usize, instances: usize) -> Vec<f64> {
     (0..instances)
         .map(|i| count.saturating_sub(i).div_ceil(instances) as f64)
         .collect()
+}
+
+/// Admissions per admitting transaction (those sharing one `admittedAt`):
+/// mean and largest. 1 when slots free one by one; `rate` when they all
+/// lapse together once a second.
+fn batches(mut admitted_at: Vec<i64>) -> Option<(f64, usize)> {
+    if admitted_at.is_empty() {
+        return None;
+    }
+    admitted_at.sort_unstable();
+    let total = admitted_at.len();
+    let sizes: Vec<usize> = admitted_at
+        .chunk_by(|a, b| a == b)
+        .map(<[i64]>::len)
+        .collect();
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    Some((total as f64 / sizes.len() as f64, largest))
 }
 
 /// Statements per second of the largest step over the smallest: 1 when
@@ -264,6 +281,8 @@ struct Measured {
     pg_cpu: Option<f64>,
     cross_instance: Option<f64>,
     admissions_per_instance: Vec<f64>,
+    /// Admissions per admitting transaction: mean and largest.
+    batches: Option<(f64, usize)>,
 }
 
 /// Issues tokens (round-robin over instances, returned in order) until
@@ -451,8 +470,19 @@ async fn measure(
         records.len(),
         subs.len()
     );
+    let admitted_at: Vec<i64> = subs
+        .values()
+        .filter(|msgs| msgs.first().map(|r| r.status) == Some(Status::Waiting))
+        .filter_map(|msgs| {
+            msgs.iter()
+                .find(|r| r.status == Status::Progress)?
+                .admitted_us
+        })
+        .filter(|at| (window_start..=window_end).contains(at))
+        .collect();
+    let batches = batches(admitted_at);
     let mut run = analyse(&subs, window_start, window_end);
-    run.lost = lost(gqls, slice, &subs, window_end).await?;
+    (run.lost, run.lost_to_expiry) = lost(gqls, slice, &subs, window_end).await?;
     run.window_secs = window_secs;
     run.pushes = delta("seatline_pushes_total");
     run.statements = delta("seatline_db_statements_total");
@@ -503,6 +533,7 @@ async fn measure(
         pg_cpu,
         cross_instance,
         admissions_per_instance,
+        batches,
     })
 }
 
@@ -537,6 +568,22 @@ fn report(ctx: &mut Ctx, step: &Step, m: &Measured) {
             &at("admissions pushed by another instance than the committing one (expected)"),
             100.0 * x,
             "%",
+        );
+    }
+    if let Some((mean, largest)) = m.batches {
+        ctx.report.figure(
+            s,
+            b,
+            &at("admissions per admitting transaction (one admittedAt), mean"),
+            mean,
+            "",
+        );
+        ctx.report.figure(
+            s,
+            b,
+            &at("admissions per admitting transaction, largest"),
+            largest as f64,
+            "",
         );
     }
     let committed: Vec<String> = m
@@ -589,10 +636,11 @@ mod tests {
 
     #[test]
     fn pools_fit_the_connection_budget() {
-        assert_eq!(pool_size(6), 4);
+        assert_eq!(pool_size(6), 8);
         assert!(6 * (pool_size(6) + 1) <= CONNECTION_BUDGET);
         assert_eq!(pool_size(2), 8);
         assert_eq!(pool_size(40), 2);
+        assert_eq!(pool_size(12), 3);
     }
 
     #[test]
@@ -617,6 +665,13 @@ mod tests {
         assert!(x.abs() < 1e-9, "{x}");
         assert_eq!(cross_instance_share(&[0.0, 0.0], &even), None);
         assert_eq!(round_robin(7, 3), vec![3.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn batches_group_one_admitted_at() {
+        assert_eq!(batches(vec![]), None);
+        assert_eq!(batches(vec![3, 1, 2]), Some((1.0, 1)));
+        assert_eq!(batches(vec![5, 1, 5, 5, 1, 9]), Some((2.0, 3)));
     }
 
     #[test]
