@@ -152,6 +152,38 @@ async fn position_changes_are_coalesced_to_the_push_interval() {
 }
 
 #[tokio::test]
+async fn a_line_that_stood_still_is_pushed_when_it_moves_again() {
+    // Found by `seatline-bench scale`: admissions in batches once a second
+    // left positions unpushed for many seconds.
+    let app = spawn_app_with(|s| {
+        s.queue_capacity = 1;
+        s.push_interval_ms = 100;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    app.issue("bob").await;
+    let carol = app.issue("carol").await;
+    let mut ws = app.ws(json!({ "token": carol["token"] })).await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["position"], 1);
+    // Still for several intervals: the follower waits for the next change.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = app.hold(&alice, DATE, 1).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // One change (Alice buys, Bob is admitted): Carol moves up, pushed.
+    data(&app.pay(&alice, &id).await, "pay");
+    let moved = ws
+        .recv_within(Duration::from_secs(2))
+        .await
+        .ok()
+        .flatten()
+        .expect("the new position pushed");
+    assert_eq!(moved["payload"]["data"]["queueUpdates"]["position"], 0);
+}
+
+#[tokio::test]
 async fn shutdown_closes_subscriptions_cleanly() {
     let app = spawn_app_with(|s| s.queue_capacity = 1).await;
     app.admitted("alice").await;

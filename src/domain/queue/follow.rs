@@ -125,12 +125,20 @@ impl Follower {
                 }
                 // A line that stood still is waited on instead: its next
                 // change is checked at once (the last check is an interval
-                // old or more).
+                // old or more). `changed` marks the change seen, so it is
+                // acted on here: left to the timer branch, `has_changed`
+                // would find nothing new and park again, and a line that
+                // moves once per interval or less would never be pushed.
                 changed = self.line.changed(), if waiting && self.parked => {
                     if changed.is_err() {
                         return None;
                     }
                     self.parked = false;
+                    self.next_check_at = Instant::now() + self.push_interval;
+                    let ticket = self.last.as_ref()?.ticket.clone();
+                    if let Some(next) = self.refresh(ticket).await {
+                        return Some(next);
+                    }
                 }
             }
         }
