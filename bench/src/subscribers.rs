@@ -143,7 +143,7 @@ impl Subscribers {
         std::fs::write(&token_file, tokens.join("\n"))?;
         let exe = std::env::current_exe()?;
         let mut workers = Vec::new();
-        let count = tokens.len().div_ceil(PER_WORKER).to_string();
+        let worker_count = tokens.len().div_ceil(PER_WORKER).to_string();
         for (n, from) in (0..tokens.len()).step_by(PER_WORKER).enumerate() {
             let count = PER_WORKER.min(tokens.len() - from);
             let out = dir.join(format!("worker{n}.out"));
@@ -159,7 +159,7 @@ impl Subscribers {
                 .arg(count.to_string())
                 .arg("--out")
                 .arg(&out)
-                .env(WORKERS_ENV, &count)
+                .env(WORKERS_ENV, &worker_count)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
