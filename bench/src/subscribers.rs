@@ -124,13 +124,21 @@ impl Subscribers {
     /// Connects one subscriber per token and waits until each has its
     /// first message.
     pub async fn connect(ws_url: &str, tokens: &[String]) -> anyhow::Result<Self> {
-        Self::connect_spread(&[ws_url.to_owned()], tokens).await
+        Self::connect_spread(&[ws_url.to_owned()], tokens, None).await
     }
 
     /// Like [`Subscribers::connect`], spread round-robin over several
     /// instances: the subscriber of `tokens[i]` connects to
-    /// `ws_urls[i % ws_urls.len()]`.
-    pub async fn connect_spread(ws_urls: &[String], tokens: &[String]) -> anyhow::Result<Self> {
+    /// `ws_urls[i % ws_urls.len()]`. `handshakes`: at most this many in
+    /// flight over all workers (default: 256 per worker). Each costs a
+    /// server a few database reads on its pool: `scale` found six pools of
+    /// 8 exhausted at 100,000 (10 s acquire timeouts) with 2,048 in flight
+    /// (59,000 failed) and with 512 (30,500 failed).
+    pub async fn connect_spread(
+        ws_urls: &[String],
+        tokens: &[String],
+        handshakes: Option<usize>,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(!ws_urls.is_empty(), "no server to subscribe to");
         let ws_url = ws_urls.join(",");
         let dir = std::env::temp_dir().join(format!(
@@ -143,7 +151,10 @@ impl Subscribers {
         std::fs::write(&token_file, tokens.join("\n"))?;
         let exe = std::env::current_exe()?;
         let mut workers = Vec::new();
-        let worker_count = tokens.len().div_ceil(PER_WORKER).to_string();
+        let gate = handshakes
+            .map(|total| handshakes_per_worker(total, tokens.len().div_ceil(PER_WORKER)))
+            .unwrap_or(HANDSHAKES_PER_WORKER)
+            .to_string();
         for (n, from) in (0..tokens.len()).step_by(PER_WORKER).enumerate() {
             let count = PER_WORKER.min(tokens.len() - from);
             let out = dir.join(format!("worker{n}.out"));
@@ -159,7 +170,7 @@ impl Subscribers {
                 .arg(count.to_string())
                 .arg("--out")
                 .arg(&out)
-                .env(WORKERS_ENV, &worker_count)
+                .env(HANDSHAKES_ENV, &gate)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -222,25 +233,22 @@ impl Subscribers {
     }
 }
 
-/// Handshakes in flight over all workers; each server answers them with a
-/// few database reads on a small pool (`scale`, 100,000 over six instances
-/// with 2,048 in flight: more than half timed out waiting for a connection).
-const HANDSHAKES: usize = 512;
-/// Tells the workers how many there are.
-const WORKERS_ENV: &str = "SEATLINE_BENCH_WORKERS";
+/// Handshakes one worker keeps in flight unless told otherwise.
+const HANDSHAKES_PER_WORKER: usize = 256;
+/// Tells a worker how many handshakes to keep in flight.
+const HANDSHAKES_ENV: &str = "SEATLINE_BENCH_HANDSHAKES";
 
-/// Handshakes one worker keeps in flight: its share of [`HANDSHAKES`],
-/// 16 to 256.
-fn handshakes_per_worker(workers: usize) -> usize {
-    (HANDSHAKES / workers.max(1)).clamp(16, 256)
+/// Handshakes one of `workers` keeps in flight for `total` over all of
+/// them: at least 4.
+fn handshakes_per_worker(total: usize, workers: usize) -> usize {
+    (total / workers.max(1)).clamp(4, HANDSHAKES_PER_WORKER)
 }
 
 fn handshakes() -> usize {
-    let workers = std::env::var(WORKERS_ENV)
+    std::env::var(HANDSHAKES_ENV)
         .ok()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(1);
-    handshakes_per_worker(workers)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(HANDSHAKES_PER_WORKER)
 }
 
 /// The server of subscriber `index` among the comma-separated `ws_urls`
@@ -269,7 +277,7 @@ pub async fn worker(
     let (tx, mut rx) = mpsc::unbounded_channel::<Record>();
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<bool>();
     // Connecting many at once overflows the listen backlog: a few hundred
-    // handshakes at a time, over all workers.
+    // handshakes at a time.
     let gate = Arc::new(Semaphore::new(handshakes()));
     for (offset, token) in mine.into_iter().enumerate() {
         let index = from + offset;
@@ -457,11 +465,10 @@ mod tests {
 
     #[test]
     fn handshakes_are_shared_by_the_workers() {
-        assert_eq!(handshakes_per_worker(1), 256);
-        assert_eq!(handshakes_per_worker(2), 256);
-        assert_eq!(handshakes_per_worker(4), 128);
-        assert_eq!(handshakes_per_worker(22), 23);
-        assert_eq!(handshakes_per_worker(1_000), 16);
+        assert_eq!(handshakes_per_worker(128, 1), 128);
+        assert_eq!(handshakes_per_worker(2_048, 1), 256);
+        assert_eq!(handshakes_per_worker(128, 22), 5);
+        assert_eq!(handshakes_per_worker(128, 1_000), 4);
     }
 
     #[test]

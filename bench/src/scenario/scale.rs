@@ -45,6 +45,9 @@ const CONNECTION_BUDGET: u32 = 54;
 /// concurrently, tokens are only roughly in line order), so that no
 /// unsubscribed waiter stands ahead of a subscriber.
 const HEAD_MARGIN: usize = 256;
+/// Subscriber handshakes in flight over all workers: each costs an
+/// instance a few reads on its small pool (see `Subscribers::connect_spread`).
+const HANDSHAKES: usize = 128;
 /// Subscriber connections per second assumed before the first step has
 /// measured it.
 const FIRST_CONNECT_RATE: f64 = 1_000.0;
@@ -411,11 +414,12 @@ async fn measure(
     let slice = &tokens[start..(start + step.subscribed).min(tokens.len())];
     let connect_started = Instant::now();
     let limit = Duration::from_secs_f64((slice.len() as f64 / 100.0).max(120.0));
-    let subs = tokio::time::timeout(limit, Subscribers::connect_spread(ws_urls, slice))
-        .await
-        .map_err(|_| {
-            anyhow::anyhow!("{} subscribers not connected within {limit:?}", slice.len())
-        })??;
+    let subs = tokio::time::timeout(
+        limit,
+        Subscribers::connect_spread(ws_urls, slice, Some(HANDSHAKES)),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("{} subscribers not connected within {limit:?}", slice.len()))??;
     let connect_rate = subs.connected as f64 / connect_started.elapsed().as_secs_f64();
     eprintln!(
         "  {} subscribed ({} failed) in {:.0} s: {connect_rate:.0}/s",
