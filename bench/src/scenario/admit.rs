@@ -192,6 +192,14 @@ pub(super) fn analyse(
                 let _ = latency.record((first.received_us - at).max(1) as u64);
             }
             duplicated += progress.len() - 1;
+        } else if let Some(at) = msgs
+            .iter()
+            .find(|r| r.status != Status::Waiting)
+            .and_then(|r| r.admitted_us)
+        {
+            // Admitted, but told only after the admission ended (EXPIRED
+            // instead of PROGRESS): the line still moved by it.
+            admissions.push(at);
         }
     }
     admissions.sort_unstable();
@@ -320,7 +328,6 @@ pub(super) fn report_run(
     push_goal_ms: f64,
 ) {
     let b = ctx.backend_name();
-    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     ctx.report.figure(
         s,
         b,
@@ -328,6 +335,24 @@ pub(super) fn report_run(
         run.admitted_in_window as f64,
         "",
     );
+    ctx.report.figure(
+        s,
+        b,
+        &at("admission pushes received as PROGRESS"),
+        run.latency.len() as f64,
+        "",
+    );
+    if run.latency.is_empty() {
+        eprintln!("  no admission of the window was pushed as PROGRESS: no latency figures");
+    } else {
+        push_latency(ctx, s, at, run, push_goal_ms);
+    }
+    report_rest(ctx, s, at, subscribed, run);
+}
+
+fn push_latency(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, run: &Run, push_goal_ms: f64) {
+    let b = ctx.backend_name();
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     ctx.report
         .figure(s, b, &at("admission push p50"), ms(&run.latency, 0.5), "ms");
     ctx.report.goal(
@@ -362,6 +387,10 @@ pub(super) fn report_run(
             Goal::AtMost(push_goal_ms),
         );
     }
+}
+
+fn report_rest(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, subscribed: usize, run: &Run) {
+    let b = ctx.backend_name();
     ctx.report.check(
         s,
         b,
@@ -391,6 +420,17 @@ pub(super) fn report_run(
         run.duplicated == 0,
         &format!("{} duplicate PROGRESS messages", run.duplicated),
     );
+    if run.staleness.is_empty() {
+        eprintln!("  no admission known in the window: no staleness figures");
+    } else {
+        staleness(ctx, s, at, run);
+    }
+    report_load(ctx, s, at, subscribed, run);
+}
+
+fn staleness(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, run: &Run) {
+    let b = ctx.backend_name();
+    let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     ctx.report.figure(
         s,
         b,
@@ -413,6 +453,10 @@ pub(super) fn report_run(
         run.censored as f64,
         "",
     );
+}
+
+fn report_load(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, subscribed: usize, run: &Run) {
+    let b = ctx.backend_name();
     let per_sub = run.pushes / run.window_secs / subscribed.max(1) as f64;
     ctx.report.goal(
         s,
