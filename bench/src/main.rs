@@ -99,6 +99,9 @@ enum Scenario {
         #[arg(long)]
         admit_per_sec: f64,
     },
+    /// Issue 5's scale figure: subscribers ramped to 100,000 over several
+    /// instances on one PostgreSQL (`--database-url` required).
+    Scale,
     /// Internal: holds a slice of subscribers for the parent process.
     #[command(hide = true)]
     Worker {
@@ -170,6 +173,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Peer { redis_url, waiters } => {
             scenario::peer(&mut ctx, &redis_url, &waiters).await?;
         }
+        Scenario::Scale => scenario::scale(&mut ctx).await?,
         Scenario::Worker { .. } | Scenario::PeerServer { .. } => unreachable!("handled above"),
     }
     let json = cli.json.unwrap_or_else(|| {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -142,18 +142,25 @@ impl Server {
         backend: &Backend,
         env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
-        if !binary.exists() {
-            bail!(
-                "{} not found: run `cargo build --release` first",
-                binary.display()
-            );
-        }
+        ensure_built(binary)?;
         let db = FreshDb::create(backend).await?;
+        let url = db.url.clone();
+        Self::spawn(binary, &url, Some(db), env).await
+    }
+
+    /// Starts `binary` on the database at `database_url`, which it does not
+    /// own (several instances on one database: see [`Cluster`]).
+    async fn spawn(
+        binary: &PathBuf,
+        database_url: &str,
+        db: Option<FreshDb>,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(binary);
         cmd.arg("serve")
-            .env("DATABASE_URL", &db.url)
+            .env("DATABASE_URL", database_url)
             .env("SEATLINE_TOKEN_SECRET", BENCH_TOKEN_SECRET)
             .env("SEATLINE_ADDR", &addr)
             .env("RUST_LOG", "warn")
@@ -161,7 +168,7 @@ impl Server {
             .env("SEATLINE_RATE_LIMIT_PER_SEC", "0")
             .env("SEATLINE_ISSUE_RATE_LIMIT_PER_SEC", "0")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log_file(port))
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (k, v) in env {
@@ -174,7 +181,7 @@ impl Server {
             pid: child.id(),
             child: Some(child),
             addr,
-            db: Some(db),
+            db,
             http: reqwest::Client::new(),
         };
         server.wait_healthy(Duration::from_secs(60)).await?;
@@ -279,6 +286,61 @@ impl Server {
     }
 }
 
+/// Several instances on one fresh PostgreSQL database, dropped after.
+pub struct Cluster {
+    pub servers: Vec<Server>,
+    pub db: FreshDb,
+}
+
+impl Cluster {
+    /// `instances` servers with these settings on one fresh database of
+    /// `backend` (PostgreSQL: SQLite refuses a second process). The first
+    /// one migrates and seeds the database before the others start.
+    pub async fn start(
+        binary: &PathBuf,
+        backend: &Backend,
+        instances: usize,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
+        ensure_built(binary)?;
+        if !matches!(backend, Backend::Postgres(_)) {
+            bail!("several instances on one database need PostgreSQL (--database-url)");
+        }
+        let db = FreshDb::create(backend).await?;
+        let mut servers = Vec::with_capacity(instances);
+        for _ in 0..instances {
+            match Server::spawn(binary, &db.url, None, env).await {
+                Ok(server) => servers.push(server),
+                Err(e) => {
+                    Self { servers, db }.stop().await;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Self { servers, db })
+    }
+
+    /// Stops every instance, then drops the database.
+    pub async fn stop(self) {
+        for server in self.servers {
+            server.stop().await;
+        }
+        self.db.drop_db().await;
+    }
+}
+
+/// The sum of several servers' metrics, name by name (counters and
+/// histogram buckets add up across instances).
+pub fn sum_metrics(scrapes: &[HashMap<String, f64>]) -> HashMap<String, f64> {
+    let mut sum: HashMap<String, f64> = HashMap::new();
+    for scrape in scrapes {
+        for (name, value) in scrape {
+            *sum.entry(name.clone()).or_default() += value;
+        }
+    }
+    sum
+}
+
 /// CPU seconds (user + system) of a process, from `/proc/<pid>/stat`.
 pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -289,6 +351,24 @@ pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     let stime: f64 = fields.get(12)?.parse().ok()?;
     // USER_HZ is 100 on Linux.
     Some((utime + stime) / 100.0)
+}
+
+fn ensure_built(binary: &Path) -> anyhow::Result<()> {
+    if !binary.exists() {
+        bail!(
+            "{} not found: run `cargo build --release` first",
+            binary.display()
+        );
+    }
+    Ok(())
+}
+
+/// Where a server's log (stdout) goes: `$SEATLINE_BENCH_SERVER_LOGS/<port>.log`
+/// when that directory is set, else nowhere.
+fn log_file(port: u16) -> Stdio {
+    std::env::var_os("SEATLINE_BENCH_SERVER_LOGS")
+        .and_then(|dir| std::fs::File::create(PathBuf::from(dir).join(format!("{port}.log"))).ok())
+        .map_or_else(Stdio::null, Stdio::from)
 }
 
 pub fn free_port() -> anyhow::Result<u16> {
@@ -364,6 +444,16 @@ mod tests {
         let p99 = histogram_quantile(&before, &after, "h", 0.99).unwrap();
         assert!(p99 > 0.01 && p99 < 0.1, "{p99}");
         assert_eq!(histogram_quantile(&before, &before, "h", 0.5), None);
+    }
+
+    #[test]
+    fn metrics_of_instances_add_up() {
+        let a: HashMap<String, f64> = [("x".to_owned(), 1.0), ("y".to_owned(), 2.0)].into();
+        let b: HashMap<String, f64> = [("x".to_owned(), 3.0)].into();
+        let sum = sum_metrics(&[a, b]);
+        assert_eq!(sum.get("x"), Some(&4.0));
+        assert_eq!(sum.get("y"), Some(&2.0));
+        assert_eq!(sum_metrics(&[]).len(), 0);
     }
 
     #[test]

@@ -124,6 +124,23 @@ impl Subscribers {
     /// Connects one subscriber per token and waits until each has its
     /// first message.
     pub async fn connect(ws_url: &str, tokens: &[String]) -> anyhow::Result<Self> {
+        Self::connect_spread(&[ws_url.to_owned()], tokens, None).await
+    }
+
+    /// Like [`Subscribers::connect`], spread round-robin over several
+    /// instances: the subscriber of `tokens[i]` connects to
+    /// `ws_urls[i % ws_urls.len()]`. `handshakes`: at most this many in
+    /// flight over all workers (default: 256 per worker). Each costs a
+    /// server a few database reads on its pool: `scale` found six pools of
+    /// 8 exhausted at 100,000 (10 s acquire timeouts) with 2,048 in flight
+    /// (59,000 failed) and with 512 (30,500 failed).
+    pub async fn connect_spread(
+        ws_urls: &[String],
+        tokens: &[String],
+        handshakes: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        anyhow::ensure!(!ws_urls.is_empty(), "no server to subscribe to");
+        let ws_url = ws_urls.join(",");
         let dir = std::env::temp_dir().join(format!(
             "seatline_bench_subs_{}_{}",
             std::process::id(),
@@ -134,13 +151,17 @@ impl Subscribers {
         std::fs::write(&token_file, tokens.join("\n"))?;
         let exe = std::env::current_exe()?;
         let mut workers = Vec::new();
+        let gate = handshakes
+            .map(|total| handshakes_per_worker(total, tokens.len().div_ceil(PER_WORKER)))
+            .unwrap_or(HANDSHAKES_PER_WORKER)
+            .to_string();
         for (n, from) in (0..tokens.len()).step_by(PER_WORKER).enumerate() {
             let count = PER_WORKER.min(tokens.len() - from);
             let out = dir.join(format!("worker{n}.out"));
             let mut child = Command::new(&exe)
                 .arg("worker")
                 .arg("--ws")
-                .arg(ws_url)
+                .arg(&ws_url)
                 .arg("--tokens")
                 .arg(&token_file)
                 .arg("--from")
@@ -149,6 +170,7 @@ impl Subscribers {
                 .arg(count.to_string())
                 .arg("--out")
                 .arg(&out)
+                .env(HANDSHAKES_ENV, &gate)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::inherit())
@@ -182,6 +204,14 @@ impl Subscribers {
         Ok(subs)
     }
 
+    /// CPU seconds (user + system) the worker processes used so far.
+    pub fn cpu_secs(&self) -> f64 {
+        self.workers
+            .iter()
+            .filter_map(|w| w.child.id().and_then(crate::server::cpu_secs_of))
+            .sum()
+    }
+
     /// Stops every worker and returns every message they received.
     pub async fn finish(mut self) -> anyhow::Result<Vec<Record>> {
         for w in &mut self.workers {
@@ -203,7 +233,33 @@ impl Subscribers {
     }
 }
 
-/// The worker process's main: see the module docs.
+/// Handshakes one worker keeps in flight unless told otherwise.
+const HANDSHAKES_PER_WORKER: usize = 256;
+/// Tells a worker how many handshakes to keep in flight.
+const HANDSHAKES_ENV: &str = "SEATLINE_BENCH_HANDSHAKES";
+
+/// Handshakes one of `workers` keeps in flight for `total` over all of
+/// them: at least 4.
+fn handshakes_per_worker(total: usize, workers: usize) -> usize {
+    (total / workers.max(1)).clamp(4, HANDSHAKES_PER_WORKER)
+}
+
+fn handshakes() -> usize {
+    std::env::var(HANDSHAKES_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(HANDSHAKES_PER_WORKER)
+}
+
+/// The server of subscriber `index` among the comma-separated `ws_urls`
+/// (round-robin).
+fn ws_url_of(ws_urls: &str, index: usize) -> &str {
+    let urls: Vec<&str> = ws_urls.split(',').collect();
+    urls[index % urls.len()]
+}
+
+/// The worker process's main: see the module docs; `ws_url` may list
+/// several servers, comma-separated, taken round-robin by token index.
 pub async fn worker(
     ws_url: &str,
     tokens: &Path,
@@ -222,11 +278,11 @@ pub async fn worker(
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel::<bool>();
     // Connecting many at once overflows the listen backlog: a few hundred
     // handshakes at a time.
-    let gate = Arc::new(Semaphore::new(256));
+    let gate = Arc::new(Semaphore::new(handshakes()));
     for (offset, token) in mine.into_iter().enumerate() {
         let index = from + offset;
         let (ws_url, tx, ready_tx, gate) = (
-            ws_url.to_owned(),
+            ws_url_of(ws_url, index).to_owned(),
             tx.clone(),
             ready_tx.clone(),
             Arc::clone(&gate),
@@ -338,6 +394,10 @@ async fn follow(
                 let t = &msg["payload"]["data"]["queueUpdates"];
                 let Some(status) = t["status"].as_str().and_then(Status::from_code) else {
                     eprintln!("subscriber {index}: unexpected {msg}");
+                    // An error instead of the first state: not subscribed.
+                    if let Some(r) = ready.take() {
+                        let _ = r.send(false);
+                    }
                     continue;
                 };
                 let _ = tx.send(Record {
@@ -394,6 +454,22 @@ async fn next_json(socket: &mut Socket) -> anyhow::Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subscribers_spread_round_robin() {
+        let urls = "ws://a,ws://b,ws://c";
+        let picked: Vec<&str> = (0..5).map(|i| ws_url_of(urls, i)).collect();
+        assert_eq!(picked, ["ws://a", "ws://b", "ws://c", "ws://a", "ws://b"]);
+        assert_eq!(ws_url_of("ws://only", 7), "ws://only");
+    }
+
+    #[test]
+    fn handshakes_are_shared_by_the_workers() {
+        assert_eq!(handshakes_per_worker(128, 1), 128);
+        assert_eq!(handshakes_per_worker(2_048, 1), 256);
+        assert_eq!(handshakes_per_worker(128, 22), 5);
+        assert_eq!(handshakes_per_worker(128, 1_000), 4);
+    }
 
     #[test]
     fn records_survive_the_file() {

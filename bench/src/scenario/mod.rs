@@ -7,6 +7,7 @@ mod hold;
 mod join;
 mod peer;
 mod raw;
+mod scale;
 mod subs;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ pub use self::hold::hold_hot;
 pub use self::join::join;
 pub use self::peer::{DEFAULT_REDIS, peer};
 pub use self::raw::raw_limit;
+pub use self::scale::scale;
 pub use self::subs::subs_idle;
 use crate::client::Gql;
 use crate::load::{Done, open_loop};
@@ -89,13 +91,14 @@ impl Ctx {
     }
 }
 
-/// Starts lapse-driven admissions on a server running with capacity =
-/// `rate` and a 1 s active TTL: `rate` users join spread over one second,
-/// are admitted at once, and from then on one lapses, and the next waiter
-/// is admitted, every 1/`rate` s.
-pub async fn pump(gql: &Gql, rate: f64) -> anyhow::Result<()> {
+/// Starts lapse-driven admissions on servers running with capacity =
+/// `rate` and a 1 s active TTL: `rate` users join spread over one second
+/// (round-robin over `gqls`), are admitted at once, and from then on one
+/// lapses, and the next waiter is admitted, every 1/`rate` s.
+pub async fn pump(gqls: &[Gql], rate: f64) -> anyhow::Result<()> {
+    anyhow::ensure!(!gqls.is_empty(), "no server to pump");
     let pump = open_loop(rate, Duration::from_secs(1), 1_024, |i| {
-        let gql = gql.clone();
+        let gql = gqls[i as usize % gqls.len()].clone();
         async move {
             match gql.issue(&format!("pump-{i}")).await {
                 Ok(_) => Done::Ok,

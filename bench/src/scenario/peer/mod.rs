@@ -225,7 +225,7 @@ async fn seatline_measure(
 ) -> anyhow::Result<Run> {
     let gql = Gql::new(&server.graphql_url());
     // Admissions by lapses, as in `admit`.
-    super::pump(&gql, ADMIT_PER_SEC).await?;
+    super::pump(std::slice::from_ref(&gql), ADMIT_PER_SEC).await?;
     let users: Vec<String> = (0..n).map(|i| format!("peer-{i}")).collect();
     let tokens = gql.issue_many(&users, 64).await?;
     let subs = Subscribers::connect(&server.ws_url(), &tokens).await?;
