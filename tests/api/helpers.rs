@@ -351,16 +351,46 @@ impl WsClient {
 
     /// A connection that has sent nothing yet.
     pub async fn open(addr: SocketAddr, protocol: &'static str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(Self::request(addr, protocol))
+            .await
+            .expect("websocket connects");
+        Self { socket, protocol }
+    }
+
+    /// A graphql-transport-ws connection, acknowledged, whose socket holds
+    /// at most about `bytes` unread (a fixed receive buffer: the kernel
+    /// does not grow it, whatever this machine's `tcp_rmem` allows).
+    pub async fn connect_with_receive_buffer(addr: SocketAddr, bytes: u32, init: Value) -> Self {
+        let tcp = tokio::net::TcpSocket::new_v4().expect("socket");
+        tcp.set_recv_buffer_size(bytes).expect("SO_RCVBUF");
+        let stream = tcp.connect(addr).await.expect("tcp connects");
+        let protocol = "graphql-transport-ws";
+        let (socket, _) = tokio_tungstenite::client_async(
+            Self::request(addr, protocol),
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        )
+        .await
+        .expect("websocket connects");
+        let mut client = Self { socket, protocol };
+        client
+            .send(json!({ "type": "connection_init", "payload": init }))
+            .await;
+        let ack = client.recv().await.expect("connection_ack");
+        assert_eq!(ack["type"], "connection_ack", "{ack}");
+        client
+    }
+
+    fn request(
+        addr: SocketAddr,
+        protocol: &'static str,
+    ) -> tokio_tungstenite::tungstenite::handshake::client::Request {
         let mut request = format!("ws://{addr}/graphql/ws")
             .into_client_request()
             .expect("request");
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        let (socket, _) = tokio_tungstenite::connect_async(request)
-            .await
-            .expect("websocket connects");
-        Self { socket, protocol }
+        request
     }
 
     pub async fn send_text(&mut self, text: &str) {
