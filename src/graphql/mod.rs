@@ -9,6 +9,7 @@ pub mod error;
 mod limits;
 mod payment;
 mod queue;
+pub mod subscription;
 mod wallet;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema};

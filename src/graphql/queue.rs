@@ -1,6 +1,7 @@
 //! Queue fields: `issueQueueToken`, `queueTicket`, `queueUpdates`.
 
-use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
+use async_graphql::resolver_utils::enum_value;
+use async_graphql::{Context, Enum, ID, Object, ScalarType, SimpleObject, Subscription, Value};
 use futures_util::{Stream, StreamExt};
 
 use super::context::{state, token, viewer};
@@ -50,6 +51,80 @@ impl From<TicketView> for QueueTicket {
             admitted_at: v.ticket.admitted_at,
             expires_at: v.ticket.expires_at,
             estimated_wait_seconds: v.estimated_wait_secs.map(saturating_i64),
+        }
+    }
+}
+
+/// A field of `QueueTicket`, for answering a subscription without a
+/// GraphQL execution (see `subscription.rs`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TicketField {
+    Token,
+    UserId,
+    Status,
+    Position,
+    EnteredAt,
+    AdmittedAt,
+    ExpiresAt,
+    EstimatedWaitSeconds,
+    Typename,
+}
+
+impl TicketField {
+    pub const ALL: [Self; 9] = [
+        Self::Token,
+        Self::UserId,
+        Self::Status,
+        Self::Position,
+        Self::EnteredAt,
+        Self::AdmittedAt,
+        Self::ExpiresAt,
+        Self::EstimatedWaitSeconds,
+        Self::Typename,
+    ];
+
+    /// The field's name in the schema.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::UserId => "userId",
+            Self::Status => "status",
+            Self::Position => "position",
+            Self::EnteredAt => "enteredAt",
+            Self::AdmittedAt => "admittedAt",
+            Self::ExpiresAt => "expiresAt",
+            Self::EstimatedWaitSeconds => "estimatedWaitSeconds",
+            Self::Typename => "__typename",
+        }
+    }
+
+    #[must_use]
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|field| field.name() == name)
+    }
+}
+
+impl QueueTicket {
+    /// The value the schema would give `field`: each through its own
+    /// GraphQL type's conversion.
+    #[must_use]
+    pub fn value_of(&self, field: TicketField) -> Value {
+        fn optional<T>(value: Option<&T>, to_value: impl Fn(&T) -> Value) -> Value {
+            value.map_or(Value::Null, to_value)
+        }
+        match field {
+            TicketField::Token => Value::String(self.token.clone()),
+            TicketField::UserId => self.user_id.to_value(),
+            TicketField::Status => enum_value(self.status),
+            TicketField::Position => optional(self.position.as_ref(), |p| Value::from(*p)),
+            TicketField::EnteredAt => self.entered_at.to_value(),
+            TicketField::AdmittedAt => optional(self.admitted_at.as_ref(), ScalarType::to_value),
+            TicketField::ExpiresAt => optional(self.expires_at.as_ref(), ScalarType::to_value),
+            TicketField::EstimatedWaitSeconds => {
+                optional(self.estimated_wait_seconds.as_ref(), |s| Value::from(*s))
+            }
+            TicketField::Typename => Value::String("QueueTicket".to_owned()),
         }
     }
 }

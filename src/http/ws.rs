@@ -1,6 +1,7 @@
 //! `/graphql/ws`: GraphQL subscriptions over WebSocket.
 //!
-//! async-graphql runs the protocol; this module owns the socket around it:
+//! async-graphql runs the protocol (and [`SubscriptionExecutor`] the
+//! subscriptions); this module owns the socket around it:
 //! small buffers (tungstenite allocates its read buffer up front), size
 //! limits, a clean close on shutdown (axum's graceful shutdown does not
 //! wait for upgraded connections), keep-alive pings that drop dead peers,
@@ -29,6 +30,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Http;
 use crate::graphql::context::Viewer;
+use crate::graphql::subscription::SubscriptionExecutor;
 
 /// Largest accepted WebSocket message or frame.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -106,12 +108,14 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
 
     let shutdown = http.app.shutdown.clone();
     let init_timeout = Duration::from_millis(http.app.settings.ws_init_timeout_ms);
-    let output = async_graphql::http::WebSocket::new(http.schema, input, protocol)
-        .on_connection_init(move |payload| async move {
+    let executor = SubscriptionExecutor::new(http.schema, http.app.clone());
+    let output = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
+        move |payload| async move {
             let mut data = Data::default();
             data.insert(viewer_from_init(&payload, ip));
             Ok(data)
-        });
+        },
+    );
     let mut output = std::pin::pin!(output);
     let init_deadline = tokio::time::sleep(init_timeout);
     let mut init_deadline = std::pin::pin!(init_deadline);

@@ -457,6 +457,20 @@ impl WsClient {
         }
     }
 
+    /// The next text message as sent, byte for byte (pings are not text).
+    pub async fn next_text(&mut self) -> String {
+        loop {
+            let next = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
+                .await
+                .expect("a message within 10 s");
+            match next {
+                Some(Ok(Message::Text(text))) => return text.to_string(),
+                Some(Ok(Message::Close(_)) | Err(_)) | None => panic!("socket closed"),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
     /// The socket's halves, to write without reading.
     pub fn split(
         self,

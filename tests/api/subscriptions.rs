@@ -372,3 +372,86 @@ mod protocol {
         );
     }
 }
+
+/// Plain `queueUpdates` selections are answered without a GraphQL execution
+/// per message (`graphql/subscription.rs`). Each document here is sent
+/// twice: as it is, and with `@include(if: true)` on the root field, which
+/// sends it through the schema's own execution. Both must say the same
+/// thing, byte for byte, for a waiting and for an admitted ticket.
+#[tokio::test]
+async fn every_plain_selection_is_answered_as_the_schema_answers_it() {
+    let clock = seatline::clock::ManualClock::new(chrono::Utc::now());
+    let app = crate::helpers::spawn_app_with_clock(
+        |s| s.queue_capacity = 1,
+        std::sync::Arc::new(clock.clone()),
+    )
+    .await;
+    let alice = app.admitted("alice").await;
+    app.issue("bob").await;
+    let carol = app.issue("carol").await;
+    let carol = carol["token"].as_str().unwrap().to_owned();
+    // (fast path, schema path, variables)
+    let documents = [
+        (
+            "subscription { queueUpdates { token userId status position enteredAt admittedAt expiresAt estimatedWaitSeconds __typename } }",
+            "subscription { queueUpdates @include(if: true) { token userId status position enteredAt admittedAt expiresAt estimatedWaitSeconds __typename } }",
+            json!({}),
+        ),
+        (
+            "subscription Q { u: queueUpdates { ...F p: position ... on QueueTicket { token status } } } fragment F on QueueTicket { status enteredAt __typename expiresAt }",
+            "subscription Q { u: queueUpdates @include(if: true) { ...F p: position ... on QueueTicket { token status } } } fragment F on QueueTicket { status enteredAt __typename expiresAt }",
+            json!({}),
+        ),
+        (
+            "subscription($t: String!) { queueUpdates(token: $t) { estimatedWaitSeconds position status userId } }",
+            "subscription($t: String!) { queueUpdates(token: $t) @include(if: true) { estimatedWaitSeconds position status userId } }",
+            json!({ "t": "TOKEN" }),
+        ),
+    ];
+    for token in [&alice, &carol] {
+        for (fast, schema, variables) in &documents {
+            let variables: serde_json::Value =
+                serde_json::from_str(&variables.to_string().replace("TOKEN", token)).unwrap();
+            let mut answers = Vec::new();
+            for query in [fast, schema] {
+                let mut ws = app.ws(json!({ "token": token })).await;
+                ws.send(json!({
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": { "query": query, "variables": variables },
+                }))
+                .await;
+                answers.push(ws.next_text().await);
+            }
+            assert!(answers[0].contains("\"next\""), "{}", answers[0]);
+            assert!(!answers[0].contains("errors"), "{}", answers[0]);
+            assert_eq!(answers[0], answers[1], "{fast}");
+        }
+    }
+}
+
+/// A subscription that cannot start answers as the schema does, with the
+/// same code, on the fast path too.
+#[tokio::test]
+async fn a_plain_selection_with_a_bad_token_gets_the_schemas_error() {
+    let app = spawn_app().await;
+    for init in [json!({}), json!({ "token": "not-a-token" })] {
+        let mut ws = app.ws(init).await;
+        ws.send(json!({
+            "id": "1",
+            "type": "subscribe",
+            "payload": { "query": "subscription { queueUpdates { status } }" },
+        }))
+        .await;
+        let message = ws.recv().await.expect("an answer");
+        let errors = if message["type"] == "error" {
+            &message["payload"]
+        } else {
+            &message["payload"]["errors"]
+        };
+        assert_eq!(
+            errors[0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{message}"
+        );
+    }
+}

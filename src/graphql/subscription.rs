@@ -1,0 +1,486 @@
+//! How `/graphql/ws` executes subscriptions.
+//!
+//! Nearly every subscription is a waiter following its ticket: one
+//! `queueUpdates` field with plain `QueueTicket` fields under it. For those
+//! the answer is built straight from the ticket view, without a GraphQL
+//! execution per push: async-graphql keeps a query environment alive per
+//! subscription (about 9 KiB) and runs every field's resolver for every
+//! message, and at 19,000 subscribers pushed twice a second that was the
+//! largest share of the server's CPU. Every other document, and every
+//! subscription that fails to start, goes through the schema as usual, so
+//! validation, errors and their codes are the schema's own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{
+    BaseType, DocumentOperations, ExecutableDocument, FragmentDefinition, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{Data, Executor, Name, Request, Response, Value};
+use async_graphql_value::Value as ArgumentValue;
+use futures_util::stream::BoxStream;
+use futures_util::{FutureExt, StreamExt};
+
+use super::AppSchema;
+use super::context::Viewer;
+use super::queue::{QueueTicket, TicketField};
+use crate::domain::queue;
+use crate::state::AppState;
+
+/// Runs queries through the schema and plain `queueUpdates` subscriptions
+/// through [`Plan`].
+#[derive(Clone)]
+pub struct SubscriptionExecutor {
+    schema: AppSchema,
+    app: AppState,
+}
+
+impl SubscriptionExecutor {
+    #[must_use]
+    pub fn new(schema: AppSchema, app: AppState) -> Self {
+        Self { schema, app }
+    }
+}
+
+impl Executor for SubscriptionExecutor {
+    async fn execute(&self, request: Request) -> Response {
+        self.schema.execute(request).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let Some((plan, token)) = Plan::of(&request).and_then(|plan| {
+            let token = plan.token(&request, session_data.as_deref())?;
+            Some((plan, token))
+        }) else {
+            return Executor::execute_stream(&self.schema, request, session_data);
+        };
+        let app = self.app.clone();
+        let schema = self.schema.clone();
+        async move {
+            let followed = queue::follow(
+                &app.domain,
+                &token,
+                app.push_interval(),
+                app.shutdown.child_token(),
+            )
+            .await;
+            match followed {
+                Ok(updates) => updates
+                    .map(move |view| plan.response(&QueueTicket::from(view)))
+                    .boxed(),
+                // The schema says why, in its own words and codes.
+                Err(_) => Executor::execute_stream(&schema, request, session_data),
+            }
+        }
+        .flatten_stream()
+        .boxed()
+    }
+}
+
+/// Where the token of a planned subscription comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TokenSource {
+    /// No argument, or a literal null: the `connection_init` payload.
+    Session,
+    Literal(String),
+    /// A variable of type `String` or `String!`.
+    Variable {
+        name: Name,
+        required: bool,
+    },
+}
+
+/// A subscription to `queueUpdates` selecting plain `QueueTicket` fields,
+/// answered without a GraphQL execution per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    /// The response key of `queueUpdates` (its alias, if any).
+    root: Name,
+    token: TokenSource,
+    /// Response keys in execution order, each with its field.
+    fields: Vec<(Name, TicketField)>,
+}
+
+/// Fragments nested deeper than this are left to the schema.
+const MAX_FRAGMENT_DEPTH: usize = 4;
+
+impl Plan {
+    /// The plan for `request`, or `None` when the schema must run it: any
+    /// document but a lone `queueUpdates` subscription over plain fields,
+    /// without directives, and every document that fails to parse or
+    /// would fail validation in a way this shape cannot rule out.
+    pub(crate) fn of(request: &Request) -> Option<Self> {
+        let document = async_graphql::parser::parse_query(&request.query).ok()?;
+        Self::of_document(&document, request.operation_name.as_deref())
+    }
+
+    fn of_document(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Self> {
+        let operation = match &document.operations {
+            // An anonymous operation has no name to match.
+            DocumentOperations::Single(_) if operation_name.is_some() => return None,
+            DocumentOperations::Single(operation) => operation,
+            DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+                let (name, operation) = operations.iter().next()?;
+                if operation_name.is_some_and(|wanted| wanted != name.as_str()) {
+                    return None;
+                }
+                operation
+            }
+            DocumentOperations::Multiple(_) => return None,
+        };
+        let operation = &operation.node;
+        if operation.ty != OperationType::Subscription || !operation.directives.is_empty() {
+            return None;
+        }
+        let [root] = operation.selection_set.node.items.as_slice() else {
+            return None;
+        };
+        let Selection::Field(root) = &root.node else {
+            return None;
+        };
+        let root = &root.node;
+        if root.name.node != "queueUpdates" || !root.directives.is_empty() {
+            return None;
+        }
+
+        // Arguments: at most `token`, a string, null or a declared variable.
+        let token = match root.arguments.as_slice() {
+            [] => TokenSource::Session,
+            [(name, value)] if name.node == "token" => match &value.node {
+                ArgumentValue::Null => TokenSource::Session,
+                ArgumentValue::String(token) => TokenSource::Literal(token.clone()),
+                ArgumentValue::Variable(variable) => TokenSource::Variable {
+                    name: variable.clone(),
+                    required: false,
+                },
+                _ => return None,
+            },
+            _ => return None,
+        };
+        // Variables: none, or the token's own, declared `String` or
+        // `String!` without a default (an unused one fails validation).
+        let token = match (token, operation.variable_definitions.as_slice()) {
+            (token @ (TokenSource::Session | TokenSource::Literal(_)), []) => token,
+            (TokenSource::Variable { name, .. }, [definition]) => {
+                let definition = &definition.node;
+                let ty = &definition.var_type.node;
+                if definition.name.node != name
+                    || definition.default_value.is_some()
+                    || !definition.directives.is_empty()
+                    || ty.base != BaseType::Named(Name::new("String"))
+                {
+                    return None;
+                }
+                TokenSource::Variable {
+                    name,
+                    required: !ty.nullable,
+                }
+            }
+            _ => return None,
+        };
+
+        let mut fields = Vec::new();
+        let mut used = Vec::new();
+        collect(
+            &root.selection_set.node,
+            &document.fragments,
+            0,
+            &mut fields,
+            &mut used,
+        )?;
+        // An unused fragment fails validation: the schema says so.
+        if fields.is_empty() || document.fragments.keys().any(|name| !used.contains(name)) {
+            return None;
+        }
+        Some(Self {
+            root: root
+                .alias
+                .as_ref()
+                .map_or_else(|| root.name.node.clone(), |alias| alias.node.clone()),
+            token,
+            fields,
+        })
+    }
+
+    /// The token this subscription follows, or `None` when the schema must
+    /// answer (a missing or malformed token, a variable of the wrong type).
+    fn token(&self, request: &Request, session: Option<&Data>) -> Option<String> {
+        let from_session = || {
+            let viewer = session?
+                .get(&std::any::TypeId::of::<Viewer>())?
+                .downcast_ref::<Viewer>()?;
+            (!viewer.malformed).then(|| viewer.token.clone())?
+        };
+        match &self.token {
+            TokenSource::Session => from_session(),
+            TokenSource::Literal(token) => Some(token.clone()),
+            TokenSource::Variable { name, required } => match request.variables.get(name) {
+                Some(Value::String(token)) => Some(token.clone()),
+                None | Some(Value::Null) if !required => from_session(),
+                _ => None,
+            },
+        }
+    }
+
+    /// One message of the stream: the selected fields of `ticket`.
+    pub(crate) fn response(&self, ticket: &QueueTicket) -> Response {
+        let fields = self
+            .fields
+            .iter()
+            .map(|(key, field)| (key.clone(), ticket.value_of(*field)))
+            .collect();
+        let mut data = async_graphql::indexmap::IndexMap::with_capacity(1);
+        data.insert(self.root.clone(), Value::Object(fields));
+        Response::new(Value::Object(data))
+    }
+}
+
+/// Appends the fields of `set` in execution order (a repeated response key
+/// is merged into its first place), following fragments on `QueueTicket`.
+/// `None` when anything is not a plain field of `QueueTicket`.
+fn collect(
+    set: &SelectionSet,
+    fragments: &HashMap<Name, async_graphql::Positioned<FragmentDefinition>>,
+    depth: usize,
+    fields: &mut Vec<(Name, TicketField)>,
+    used: &mut Vec<Name>,
+) -> Option<()> {
+    if depth > MAX_FRAGMENT_DEPTH {
+        return None;
+    }
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(field) => {
+                let field = &field.node;
+                if !field.arguments.is_empty()
+                    || !field.directives.is_empty()
+                    || !field.selection_set.node.items.is_empty()
+                {
+                    return None;
+                }
+                let kind = TicketField::named(&field.name.node)?;
+                let key = field
+                    .alias
+                    .as_ref()
+                    .map_or_else(|| field.name.node.clone(), |alias| alias.node.clone());
+                match fields.iter().find(|(seen, _)| *seen == key) {
+                    // The same field twice is one; two fields under one
+                    // key fail validation.
+                    Some((_, seen)) if *seen == kind => {}
+                    Some(_) => return None,
+                    None => fields.push((key, kind)),
+                }
+            }
+            Selection::FragmentSpread(spread) => {
+                let spread = &spread.node;
+                let name = &spread.fragment_name.node;
+                let fragment = &fragments.get(name)?.node;
+                if !spread.directives.is_empty()
+                    || !fragment.directives.is_empty()
+                    || fragment.type_condition.node.on.node != "QueueTicket"
+                {
+                    return None;
+                }
+                if !used.contains(name) {
+                    used.push(name.clone());
+                }
+                collect(
+                    &fragment.selection_set.node,
+                    fragments,
+                    depth + 1,
+                    fields,
+                    used,
+                )?;
+            }
+            Selection::InlineFragment(inline) => {
+                let inline = &inline.node;
+                if !inline.directives.is_empty()
+                    || inline
+                        .type_condition
+                        .as_ref()
+                        .is_some_and(|on| on.node.on.node != "QueueTicket")
+                {
+                    return None;
+                }
+                collect(
+                    &inline.selection_set.node,
+                    fragments,
+                    depth + 1,
+                    fields,
+                    used,
+                )?;
+            }
+        }
+    }
+    Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(query: &str) -> Option<Plan> {
+        Plan::of(&Request::new(query))
+    }
+
+    fn keys(plan: &Plan) -> Vec<(&str, TicketField)> {
+        plan.fields.iter().map(|(k, f)| (k.as_str(), *f)).collect()
+    }
+
+    #[test]
+    fn plain_selections_are_planned_in_order() {
+        let p = plan("subscription { queueUpdates { status position s: status __typename } }")
+            .expect("planned");
+        assert_eq!(p.root, "queueUpdates");
+        assert_eq!(p.token, TokenSource::Session);
+        assert_eq!(
+            keys(&p),
+            [
+                ("status", TicketField::Status),
+                ("position", TicketField::Position),
+                ("s", TicketField::Status),
+                ("__typename", TicketField::Typename),
+            ]
+        );
+    }
+
+    #[test]
+    fn fragments_on_the_ticket_are_followed() {
+        let p = plan(
+            "subscription Q { u: queueUpdates { ...F position ... on QueueTicket { token } } }
+             fragment F on QueueTicket { status position ...G }
+             fragment G on QueueTicket { expiresAt }",
+        )
+        .expect("planned");
+        assert_eq!(p.root, "u");
+        assert_eq!(
+            keys(&p),
+            [
+                ("status", TicketField::Status),
+                ("position", TicketField::Position),
+                ("expiresAt", TicketField::ExpiresAt),
+                ("token", TicketField::Token),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_token_argument_is_read() {
+        let p = plan(r#"subscription { queueUpdates(token: "abc") { status } }"#).expect("planned");
+        assert_eq!(p.token, TokenSource::Literal("abc".into()));
+        let p = plan("subscription($t: String!) { queueUpdates(token: $t) { status } }")
+            .expect("planned");
+        assert_eq!(
+            p.token,
+            TokenSource::Variable {
+                name: Name::new("t"),
+                required: true
+            }
+        );
+    }
+
+    #[test]
+    fn everything_else_is_left_to_the_schema() {
+        for query in [
+            "{ queueTicket { status } }",
+            "mutation { issueQueueToken(userId: \"a\") { status } }",
+            "subscription { queueUpdates { status @include(if: true) } }",
+            "subscription { queueUpdates @skip(if: false) { status } }",
+            "subscription @x { queueUpdates { status } }",
+            "subscription { queueUpdates { status bogus } }",
+            "subscription { queueUpdates { status: position status } }",
+            "subscription { queueUpdates }",
+            "subscription { queueUpdates { } }",
+            "subscription { queueUpdates(token: 1) { status } }",
+            "subscription { queueUpdates(other: \"x\") { status } }",
+            "subscription($t: Int) { queueUpdates(token: $t) { status } }",
+            "subscription($t: String = \"x\") { queueUpdates(token: $t) { status } }",
+            "subscription($t: String, $u: String) { queueUpdates(token: $t) { status } }",
+            "subscription($u: String) { queueUpdates { status } }",
+            "subscription { queueUpdates { ...F } } fragment F on Seat { status }",
+            "subscription { queueUpdates { ...F } } fragment F on QueueTicket { ...F }",
+            "subscription { queueUpdates { status } } fragment F on QueueTicket { status }",
+            "subscription { queueUpdates { ...Missing } }",
+            "subscription { queueUpdates { status } queueUpdates { position } }",
+            "subscription A { queueUpdates { status } } subscription B { queueUpdates { status } }",
+            "subscription {",
+        ] {
+            assert_eq!(plan(query), None, "{query}");
+        }
+    }
+
+    #[test]
+    fn a_named_operation_must_match() {
+        let mut request = Request::new("subscription Q { queueUpdates { status } }");
+        request.operation_name = Some("Other".into());
+        assert_eq!(Plan::of(&request), None);
+        request.operation_name = Some("Q".into());
+        assert!(Plan::of(&request).is_some());
+    }
+
+    #[test]
+    fn a_token_of_the_wrong_kind_is_left_to_the_schema() {
+        let p = plan("subscription($t: String) { queueUpdates(token: $t) { status } }")
+            .expect("planned");
+        let mut request = Request::new("");
+        request.variables = async_graphql::Variables::from_json(serde_json::json!({ "t": 5 }));
+        assert_eq!(p.token(&request, None), None);
+        request.variables = async_graphql::Variables::from_json(serde_json::json!({ "t": "x" }));
+        assert_eq!(p.token(&request, None).as_deref(), Some("x"));
+
+        let mut session = Data::default();
+        session.insert(Viewer {
+            token: Some("from-init".into()),
+            ..Viewer::default()
+        });
+        request.variables = async_graphql::Variables::default();
+        assert_eq!(
+            p.token(&request, Some(&session)).as_deref(),
+            Some("from-init")
+        );
+        let mut malformed = Data::default();
+        malformed.insert(Viewer {
+            token: None,
+            malformed: true,
+            client_ip: None,
+        });
+        assert_eq!(p.token(&request, Some(&malformed)), None);
+    }
+
+    /// Every field of `QueueTicket` in the schema is one the plan knows,
+    /// and no other: a field renamed or removed there cannot be answered
+    /// here under its old name.
+    #[test]
+    fn the_plan_knows_exactly_the_schema_fields() {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+
+        let sdl = async_graphql::parser::parse_schema(super::super::sdl()).expect("the SDL parses");
+        let ticket = sdl
+            .definitions
+            .iter()
+            .find_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) if ty.node.name.node == "QueueTicket" => {
+                    Some(&ty.node.kind)
+                }
+                _ => None,
+            });
+        let Some(TypeKind::Object(ticket)) = ticket else {
+            panic!("QueueTicket is an object type in the SDL");
+        };
+        let mut in_schema: Vec<&str> = ticket
+            .fields
+            .iter()
+            .map(|field| field.node.name.node.as_str())
+            .collect();
+        in_schema.push("__typename");
+        in_schema.sort_unstable();
+        let mut known: Vec<&str> = TicketField::ALL.iter().map(|f| f.name()).collect();
+        known.sort_unstable();
+        assert_eq!(in_schema, known);
+    }
+}
