@@ -158,23 +158,18 @@ const SWEEP_BATCH: u64 = 500;
 
 /// Marks holds past `expires_at` EXPIRED and frees their seats. Safe to run
 /// in several processes at once: every update re-checks its condition.
-/// Returns how many holds it expired.
+/// Returns how many holds it expired. With nothing to expire it takes no
+/// write lock (on SQLite that lock would hold up every other writer).
 ///
 /// # Errors
 /// When the database fails.
 pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
     let now = domain.now();
+    if lapsed_holds(domain.db(), now).await?.is_empty() {
+        return Ok(0);
+    }
     let txn = domain.begin_write().await?;
-    let lapsed: Vec<(i64, i64)> = Reservations::find()
-        .select_only()
-        .column(reservation::Column::Id)
-        .column(reservation::Column::SeatId)
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.lte(now))
-        .limit(SWEEP_BATCH)
-        .into_tuple()
-        .all(&txn)
-        .await?;
+    let lapsed = lapsed_holds(&txn, now).await?;
     if lapsed.is_empty() {
         return Ok(0);
     }
@@ -199,4 +194,18 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
         .await?;
     txn.commit().await?;
     Ok(expired.rows_affected)
+}
+
+/// Up to a sweep's batch of holds past `expires_at`: (reservation, seat).
+async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<(i64, i64)>> {
+    Ok(Reservations::find()
+        .select_only()
+        .column(reservation::Column::Id)
+        .column(reservation::Column::SeatId)
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .limit(SWEEP_BATCH)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
