@@ -61,7 +61,9 @@ impl Executor for SubscriptionExecutor {
         };
         let app = self.app.clone();
         let schema = self.schema.clone();
-        async move {
+        // Boxed apart from the stream it yields, so that a subscription
+        // holds the stream alone once started, not room for this future.
+        let start = Box::pin(async move {
             let followed = queue::follow(
                 &app.domain,
                 &token,
@@ -76,9 +78,8 @@ impl Executor for SubscriptionExecutor {
                 // The schema says why, in its own words and codes.
                 Err(_) => Executor::execute_stream(&schema, request, session_data),
             }
-        }
-        .flatten_stream()
-        .boxed()
+        });
+        start.flatten_stream().boxed()
     }
 }
 

@@ -12,7 +12,7 @@
 //! 4409 for a duplicate subscription id, 4400 for an invalid message, and a
 //! bound on subscriptions per connection.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -25,7 +25,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt, future};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Http;
@@ -47,8 +47,9 @@ pub(crate) async fn subscriptions(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // The 128 KiB default read buffer costs ~140 KiB per idle
-        // subscriber; 4 KiB costs ~14.
-        .read_buffer_size(4096)
+        // subscriber. Clients send a few hundred bytes at a time (init,
+        // subscribe, pong); a larger message grows the buffer as needed.
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
@@ -75,7 +76,10 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
     };
     let strict = protocol == WebSocketProtocols::GraphQLWS;
     let guard = Arc::new(Mutex::new(Guard::default()));
-    let (interject, mut interjections) = mpsc::channel::<Interjection>(4);
+    // Rejections found while reading wake the loop below, which says them.
+    // (A channel would cost each idle connection a 1 KiB block.)
+    let interjected = Arc::new(Notify::new());
+    let interject = Arc::clone(&interjected);
 
     let (mut sink, source) = socket.split();
     let inbound = Arc::clone(&guard);
@@ -93,14 +97,12 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
             if !strict {
                 return future::ready(Some(data));
             }
-            let verdict = inbound
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .inbound(&data);
-            future::ready(match verdict {
+            let mut guard = inbound.lock().unwrap_or_else(PoisonError::into_inner);
+            future::ready(match guard.inbound(&data) {
                 Ok(()) => Some(data),
                 Err(said) => {
-                    let _ = interject.try_send(said);
+                    guard.interjections.push_back(said);
+                    interject.notify_one();
                     None
                 }
             })
@@ -137,11 +139,21 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
             () = &mut init_deadline, if !acked && strict => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
-            said = interjections.recv() => match said {
-                Some(Interjection::Close(code, reason)) => break Some(close(code, &reason)),
-                Some(Interjection::Text(text)) => Message::Text(text.into()),
-                None => continue,
-            },
+            () = interjected.notified() => {
+                let said = {
+                    let mut guard = guard.lock().unwrap_or_else(PoisonError::into_inner);
+                    let said = guard.interjections.pop_front();
+                    if !guard.interjections.is_empty() {
+                        interjected.notify_one();
+                    }
+                    said
+                };
+                match said {
+                    Some(Interjection::Close(code, reason)) => break Some(close(code, &reason)),
+                    Some(Interjection::Text(text)) => Message::Text(text.into()),
+                    None => continue,
+                }
+            }
             message = output.next() => match message {
                 Some(WsMessage::Text(text)) => {
                     if strict {
@@ -183,11 +195,13 @@ fn close(code: u16, reason: &str) -> Message {
 }
 
 /// The graphql-transport-ws rules async-graphql does not enforce.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct Guard {
     init_seen: bool,
     acked: bool,
     active: HashSet<String>,
+    /// What the connection must still say, oldest first.
+    interjections: VecDeque<Interjection>,
 }
 
 impl Guard {
@@ -322,7 +336,7 @@ mod tests {
         let mut g = Guard {
             init_seen: true,
             acked: true,
-            active: HashSet::new(),
+            ..Guard::default()
         };
         for i in 0..MAX_SUBSCRIPTIONS {
             let m = format!(r#"{{"id":"{i}","type":"subscribe","payload":{{}}}}"#);

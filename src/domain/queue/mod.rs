@@ -231,6 +231,9 @@ pub(crate) async fn view_with_token(
 async fn position_of(domain: &Domain, ticket: &Ticket) -> Result<u64> {
     match domain.hub().position(ticket.id) {
         Some(position) => Ok(position),
-        None => store::count_waiting_before(domain.db(), ticket.id).await,
+        // Rare, and boxed: every future that awaits a position (a
+        // subscription's, for its whole life) would otherwise make room
+        // for this query's state.
+        None => Box::pin(store::count_waiting_before(domain.db(), ticket.id)).await,
     }
 }
