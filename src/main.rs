@@ -5,6 +5,9 @@ use seatline::config::{Cli, Command};
 use seatline::startup::{Application, migrate};
 use seatline::{graphql, shutdown, telemetry};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
