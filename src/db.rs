@@ -6,7 +6,8 @@
 //! connection (SeaORM's SQLite default, which serializes writers in-process)
 //! and `BEGIN IMMEDIATE` for every write transaction, so no transaction ever
 //! upgrades from reader to writer and meets `SQLITE_BUSY`, which the busy
-//! handler does not retry.
+//! handler does not retry. Reads outside transactions go to a few read-only
+//! connections beside it ([`connect_readers`]).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
@@ -39,6 +40,34 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         options.max_connections(max_connections.max(2));
     }
     Database::connect(options).await
+}
+
+/// Read connections beside SQLite's one writer.
+const SQLITE_READERS: u32 = 4;
+
+/// Opens the pool that reads outside write transactions go to, when it is
+/// not the writer's own. On a SQLite file: read-only connections, which WAL
+/// lets read committed data while the one writer writes, so an
+/// authentication or a seat list never waits for someone else's
+/// transaction. `None` otherwise: PostgreSQL's pool already reads in
+/// parallel, and an in-memory SQLite database exists only on its own
+/// connection.
+///
+/// # Errors
+/// When the database cannot be reached.
+pub async fn connect_readers(url: &str) -> Result<Option<DatabaseConnection>, DbErr> {
+    if !url.starts_with("sqlite:") || sqlite_path(url).is_none() {
+        return Ok(None);
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(SQLITE_READERS)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(10))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(Duration::from_secs(10)));
+    Database::connect(options).await.map(Some)
 }
 
 /// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite, the

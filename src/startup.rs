@@ -75,12 +75,22 @@ impl Application {
         let sqlite_claim = db::claim_sqlite_file(&settings.database_url)?;
         let mut db = migrate(&settings).await?;
         let metrics = Arc::new(Metrics::default());
-        let counted = Arc::clone(&metrics);
-        db.set_metric_callback(move |_| {
-            counted.db_statements.inc();
-        });
+        let count_statements = |metrics: &Arc<Metrics>| {
+            let counted = Arc::clone(metrics);
+            move |_: &sea_orm::metric::Info<'_>| {
+                counted.db_statements.inc();
+            }
+        };
+        db.set_metric_callback(count_statements(&metrics));
+        let reader = match db::connect_readers(&settings.database_url).await? {
+            Some(mut reader) => {
+                reader.set_metric_callback(count_statements(&metrics));
+                reader
+            }
+            None => db.clone(),
+        };
         let tokens = token_key(&settings)?;
-        let domain = Domain::load(db, clock, rules(&settings), tokens, metrics).await?;
+        let domain = Domain::load(db, reader, clock, rules(&settings), tokens, metrics).await?;
         let salted = queue::salt_legacy_tickets(&domain).await?;
         if salted > 0 {
             tracing::info!("{salted} tickets issued before tokens were hashed got new tokens");
@@ -164,6 +174,7 @@ impl Application {
             tracing::warn!("background tasks did not stop within {grace:?}");
         }
         let _ = state.domain.db().clone().close().await;
+        let _ = state.domain.reader().clone().close().await;
         tracing::info!("Seatline stopped");
         Ok(result?)
     }

@@ -68,7 +68,7 @@ where
             return outcome;
         }
     }
-    let ticket = queue::admitted(domain, token).await?;
+    let ticket = queue::check_admitted(domain, ticket).await?;
     let now = domain.now();
     let txn = domain.begin_write().await?;
     if let Some(key) = key
@@ -110,7 +110,7 @@ async fn stored<T: DeserializeOwned>(
     request: &str,
 ) -> Result<Option<Result<T>>> {
     let Some(row) = Keys::find_by_id((user_id.to_owned(), key.to_owned()))
-        .one(domain.db())
+        .one(domain.reader())
         .await?
     else {
         return Ok(None);

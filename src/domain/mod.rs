@@ -41,6 +41,9 @@ pub struct Rules {
 #[derive(Clone)]
 pub struct Domain {
     db: DatabaseConnection,
+    /// Reads outside write transactions (`db` itself unless SQLite gets
+    /// read connections of its own; see `db::connect_readers`).
+    reader: DatabaseConnection,
     clock: Arc<dyn Clock>,
     rules: Rules,
     hub: Arc<QueueHub>,
@@ -56,6 +59,7 @@ impl Domain {
     /// When the database cannot be read.
     pub async fn load(
         db: DatabaseConnection,
+        reader: DatabaseConnection,
         clock: Arc<dyn Clock>,
         rules: Rules,
         tokens: TokenKey,
@@ -65,6 +69,7 @@ impl Domain {
         let waiting = queue::store::waiting_ids(&db).await?;
         Ok(Self {
             db,
+            reader,
             clock,
             rules,
             hub: Arc::new(QueueHub::new(waiting, version)),
@@ -90,9 +95,18 @@ impl Domain {
         &self.rules
     }
 
+    /// The writer: write transactions, and reads that must come after
+    /// them on the same connection.
     #[must_use]
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// For reads outside write transactions: they see every transaction
+    /// committed before they start, and wait for none in progress.
+    #[must_use]
+    pub fn reader(&self) -> &DatabaseConnection {
+        &self.reader
     }
 
     #[must_use]

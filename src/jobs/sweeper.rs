@@ -40,9 +40,9 @@ pub async fn tick(state: &AppState, suspect: &mut Option<i64>) -> Result<Outcome
     if suspect.is_some_and(|seen| applied < seen) && queue::catch_up(domain).await? {
         tracing::debug!("caught up with queue changes committed elsewhere");
     }
-    let committed = queue::store::gate_version(domain.db()).await?;
+    let committed = queue::store::gate_version(domain.reader()).await?;
     *suspect = (committed > domain.hub().applied_version()).then_some(committed);
-    let next_lapse = queue::store::next_lapse(domain.db()).await?;
+    let next_lapse = queue::store::next_lapse(domain.reader()).await?;
     idempotency::prune(domain, domain.now() - KEY_RETENTION).await?;
     state.limits.forget_idle();
     Ok(Outcome {

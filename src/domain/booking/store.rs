@@ -165,7 +165,7 @@ const SWEEP_BATCH: u64 = 500;
 /// When the database fails.
 pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
     let now = domain.now();
-    if lapsed_holds(domain.db(), now).await?.is_empty() {
+    if lapsed_holds(domain.reader(), now).await?.is_empty() {
         return Ok(0);
     }
     let txn = domain.begin_write().await?;

@@ -50,7 +50,7 @@ pub struct Seat {
 /// # Errors
 /// When the database fails.
 pub async fn concerts(domain: &Domain) -> Result<Vec<Concert>> {
-    store::concerts(domain.db(), domain.now()).await
+    store::concerts(domain.reader(), domain.now()).await
 }
 
 /// The concert's future dates that still have a free seat.
@@ -64,10 +64,10 @@ pub async fn available_dates(
 ) -> Result<Vec<ConcertDate>> {
     queue::admitted(domain, token).await?;
     let now = domain.now();
-    if !store::concert_exists(domain.db(), concert_id).await? {
+    if !store::concert_exists(domain.reader(), concert_id).await? {
         return Err(Error::not_found("concert"));
     }
-    let dates = store::dates_of(domain.db(), &[concert_id], now).await?;
+    let dates = store::dates_of(domain.reader(), &[concert_id], now).await?;
     Ok(dates
         .into_iter()
         .filter(|d| d.starts_at > now && d.available_seat_count > 0)
@@ -81,12 +81,12 @@ pub async fn available_dates(
 pub async fn available_seats(domain: &Domain, token: &str, date_id: i64) -> Result<Vec<Seat>> {
     queue::admitted(domain, token).await?;
     let now = domain.now();
-    let Some(date) = store::date(domain.db(), date_id).await? else {
+    let Some(date) = store::date(domain.reader(), date_id).await? else {
         return Err(Error::not_found("concert date"));
     };
     if date.starts_at <= now {
         // A performance that has started sells nothing more.
         return Ok(Vec::new());
     }
-    store::available_seats(domain.db(), date_id, now).await
+    store::available_seats(domain.reader(), date_id, now).await
 }

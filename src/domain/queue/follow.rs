@@ -32,7 +32,7 @@ pub async fn follow(
     // A client reconnecting here may come from an instance that was ahead
     // of this one: start from the line as committed, never behind it.
     super::catch_up_for_read(domain).await?;
-    let ticket = store::by_id(domain.db(), known.id)
+    let ticket = store::by_id(domain.reader(), known.id)
         .await?
         .ok_or(Error::Unauthenticated)?;
     let token = token.to_owned();

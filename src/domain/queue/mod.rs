@@ -55,7 +55,7 @@ pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
     if token.len() > 64 || Uuid::try_parse(token).is_err() {
         return Err(Error::Unauthenticated);
     }
-    store::by_token_hash(domain.db(), &tokens::hash(token))
+    store::by_token_hash(domain.reader(), &tokens::hash(token))
         .await?
         .ok_or(Error::Unauthenticated)
 }
@@ -81,6 +81,14 @@ pub async fn salt_legacy_tickets(domain: &Domain) -> Result<usize> {
 /// `Unauthenticated`, `NotAdmitted` (with the position) or `TokenExpired`.
 pub async fn admitted(domain: &Domain, token: &str) -> Result<Ticket> {
     let ticket = authenticate(domain, token).await?;
+    check_admitted(domain, ticket).await
+}
+
+/// [`admitted`] for a ticket the caller has already authenticated.
+///
+/// # Errors
+/// `NotAdmitted` (with the position) or `TokenExpired`.
+pub(crate) async fn check_admitted(domain: &Domain, ticket: Ticket) -> Result<Ticket> {
     let position = match ticket.status {
         TicketStatus::Waiting => {
             catch_up_for_read(domain).await?;
@@ -110,7 +118,7 @@ pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
 /// # Errors
 /// When the database fails.
 pub async fn admitted_count(domain: &Domain) -> Result<u64> {
-    store::count_status(domain.db(), entity::queue_ticket::QueueStatus::Progress).await
+    store::count_status(domain.reader(), entity::queue_ticket::QueueStatus::Progress).await
 }
 
 /// Expires lapsed admissions and fills free slots; the sweeper's queue step.
@@ -121,7 +129,7 @@ pub async fn admitted_count(domain: &Domain) -> Result<u64> {
 /// When the database fails.
 pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     let rules = domain.rules();
-    if !store::needs_settling(domain.db(), domain.now(), rules.queue_capacity).await? {
+    if !store::needs_settling(domain.reader(), domain.now(), rules.queue_capacity).await? {
         return Ok(QueueChanges::default());
     }
     let txn = domain.begin_write().await?;
@@ -146,14 +154,14 @@ const REFRESH_BATCH: usize = 500;
 /// # Errors
 /// When the database fails.
 pub async fn catch_up(domain: &Domain) -> Result<bool> {
-    let committed = store::gate_version(domain.db()).await?;
+    let committed = store::gate_version(domain.reader()).await?;
     catch_up_to(domain, committed).await
 }
 
 /// Brings the in-process line up to at least queue version `committed`.
 async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
     let hub = domain.hub();
-    let db = domain.db();
+    let db = domain.reader();
     if committed <= hub.applied_version() {
         return Ok(false);
     }
@@ -189,7 +197,7 @@ async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
 /// it: a subscription reads one instance's line, which only moves forward
 /// once its first state was read this way.
 pub(crate) async fn catch_up_for_read(domain: &Domain) -> Result<()> {
-    let committed = store::gate_version(domain.db()).await?;
+    let committed = store::gate_version(domain.reader()).await?;
     catch_up_to(domain, committed).await?;
     Ok(())
 }
@@ -234,6 +242,6 @@ async fn position_of(domain: &Domain, ticket: &Ticket) -> Result<u64> {
         // Rare, and boxed: every future that awaits a position (a
         // subscription's, for its whole life) would otherwise make room
         // for this query's state.
-        None => Box::pin(store::count_waiting_before(domain.db(), ticket.id)).await,
+        None => Box::pin(store::count_waiting_before(domain.reader(), ticket.id)).await,
     }
 }

@@ -72,5 +72,5 @@ pub async fn charge(
 /// The gate's errors.
 pub async fn balance(domain: &Domain, token: &str) -> Result<Balance> {
     let ticket = queue::admitted(domain, token).await?;
-    store::balance(domain.db(), &ticket.user_id).await
+    store::balance(domain.reader(), &ticket.user_id).await
 }
