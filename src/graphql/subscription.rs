@@ -109,6 +109,10 @@ pub(crate) struct Plan {
 
 /// Fragments nested deeper than this are left to the schema.
 const MAX_FRAGMENT_DEPTH: usize = 4;
+/// Selections visited while planning, fragments expanded, at most: a
+/// fragment spread many times over several levels (a fragment bomb) is
+/// left to the schema, whose own limits refuse it.
+const MAX_SELECTIONS: usize = 256;
 
 impl Plan {
     /// The plan for `request`, or `None` when the schema must run it: any
@@ -185,15 +189,14 @@ impl Plan {
             _ => return None,
         };
 
-        let mut fields = Vec::new();
-        let mut used = Vec::new();
-        collect(
-            &root.selection_set.node,
-            &document.fragments,
-            0,
-            &mut fields,
-            &mut used,
-        )?;
+        let mut walk = Walk {
+            fragments: &document.fragments,
+            budget: MAX_SELECTIONS,
+            fields: Vec::new(),
+            used: Vec::new(),
+        };
+        walk.collect(&root.selection_set.node, 0)?;
+        let Walk { fields, used, .. } = walk;
         // An unused fragment fails validation: the schema says so.
         if fields.is_empty() || document.fragments.keys().any(|name| !used.contains(name)) {
             return None;
@@ -241,84 +244,81 @@ impl Plan {
     }
 }
 
-/// Appends the fields of `set` in execution order (a repeated response key
-/// is merged into its first place), following fragments on `QueueTicket`.
-/// `None` when anything is not a plain field of `QueueTicket`.
-fn collect(
-    set: &SelectionSet,
-    fragments: &HashMap<Name, async_graphql::Positioned<FragmentDefinition>>,
-    depth: usize,
-    fields: &mut Vec<(Name, TicketField)>,
-    used: &mut Vec<Name>,
-) -> Option<()> {
-    if depth > MAX_FRAGMENT_DEPTH {
-        return None;
-    }
-    for item in &set.items {
-        match &item.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                if !field.arguments.is_empty()
-                    || !field.directives.is_empty()
-                    || !field.selection_set.node.items.is_empty()
-                {
-                    return None;
-                }
-                let kind = TicketField::named(&field.name.node)?;
-                let key = field
-                    .alias
-                    .as_ref()
-                    .map_or_else(|| field.name.node.clone(), |alias| alias.node.clone());
-                match fields.iter().find(|(seen, _)| *seen == key) {
-                    // The same field twice is one; two fields under one
-                    // key fail validation.
-                    Some((_, seen)) if *seen == kind => {}
-                    Some(_) => return None,
-                    None => fields.push((key, kind)),
-                }
-            }
-            Selection::FragmentSpread(spread) => {
-                let spread = &spread.node;
-                let name = &spread.fragment_name.node;
-                let fragment = &fragments.get(name)?.node;
-                if !spread.directives.is_empty()
-                    || !fragment.directives.is_empty()
-                    || fragment.type_condition.node.on.node != "QueueTicket"
-                {
-                    return None;
-                }
-                if !used.contains(name) {
-                    used.push(name.clone());
-                }
-                collect(
-                    &fragment.selection_set.node,
-                    fragments,
-                    depth + 1,
-                    fields,
-                    used,
-                )?;
-            }
-            Selection::InlineFragment(inline) => {
-                let inline = &inline.node;
-                if !inline.directives.is_empty()
-                    || inline
-                        .type_condition
+/// The fields of a selection, collected as GraphQL executes them.
+struct Walk<'d> {
+    fragments: &'d HashMap<Name, async_graphql::Positioned<FragmentDefinition>>,
+    /// Selections still allowed to visit.
+    budget: usize,
+    /// Response keys in execution order, each with its field.
+    fields: Vec<(Name, TicketField)>,
+    /// Fragments spread at least once.
+    used: Vec<Name>,
+}
+
+impl Walk<'_> {
+    /// Appends the fields of `set` in execution order (a repeated response
+    /// key is merged into its first place), following fragments on
+    /// `QueueTicket`. `None` when anything is not a plain field of
+    /// `QueueTicket`, or the walk grows too deep or too long.
+    fn collect(&mut self, set: &SelectionSet, depth: usize) -> Option<()> {
+        if depth > MAX_FRAGMENT_DEPTH {
+            return None;
+        }
+        for item in &set.items {
+            self.budget = self.budget.checked_sub(1)?;
+            match &item.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if !field.arguments.is_empty()
+                        || !field.directives.is_empty()
+                        || !field.selection_set.node.items.is_empty()
+                    {
+                        return None;
+                    }
+                    let kind = TicketField::named(&field.name.node)?;
+                    let key = field
+                        .alias
                         .as_ref()
-                        .is_some_and(|on| on.node.on.node != "QueueTicket")
-                {
-                    return None;
+                        .map_or_else(|| field.name.node.clone(), |alias| alias.node.clone());
+                    match self.fields.iter().find(|(seen, _)| *seen == key) {
+                        // The same field twice is one; two fields under one
+                        // key fail validation.
+                        Some((_, seen)) if *seen == kind => {}
+                        Some(_) => return None,
+                        None => self.fields.push((key, kind)),
+                    }
                 }
-                collect(
-                    &inline.selection_set.node,
-                    fragments,
-                    depth + 1,
-                    fields,
-                    used,
-                )?;
+                Selection::FragmentSpread(spread) => {
+                    let spread = &spread.node;
+                    let name = &spread.fragment_name.node;
+                    let fragment = &self.fragments.get(name)?.node;
+                    if !spread.directives.is_empty()
+                        || !fragment.directives.is_empty()
+                        || fragment.type_condition.node.on.node != "QueueTicket"
+                    {
+                        return None;
+                    }
+                    if !self.used.contains(name) {
+                        self.used.push(name.clone());
+                    }
+                    self.collect(&fragment.selection_set.node, depth + 1)?;
+                }
+                Selection::InlineFragment(inline) => {
+                    let inline = &inline.node;
+                    if !inline.directives.is_empty()
+                        || inline
+                            .type_condition
+                            .as_ref()
+                            .is_some_and(|on| on.node.on.node != "QueueTicket")
+                    {
+                        return None;
+                    }
+                    self.collect(&inline.selection_set.node, depth + 1)?;
+                }
             }
         }
+        Some(())
     }
-    Some(())
 }
 
 #[cfg(test)]
@@ -413,6 +413,29 @@ mod tests {
         ] {
             assert_eq!(plan(query), None, "{query}");
         }
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_left_to_the_schema_at_once() {
+        // Expanded, this document would name 3^40 fields.
+        let mut query = String::from("subscription { queueUpdates { ...F0 } }");
+        for level in 0..40 {
+            query.push_str(&format!(
+                " fragment F{level} on QueueTicket {{ ...F{n} ...F{n} ...F{n} }}",
+                n = level + 1
+            ));
+        }
+        query.push_str(" fragment F40 on QueueTicket { status }");
+        assert_eq!(plan(&query), None);
+
+        // Wide rather than deep: 200 spreads of a fragment with 200 fields,
+        // valid, but 40,000 selections to visit.
+        let fields = "status ".repeat(200);
+        let spreads = "...W ".repeat(200);
+        let query = format!(
+            "subscription {{ queueUpdates {{ {spreads} }} }} fragment W on QueueTicket {{ {fields} }}"
+        );
+        assert_eq!(plan(&query), None);
     }
 
     #[test]
