@@ -36,6 +36,9 @@ use crate::graphql::subscription::SubscriptionExecutor;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Live subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 20;
+/// Rejections waiting to be said; later ones are dropped (the first close
+/// ends the connection anyway).
+const MAX_INTERJECTIONS: usize = 4;
 /// Bytes queued for a slow reader before the connection is dropped.
 const MAX_WRITE_BUFFER_BYTES: usize = 1 << 20;
 
@@ -101,7 +104,12 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
             future::ready(match guard.inbound(&data) {
                 Ok(()) => Some(data),
                 Err(said) => {
-                    guard.interjections.push_back(said);
+                    // Bounded like the input: one poll may read many
+                    // messages, and a flood of rejected ones must not
+                    // queue answers without end.
+                    if guard.interjections.len() < MAX_INTERJECTIONS {
+                        guard.interjections.push_back(said);
+                    }
                     interject.notify_one();
                     None
                 }
