@@ -3,12 +3,13 @@
 //! Nearly every subscription is a waiter following its ticket: one
 //! `queueUpdates` field with plain `QueueTicket` fields under it. For those
 //! the answer is built straight from the ticket view, without a GraphQL
-//! execution per push: async-graphql keeps a query environment alive per
-//! subscription (about 9 KiB) and runs every field's resolver for every
-//! message, and at 19,000 subscribers pushed twice a second that was the
-//! largest share of the server's CPU. Every other document, and every
-//! subscription that fails to start, goes through the schema as usual, so
-//! validation, errors and their codes are the schema's own.
+//! execution per push. async-graphql keeps a query environment alive per
+//! subscription and runs every field's resolver for every message: about
+//! 7 KiB per idle subscriber, and half the server's share of the admission
+//! push latency with 19,000 subscribed (`BENCHMARKS.md`). Every other
+//! document, and every subscription that fails to start, goes through the
+//! schema as usual, so validation, errors and their codes are the schema's
+//! own.
 
 use std::collections::HashMap;
 use std::sync::Arc;
