@@ -340,13 +340,16 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(addr: SocketAddr, protocol: &'static str, init: Value) -> Self {
-        let mut client = Self::open(addr, protocol).await;
-        client
-            .send(json!({ "type": "connection_init", "payload": init }))
+        Self::open(addr, protocol).await.initialised(init).await
+    }
+
+    /// Sends `connection_init` with `init` and checks the ack.
+    async fn initialised(mut self, init: Value) -> Self {
+        self.send(json!({ "type": "connection_init", "payload": init }))
             .await;
-        let ack = client.recv().await.expect("connection_ack");
+        let ack = self.recv().await.expect("connection_ack");
         assert_eq!(ack["type"], "connection_ack", "{ack}");
-        client
+        self
     }
 
     /// A connection that has sent nothing yet.
@@ -371,13 +374,7 @@ impl WsClient {
         )
         .await
         .expect("websocket connects");
-        let mut client = Self { socket, protocol };
-        client
-            .send(json!({ "type": "connection_init", "payload": init }))
-            .await;
-        let ack = client.recv().await.expect("connection_ack");
-        assert_eq!(ack["type"], "connection_ack", "{ack}");
-        client
+        Self { socket, protocol }.initialised(init).await
     }
 
     fn request(
