@@ -16,6 +16,19 @@ use crate::state::AppState;
 
 /// How long idempotency keys are kept (SPEC: at least 24 h).
 const KEY_RETENTION: TimeDelta = TimeDelta::hours(48);
+/// How often expired idempotency keys are deleted. Passes come as often as
+/// admissions lapse (hundreds a second at a thousand admissions a second),
+/// and each delete is a write that SQLite's one writer would queue behind.
+const PRUNE_EVERY: TimeDelta = TimeDelta::minutes(1);
+
+/// What one pass leaves for the next.
+#[derive(Debug, Default)]
+pub struct Carry {
+    /// A queue version found missing on the previous pass.
+    suspect: Option<i64>,
+    /// When idempotency keys were last pruned.
+    pruned_at: Option<Timestamp>,
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -25,25 +38,28 @@ pub struct Outcome {
     pub next_lapse: Option<Timestamp>,
 }
 
-/// One pass. `suspect` carries a queue version found missing on the
-/// previous pass.
+/// One pass, given what the previous one left in `carry`.
 ///
 /// # Errors
 /// When the database fails; the loop logs and retries.
-pub async fn tick(state: &AppState, suspect: &mut Option<i64>) -> Result<Outcome> {
+pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
     let domain = &state.domain;
     let holds_expired = booking::expire_lapsed_holds(domain).await?;
     let changes = queue::settle(domain).await?;
     // A version still missing since the last pass was committed elsewhere
     // (or its own application was lost): fetch it from the database.
     let applied = domain.hub().applied_version();
-    if suspect.is_some_and(|seen| applied < seen) && queue::catch_up(domain).await? {
+    if carry.suspect.is_some_and(|seen| applied < seen) && queue::catch_up(domain).await? {
         tracing::debug!("caught up with queue changes committed elsewhere");
     }
     let committed = queue::store::gate_version(domain.reader()).await?;
-    *suspect = (committed > domain.hub().applied_version()).then_some(committed);
+    carry.suspect = (committed > domain.hub().applied_version()).then_some(committed);
     let next_lapse = queue::store::next_lapse(domain.reader()).await?;
-    idempotency::prune(domain, domain.now() - KEY_RETENTION).await?;
+    let now = domain.now();
+    if carry.pruned_at.is_none_or(|at| now - at >= PRUNE_EVERY) {
+        idempotency::prune(domain, now - KEY_RETENTION).await?;
+        carry.pruned_at = Some(now);
+    }
     state.limits.forget_idle();
     Ok(Outcome {
         holds_expired,
@@ -56,9 +72,9 @@ pub async fn tick(state: &AppState, suspect: &mut Option<i64>) -> Result<Outcome
 /// before then, until shutdown.
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.sweep_interval_ms.max(10));
-    let mut suspect = None;
+    let mut carry = Carry::default();
     loop {
-        let wait = match tick(&state, &mut suspect).await {
+        let wait = match tick(&state, &mut carry).await {
             Ok(outcome) => {
                 if outcome.holds_expired > 0 || outcome.queue_changes > 0 {
                     tracing::debug!(?outcome, "sweep");

@@ -1,8 +1,13 @@
 //! SPEC section 7: `idempotencyKey` on holdSeat, chargeBalance and pay.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use seatline::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, TestApp, code, data, spawn_app};
+use crate::helpers::{DATE, TestApp, code, data, eventually, spawn_app, spawn_app_with_clock};
 
 const HOLD: &str = "mutation($d: ID!, $s: Int!, $k: String) { holdSeat(concertDateId: $d, seatNumber: $s, idempotencyKey: $k) { id status expiresAt seat { number } } }";
 const CHARGE: &str = "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { userId amount } }";
@@ -136,4 +141,36 @@ async fn an_overlong_key_is_bad_input() {
         .await,
         "chargeBalance",
     );
+}
+
+/// SPEC: keys live at least 24 h. The sweeper keeps them 48 h, then
+/// forgets them.
+#[tokio::test]
+async fn a_key_outlives_a_day_and_is_forgotten_after_two() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_with_clock(|s| s.sweep_interval_ms = 20, Arc::new(clock.clone())).await;
+    let alice = app.admitted("alice").await;
+    let charge = || app.gql(Some(&alice), CHARGE, json!({ "a": 5000, "k": "c1" }));
+    let first = charge().await;
+    data(&first, "chargeBalance");
+
+    // A day and an hour on, many sweeps later, the admission long lapsed:
+    // the retry still learns what its first attempt did.
+    clock.advance(TimeDelta::hours(25));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM idempotency_keys").await, 1);
+    assert_eq!(
+        data(&charge().await, "chargeBalance"),
+        data(&first, "chargeBalance")
+    );
+
+    // Past 48 hours the key is gone, and the same request is a new one,
+    // refused at the gate.
+    clock.advance(TimeDelta::hours(24));
+    eventually("the sweeper forgets the key", || async {
+        app.scalar("SELECT COUNT(*) FROM idempotency_keys").await == 0
+    })
+    .await;
+    assert_eq!(code(&charge().await), Some("TOKEN_EXPIRED"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM wallet_ledger").await, 1);
 }
