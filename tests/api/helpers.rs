@@ -440,18 +440,7 @@ impl WsClient {
 
     /// The next protocol message, keep-alive messages included.
     pub async fn recv_raw(&mut self) -> Value {
-        loop {
-            let next = tokio::time::timeout(Duration::from_secs(10), self.socket.next())
-                .await
-                .expect("a message within 10 s");
-            match next {
-                Some(Ok(Message::Text(text))) => {
-                    return serde_json::from_str(&text).expect("json message");
-                }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => panic!("socket closed"),
-                Some(Ok(_)) => {}
-            }
-        }
+        serde_json::from_str(&self.next_text().await).expect("json message")
     }
 
     /// The next text message as sent, byte for byte (pings are not text).
