@@ -203,10 +203,7 @@ impl Plan {
             return None;
         }
         Some(Self {
-            root: root
-                .alias
-                .as_ref()
-                .map_or_else(|| root.name.node.clone(), |alias| alias.node.clone()),
+            root: root.response_key().node.clone(),
             token,
             fields,
         })
@@ -277,10 +274,7 @@ impl Walk<'_> {
                         return None;
                     }
                     let kind = TicketField::named(&field.name.node)?;
-                    let key = field
-                        .alias
-                        .as_ref()
-                        .map_or_else(|| field.name.node.clone(), |alias| alias.node.clone());
+                    let key = field.response_key().node.clone();
                     match self.fields.iter().find(|(seen, _)| *seen == key) {
                         // The same field twice is one; two fields under one
                         // key fail validation.
