@@ -24,16 +24,12 @@ use sea_orm::{
 /// # Errors
 /// When the URL is invalid or the database cannot be reached.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(url.to_owned());
-    options
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+    let mut options = options(url);
     if url.starts_with("sqlite:") {
         options.max_connections(1).map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(TIMEOUT)
                 .foreign_keys(true)
         });
     } else {
@@ -59,15 +55,25 @@ pub async fn connect_readers(url: &str) -> Result<Option<DatabaseConnection>, Db
     if !url.starts_with("sqlite:") || sqlite_path(url).is_none() {
         return Ok(None);
     }
-    let mut options = ConnectOptions::new(url.to_owned());
+    let mut options = options(url);
     options
         .max_connections(SQLITE_READERS)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_timeout(Duration::from_secs(10))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(Duration::from_secs(10)));
+        .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(TIMEOUT));
     Database::connect(options).await.map(Some)
+}
+
+/// How long to wait for a connection, a pooled one, or SQLite's lock.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What every pool shares: its timeouts, and no statement logging.
+fn options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .acquire_timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .sqlx_logging(false);
+    options
 }
 
 /// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite, the
