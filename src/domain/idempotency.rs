@@ -2,12 +2,12 @@
 //!
 //! [`run`] is the one path every mutation after the gate takes: it
 //! authenticates, replays a stored outcome for a known key, checks
-//! admission, then runs the work in a write transaction that first claims
-//! the key and finally stores the outcome, so the effect and the record of
-//! it commit together or not at all. A concurrent retry with the same key
-//! blocks on the key's primary key until the first commits, then replays.
+//! admission, lets the mutation refuse early from a read connection, then
+//! writes in a transaction that first claims the key and finally stores
+//! the outcome, so the effect and the record of it commit together or not
+//! at all. A concurrent retry with the same key blocks on the key's
+//! primary key until the first commits, then replays.
 
-use futures_util::future::BoxFuture;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
 use serde::de::DeserializeOwned;
@@ -28,32 +28,50 @@ enum Outcome<T> {
     Err(Error),
 }
 
-/// The work of one mutation, given its transaction and the caller's
-/// admitted ticket; returns the result and any queue changes to publish
-/// after commit.
-pub type Work<T> = Box<
-    dyn for<'t> FnOnce(
-            &'t DatabaseTransaction,
-            &'t Ticket,
-        ) -> BoxFuture<'t, Result<(T, QueueChanges)>>
-        + Send,
->;
+/// One mutation behind the gate, in two steps.
+pub(crate) trait Mutation: Send {
+    type Output: Serialize + DeserializeOwned + Send;
 
-/// Runs `work` for the holder of `token`, at most once per `key`.
+    /// The request as stored beside its key: a retry must repeat it.
+    fn request(&self) -> String;
+
+    /// Checks on a read connection, before the write lock is taken: a
+    /// request that must fail (a seat already taken, a hold limit reached,
+    /// a bad amount) fails here without queueing for the one writer, and
+    /// what the checks looked up is kept for [`Self::write`]. Everything
+    /// that can change is checked again under the lock.
+    ///
+    /// Each refusal must follow from one statement, which reads one
+    /// committed state: the request is then refused as `write` would have
+    /// refused it at that instant. Two statements may read two states, and
+    /// a refusal combining them may be true of neither.
+    fn check(
+        &mut self,
+        domain: &Domain,
+        ticket: &Ticket,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The effect, in the write transaction; returns the result and any
+    /// queue changes to publish after commit.
+    fn write(
+        self,
+        txn: &DatabaseTransaction,
+        ticket: &Ticket,
+    ) -> impl Future<Output = Result<(Self::Output, QueueChanges)>> + Send;
+}
+
+/// Runs `mutation` for the holder of `token`, at most once per `key`.
 ///
 /// # Errors
 /// The gate's errors, `IdempotencyKeyReused`, `BadUserInput` for a bad key,
-/// or whatever `work` returns (replayed as is on a retry).
-pub async fn run<T>(
+/// or whatever the mutation returns (replayed as is on a retry).
+pub(crate) async fn run<M: Mutation>(
     domain: &Domain,
     token: &str,
     key: Option<&str>,
-    request: String,
-    work: Work<T>,
-) -> Result<T>
-where
-    T: Serialize + DeserializeOwned + Send,
-{
+    mut mutation: M,
+) -> Result<M::Output> {
+    let request = mutation.request();
     let ticket = queue::authenticate(domain, token).await?;
     if let Some(key) = key {
         if key.is_empty() || key.len() > MAX_KEY_LEN {
@@ -70,6 +88,9 @@ where
     }
     let ticket = queue::check_admitted(domain, ticket).await?;
     let now = domain.now();
+    if let Err(err) = mutation.check(domain, &ticket).await {
+        return refuse(domain, &ticket, key, &request, err, now).await;
+    }
     let txn = domain.begin_write().await?;
     if let Some(key) = key
         && !claim(&txn, &ticket.user_id, key, &request, now).await?
@@ -80,7 +101,7 @@ where
             .await?
             .unwrap_or_else(|| Err(Error::invariant("idempotency key claimed but not stored")));
     }
-    match work(&txn, &ticket).await {
+    match mutation.write(&txn, &ticket).await {
         Ok((value, changes)) => {
             if let Some(key) = key {
                 let outcome = serde_json::to_string(&Outcome::Ok(&value))?;
@@ -92,14 +113,32 @@ where
         }
         Err(err) => {
             txn.rollback().await?;
-            if let Some(key) = key
-                && err.is_replayable()
-            {
-                remember_error(domain, &ticket.user_id, key, &request, &err, now).await?;
-            }
-            Err(err)
+            refuse(domain, &ticket, key, &request, err, now).await
         }
     }
+}
+
+/// Fails with `err`, first storing it under `key` when a retry must get
+/// the same answer.
+async fn refuse<T: DeserializeOwned>(
+    domain: &Domain,
+    ticket: &Ticket,
+    key: Option<&str>,
+    request: &str,
+    err: Error,
+    now: Timestamp,
+) -> Result<T> {
+    if let Some(key) = key
+        && err.is_replayable()
+        && !remember_error(domain, &ticket.user_id, key, request, &err, now).await?
+    {
+        // A concurrent request with this key got there first: its outcome
+        // is the answer to both.
+        return stored(domain, &ticket.user_id, key, request)
+            .await?
+            .unwrap_or_else(|| Err(Error::invariant("idempotency key kept but not stored")));
+    }
+    Err(err)
 }
 
 /// The stored outcome for `key`, if any.
@@ -161,8 +200,8 @@ async fn save_outcome(
     Ok(())
 }
 
-/// Stores a client error after its transaction rolled back, so a retry
-/// gets the same answer.
+/// Stores a client error, so a retry gets the same answer; `false` when
+/// the key already holds an outcome.
 async fn remember_error(
     domain: &Domain,
     user_id: &str,
@@ -170,10 +209,10 @@ async fn remember_error(
     request: &str,
     err: &Error,
     now: Timestamp,
-) -> Result<()> {
+) -> Result<bool> {
     let outcome = serde_json::to_string(&Outcome::<()>::Err(clone_error(err)?))?;
     let txn = domain.begin_write().await?;
-    Keys::insert(row(user_id, key, request, outcome, now))
+    let inserted = Keys::insert(row(user_id, key, request, outcome, now))
         .on_conflict(
             OnConflict::columns([Column::UserId, Column::Key])
                 .do_nothing()
@@ -182,7 +221,7 @@ async fn remember_error(
         .exec_without_returning(&txn)
         .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 fn clone_error(err: &Error) -> Result<Error> {

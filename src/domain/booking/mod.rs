@@ -17,7 +17,6 @@ pub use self::store::expire_lapsed_holds;
 pub(crate) use self::store::{reservation_by_id, touch_admission};
 use super::catalog::Seat;
 use super::idempotency;
-use super::queue::QueueChanges;
 use super::{Domain, Result};
 use crate::clock::Timestamp;
 
@@ -52,24 +51,16 @@ pub async fn hold_seat(
     seat_number: i32,
     key: Option<&str>,
 ) -> Result<Reservation> {
-    let request = format!("holdSeat({date_id},{seat_number})");
-    let now = domain.now();
-    let rules = domain.rules().clone();
-    idempotency::run(
-        domain,
-        token,
-        key,
-        request,
-        Box::new(move |txn, ticket| {
-            Box::pin(async move {
-                let reservation =
-                    store::hold(txn, ticket, date_id, seat_number, now, &rules).await?;
-                Ok((reservation, QueueChanges::default()))
-            })
-        }),
-    )
-    .await
-    .inspect(|_| {
-        domain.metrics().holds.inc();
-    })
+    let hold = store::Hold {
+        date_id,
+        seat_number,
+        now: domain.now(),
+        rules: domain.rules().clone(),
+        seat_id: None,
+    };
+    idempotency::run(domain, token, key, hold)
+        .await
+        .inspect(|_| {
+            domain.metrics().holds.inc();
+        })
 }

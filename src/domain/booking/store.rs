@@ -2,7 +2,7 @@
 
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
-use entity::seat::{self, SeatStatus};
+use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
@@ -11,9 +11,10 @@ use sea_orm::{
 
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
-use crate::domain::catalog::SeatState;
+use crate::domain::catalog::{SeatState, SeatStatus};
 use crate::domain::error::{Error, Result};
-use crate::domain::queue::Ticket;
+use crate::domain::idempotency::Mutation;
+use crate::domain::queue::{QueueChanges, Ticket};
 use crate::domain::{Domain, Rules};
 
 /// Re-checks, inside the transaction, that the ticket is still admitted,
@@ -41,77 +42,104 @@ pub(crate) async fn touch_admission(
     }
 }
 
-pub(super) async fn hold(
-    txn: &DatabaseTransaction,
-    ticket: &Ticket,
-    date_id: i64,
-    seat_number: i32,
-    now: Timestamp,
-    rules: &Rules,
-) -> Result<Reservation> {
-    touch_admission(txn, ticket, now).await?;
-    let held = Reservations::find()
-        .filter(reservation::Column::UserId.eq(&ticket.user_id))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.gt(now))
-        .count(txn)
-        .await?;
-    if held >= u64::from(rules.max_holds_per_user) {
-        return Err(Error::HoldLimit {
-            max: rules.max_holds_per_user,
-        });
-    }
-    let date = entity::concert_date::Entity::find_by_id(date_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| Error::not_found("concert date"))?;
-    if date.starts_at <= now {
-        return Err(Error::SeatUnavailable);
-    }
-    let seat_id: i64 = seat::Entity::find()
-        .select_only()
-        .column(seat::Column::Id)
-        .filter(seat::Column::ConcertDateId.eq(date_id))
-        .filter(seat::Column::Number.eq(seat_number))
-        .into_tuple()
-        .one(txn)
-        .await?
-        .ok_or_else(|| Error::not_found("seat"))?;
+/// `holdSeat`: the catalog lookups and the cheap refusals run on a read
+/// connection; the claim runs under the ticket's lock.
+pub(super) struct Hold {
+    pub date_id: i64,
+    pub seat_number: i32,
+    pub now: Timestamp,
+    pub rules: Rules,
+    /// The seat's id, once [`Mutation::check`] found it.
+    pub seat_id: Option<i64>,
+}
 
-    // A lapsed hold on this seat ends now, so the partial unique index on
-    // live reservations admits the new one.
-    Reservations::update_many()
-        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
-        .filter(reservation::Column::SeatId.eq(seat_id))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.lte(now))
-        .exec(txn)
-        .await?;
+impl Mutation for Hold {
+    type Output = Reservation;
 
-    let expires_at = now + rules.hold_ttl;
-    let claimed = seat::Entity::update_many()
-        .col_expr(seat::Column::Status, Expr::value(SeatStatus::Held))
-        .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
-        .filter(seat::Column::Id.eq(seat_id))
-        .filter(crate::domain::catalog::store_is_free_at(now))
+    fn request(&self) -> String {
+        format!("holdSeat({},{})", self.date_id, self.seat_number)
+    }
+
+    async fn check(&mut self, domain: &Domain, _: &Ticket) -> Result<()> {
+        let db = domain.reader();
+        let date = entity::concert_date::Entity::find_by_id(self.date_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::not_found("concert date"))?;
+        if date.starts_at <= self.now {
+            return Err(Error::SeatUnavailable);
+        }
+        let seat = seat::Entity::find()
+            .filter(seat::Column::ConcertDateId.eq(self.date_id))
+            .filter(seat::Column::Number.eq(self.seat_number))
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::not_found("seat"))?;
+        self.seat_id = Some(seat.id);
+        // Taken as of a committed state: a hold ends no sooner than its
+        // `held_until` and a sale never, so it is still taken at `now`.
+        if seat.into_seat(self.now).status != SeatStatus::Available {
+            return Err(Error::SeatUnavailable);
+        }
+        Ok(())
+    }
+
+    async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        ticket: &Ticket,
+    ) -> Result<(Reservation, QueueChanges)> {
+        let now = self.now;
+        let seat_id = self
+            .seat_id
+            .ok_or_else(|| Error::invariant("hold written before it was checked"))?;
+        touch_admission(txn, ticket, now).await?;
+        let held = Reservations::find()
+            .filter(reservation::Column::UserId.eq(&ticket.user_id))
+            .filter(reservation::Column::Status.eq(Db::Held))
+            .filter(reservation::Column::ExpiresAt.gt(now))
+            .count(txn)
+            .await?;
+        let max = self.rules.max_holds_per_user;
+        if held >= u64::from(max) {
+            return Err(Error::HoldLimit { max });
+        }
+
+        // A lapsed hold on this seat ends now, so the partial unique index
+        // on live reservations admits the new one.
+        Reservations::update_many()
+            .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
+            .filter(reservation::Column::SeatId.eq(seat_id))
+            .filter(reservation::Column::Status.eq(Db::Held))
+            .filter(reservation::Column::ExpiresAt.lte(now))
+            .exec(txn)
+            .await?;
+
+        let expires_at = now + self.rules.hold_ttl;
+        let claimed = seat::Entity::update_many()
+            .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
+            .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
+            .filter(seat::Column::Id.eq(seat_id))
+            .filter(crate::domain::catalog::store_is_free_at(now))
+            .exec_with_returning(txn)
+            .await?;
+        let Some(seat) = claimed.into_iter().next() else {
+            return Err(Error::SeatUnavailable);
+        };
+        let row = Reservations::insert(reservation::ActiveModel {
+            user_id: Set(ticket.user_id.clone()),
+            seat_id: Set(seat.id),
+            price_won: Set(seat.price_won),
+            status: Set(Db::Held),
+            held_at: Set(now),
+            expires_at: Set(expires_at),
+            confirmed_at: Set(None),
+            ..Default::default()
+        })
         .exec_with_returning(txn)
         .await?;
-    let Some(seat) = claimed.into_iter().next() else {
-        return Err(Error::SeatUnavailable);
-    };
-    let row = Reservations::insert(reservation::ActiveModel {
-        user_id: Set(ticket.user_id.clone()),
-        seat_id: Set(seat.id),
-        price_won: Set(seat.price_won),
-        status: Set(Db::Held),
-        held_at: Set(now),
-        expires_at: Set(expires_at),
-        confirmed_at: Set(None),
-        ..Default::default()
-    })
-    .exec_with_returning(txn)
-    .await?;
-    Ok(to_reservation(row, seat, now))
+        Ok((to_reservation(row, seat, now), QueueChanges::default()))
+    }
 }
 
 /// The reservation with its seat, as of `now`.
@@ -182,13 +210,13 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
         .exec(&txn)
         .await?;
     seat::Entity::update_many()
-        .col_expr(seat::Column::Status, Expr::value(SeatStatus::Available))
+        .col_expr(seat::Column::Status, Expr::value(DbSeat::Available))
         .col_expr(
             seat::Column::HeldUntil,
             Expr::value(Option::<Timestamp>::None),
         )
         .filter(seat::Column::Id.is_in(seat_ids))
-        .filter(seat::Column::Status.eq(SeatStatus::Held))
+        .filter(seat::Column::Status.eq(DbSeat::Held))
         .filter(seat::Column::HeldUntil.lte(now))
         .exec(&txn)
         .await?;

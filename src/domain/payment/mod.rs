@@ -37,20 +37,14 @@ pub async fn pay(
     reservation_id: i64,
     key: Option<&str>,
 ) -> Result<Payment> {
-    let request = format!("pay({reservation_id})");
-    let now = domain.now();
-    let rules = domain.rules().clone();
-    idempotency::run(
-        domain,
-        token,
-        key,
-        request,
-        Box::new(move |txn, ticket| {
-            Box::pin(async move { store::pay(txn, ticket, reservation_id, now, &rules).await })
-        }),
-    )
-    .await
-    .inspect(|_| {
-        domain.metrics().payments.inc();
-    })
+    let pay = store::Pay {
+        reservation_id,
+        now: domain.now(),
+        rules: domain.rules().clone(),
+    };
+    idempotency::run(domain, token, key, pay)
+        .await
+        .inspect(|_| {
+            domain.metrics().payments.inc();
+        })
 }

@@ -2,112 +2,146 @@
 
 use entity::payment;
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
-use entity::seat::{self, SeatStatus};
+use entity::seat::{self, SeatStatus as DbSeat};
 use entity::wallet_ledger::LedgerKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter,
 };
 
 use super::Payment;
 use crate::clock::Timestamp;
-use crate::domain::Rules;
-use crate::domain::booking::{ReservationStatus, reservation_by_id, touch_admission};
+use crate::domain::booking::{Reservation, ReservationStatus, reservation_by_id, touch_admission};
+use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
+use crate::domain::idempotency::Mutation;
 use crate::domain::queue::{QueueChanges, Ticket, store as queue_store};
 use crate::domain::wallet::{debit, record_ledger};
+use crate::domain::{Domain, Rules};
 
-pub(super) async fn pay(
-    txn: &DatabaseTransaction,
-    ticket: &Ticket,
-    reservation_id: i64,
-    now: Timestamp,
-    rules: &Rules,
-) -> Result<(Payment, QueueChanges)> {
-    // Lock order: gate, ticket, reservation, seat, wallet.
-    let gate = queue_store::lock_gate(txn).await?;
-    touch_admission(txn, ticket, now).await?;
-    let reservation = reservation_by_id(txn, reservation_id, now)
-        .await?
-        .filter(|r| r.user_id == ticket.user_id)
-        .ok_or_else(|| Error::not_found("reservation"))?;
-    match reservation.status {
-        ReservationStatus::Confirmed => return Err(Error::AlreadyPaid),
-        ReservationStatus::Expired => return Err(Error::HoldExpired),
-        ReservationStatus::Held => {}
+/// `pay`: the reservation and the balance are checked on a read
+/// connection first, then again in the transaction.
+pub(super) struct Pay {
+    pub reservation_id: i64,
+    pub now: Timestamp,
+    pub rules: Rules,
+}
+
+impl Mutation for Pay {
+    type Output = Payment;
+
+    fn request(&self) -> String {
+        format!("pay({})", self.reservation_id)
     }
 
-    let confirmed = Reservations::update_many()
-        .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
-        .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
-        .filter(reservation::Column::Id.eq(reservation.id))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.gt(now))
-        .exec(txn)
+    async fn check(&mut self, domain: &Domain, ticket: &Ticket) -> Result<()> {
+        // The balance is left to the transaction: read here too, in a
+        // second statement, it could come from after a concurrent `pay` of
+        // this very reservation, and answer INSUFFICIENT_BALANCE where the
+        // truth is ALREADY_PAID.
+        self.payable(domain.reader(), ticket).await.map(drop)
+    }
+
+    async fn write(
+        self,
+        txn: &DatabaseTransaction,
+        ticket: &Ticket,
+    ) -> Result<(Payment, QueueChanges)> {
+        let now = self.now;
+        // Lock order: gate, ticket, reservation, seat, wallet.
+        let gate = queue_store::lock_gate(txn).await?;
+        touch_admission(txn, ticket, now).await?;
+        let mut reservation = self.payable(txn, ticket).await?;
+
+        let confirmed = Reservations::update_many()
+            .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
+            .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
+            .filter(reservation::Column::Id.eq(reservation.id))
+            .filter(reservation::Column::Status.eq(Db::Held))
+            .filter(reservation::Column::ExpiresAt.gt(now))
+            .exec(txn)
+            .await?;
+        if confirmed.rows_affected != 1 {
+            return Err(Error::HoldExpired);
+        }
+        let sold = seat::Entity::update_many()
+            .col_expr(seat::Column::Status, Expr::value(DbSeat::Sold))
+            .col_expr(
+                seat::Column::HeldUntil,
+                Expr::value(Option::<Timestamp>::None),
+            )
+            .filter(seat::Column::Id.eq(reservation.seat.id))
+            .filter(seat::Column::Status.eq(DbSeat::Held))
+            .exec(txn)
+            .await?;
+        if sold.rows_affected != 1 {
+            return Err(Error::invariant("a held reservation's seat was not HELD"));
+        }
+        debit(txn, &ticket.user_id, reservation.price_won, now).await?;
+        let payment = payment::Entity::insert(payment::ActiveModel {
+            user_id: Set(ticket.user_id.clone()),
+            reservation_id: Set(reservation.id),
+            amount_won: Set(reservation.price_won),
+            paid_at: Set(now),
+            ..Default::default()
+        })
+        .exec_with_returning(txn)
         .await?;
-    if confirmed.rows_affected != 1 {
-        return Err(Error::HoldExpired);
-    }
-    let sold = seat::Entity::update_many()
-        .col_expr(seat::Column::Status, Expr::value(SeatStatus::Sold))
-        .col_expr(
-            seat::Column::HeldUntil,
-            Expr::value(Option::<Timestamp>::None),
+        record_ledger(
+            txn,
+            &ticket.user_id,
+            -reservation.price_won,
+            LedgerKind::Payment,
+            Some(payment.id),
+            now,
         )
-        .filter(seat::Column::Id.eq(reservation.seat.id))
-        .filter(seat::Column::Status.eq(SeatStatus::Held))
-        .exec(txn)
         .await?;
-    if sold.rows_affected != 1 {
-        return Err(Error::invariant("a held reservation's seat was not HELD"));
-    }
-    debit(txn, &ticket.user_id, reservation.price_won, now).await?;
-    let payment = payment::Entity::insert(payment::ActiveModel {
-        user_id: Set(ticket.user_id.clone()),
-        reservation_id: Set(reservation.id),
-        amount_won: Set(reservation.price_won),
-        paid_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(txn)
-    .await?;
-    record_ledger(
-        txn,
-        &ticket.user_id,
-        -reservation.price_won,
-        LedgerKind::Payment,
-        Some(payment.id),
-        now,
-    )
-    .await?;
 
-    let mut changes = QueueChanges {
-        version: Some(gate.version()),
-        tickets: Vec::new(),
-    };
-    let other_holds = Reservations::find()
-        .filter(reservation::Column::UserId.eq(&ticket.user_id))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.gt(now))
-        .count(txn)
-        .await?;
-    if other_holds == 0 {
-        changes.tickets = queue_store::finish(txn, &gate, ticket.id, now).await?;
-        let settled =
-            queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
-        changes.tickets.extend(settled.tickets);
-    }
+        let mut changes = QueueChanges {
+            version: Some(gate.version()),
+            tickets: Vec::new(),
+        };
+        let other_holds = Reservations::find()
+            .filter(reservation::Column::UserId.eq(&ticket.user_id))
+            .filter(reservation::Column::Status.eq(Db::Held))
+            .filter(reservation::Column::ExpiresAt.gt(now))
+            .count(txn)
+            .await?;
+        if other_holds == 0 {
+            changes.tickets = queue_store::finish(txn, &gate, ticket.id, now).await?;
+            let rules = &self.rules;
+            let settled =
+                queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl)
+                    .await?;
+            changes.tickets.extend(settled.tickets);
+        }
 
-    let reservation = reservation_by_id(txn, reservation.id, now)
-        .await?
-        .ok_or_else(|| Error::invariant("paid reservation vanished"))?;
-    Ok((
-        Payment {
+        // As the two guarded updates above left them.
+        reservation.status = ReservationStatus::Confirmed;
+        reservation.seat.status = SeatStatus::Sold;
+        let payment = Payment {
             id: payment.id,
             amount_won: payment.amount_won,
             paid_at: payment.paid_at,
             reservation,
-        },
-        changes,
-    ))
+        };
+        Ok((payment, changes))
+    }
+}
+
+impl Pay {
+    /// The caller's reservation if it can be paid at `now`: `NotFound` when
+    /// it is someone else's (never reveal it), `AlreadyPaid`, `HoldExpired`.
+    async fn payable<C: ConnectionTrait>(&self, db: &C, ticket: &Ticket) -> Result<Reservation> {
+        let reservation = reservation_by_id(db, self.reservation_id, self.now)
+            .await?
+            .filter(|r| r.user_id == ticket.user_id)
+            .ok_or_else(|| Error::not_found("reservation"))?;
+        match reservation.status {
+            ReservationStatus::Confirmed => Err(Error::AlreadyPaid),
+            ReservationStatus::Expired => Err(Error::HoldExpired),
+            ReservationStatus::Held => Ok(reservation),
+        }
+    }
 }

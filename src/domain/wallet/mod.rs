@@ -16,8 +16,8 @@ pub(crate) use self::store::{debit, record as record_ledger};
 /// a balance a client cannot read would be worse than a refused charge.
 pub const MAX_BALANCE_WON: i64 = i32::MAX as i64;
 use super::idempotency;
-use super::queue::{self, QueueChanges};
-use super::{Domain, Error, Result};
+use super::queue;
+use super::{Domain, Result};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
@@ -37,33 +37,13 @@ pub async fn charge(
     amount_won: i64,
     key: Option<&str>,
 ) -> Result<Balance> {
-    let request = format!("chargeBalance({amount_won})");
-    let max = domain.rules().max_charge_won;
-    let now = domain.now();
-    idempotency::run(
-        domain,
-        token,
-        key,
-        request,
-        Box::new(move |txn, ticket| {
-            Box::pin(async move {
-                if amount_won <= 0 {
-                    return Err(Error::InvalidAmount {
-                        reason: "the amount must be greater than 0".into(),
-                    });
-                }
-                if amount_won > max {
-                    return Err(Error::InvalidAmount {
-                        reason: format!("a single charge is at most {max} won"),
-                    });
-                }
-                let balance =
-                    store::credit(txn, &ticket.user_id, amount_won, MAX_BALANCE_WON, now).await?;
-                Ok((balance, QueueChanges::default()))
-            })
-        }),
-    )
-    .await
+    let charge = store::Charge {
+        amount_won,
+        max_charge_won: domain.rules().max_charge_won,
+        now: domain.now(),
+        has_wallet: false,
+    };
+    idempotency::run(domain, token, key, charge).await
 }
 
 /// The caller's balance (0 before the first charge).
