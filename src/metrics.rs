@@ -32,6 +32,10 @@ pub struct Metrics {
     /// to its PROGRESS message leaving the subscriber's stream for the
     /// connection: the server's share of the admission push latency.
     pub admission_push: Histogram,
+    /// Seconds from an admission's timestamp to its transaction's changes
+    /// reaching this process's queue index, committed: the database's
+    /// share of [`Self::admission_push`].
+    pub admission_commit: Histogram,
     /// Write transactions begun.
     pub db_transactions: Counter,
     /// SQL statements executed (reads and writes, in or out of a
@@ -52,6 +56,7 @@ impl Default for Metrics {
             pushes: Counter::default(),
             // 0.25 ms to about 4 s.
             admission_push: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            admission_commit: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
             db_transactions: Counter::default(),
             db_statements: Counter::default(),
         };
@@ -87,6 +92,11 @@ impl Default for Metrics {
             "admission_push_seconds",
             "From an admission to its PROGRESS message leaving the server's stream",
             m.admission_push.clone(),
+        );
+        registry.register(
+            "admission_commit_seconds",
+            "From an admission to its commit reaching the queue index",
+            m.admission_commit.clone(),
         );
         registry.register(
             "db_transactions",
@@ -134,6 +144,7 @@ mod tests {
             "db_transactions_total",
             "db_statements_total",
             "admission_push_seconds_bucket",
+            "admission_commit_seconds_bucket",
         ] {
             assert!(text.contains(&format!("seatline_{name}")), "{name}: {text}");
         }

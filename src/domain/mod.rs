@@ -126,12 +126,18 @@ impl Domain {
     /// Hands the queue changes of a transaction this process committed to
     /// the hub, counting admissions.
     pub(crate) fn publish(&self, changes: &queue::QueueChanges) {
-        let admitted = changes
-            .tickets
-            .iter()
-            .filter(|t| t.status == queue::TicketStatus::Progress)
-            .count();
-        self.metrics.admissions.inc_by(admitted as u64);
+        let now = self.now();
+        let mut admitted = 0;
+        for ticket in &changes.tickets {
+            if ticket.status == queue::TicketStatus::Progress
+                && let Some(at) = ticket.admitted_at
+            {
+                admitted += 1;
+                let took = (now - at).to_std().unwrap_or_default();
+                self.metrics.admission_commit.observe(took.as_secs_f64());
+            }
+        }
+        self.metrics.admissions.inc_by(admitted);
         self.hub.apply(changes);
     }
 

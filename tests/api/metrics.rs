@@ -44,6 +44,10 @@ async fn metrics_count_what_the_server_did() {
     assert_eq!(m["seatline_subscribers"], 1.0);
     assert_eq!(m["seatline_pushes_total"], 1.0);
     assert_eq!(m["seatline_admission_push_seconds_count"], 0.0);
+    assert_eq!(
+        m["seatline_admission_commit_seconds_count"], 1.0,
+        "alice's admission, committed"
+    );
     assert_eq!(m["seatline_holds_total"], 0.0);
     assert!(m["seatline_db_transactions_total"] >= 2.0, "{m:?}");
     assert!(m["seatline_db_statements_total"] > m["seatline_db_transactions_total"]);
@@ -67,6 +71,7 @@ async fn metrics_count_what_the_server_did() {
         "bob's admission, pushed"
     );
     assert!(m["seatline_admission_push_seconds_sum"] < 5.0, "{m:?}");
+    assert_eq!(m["seatline_admission_commit_seconds_count"], 2.0);
 
     drop(ws);
     eventually("the subscriber is gone", || async {

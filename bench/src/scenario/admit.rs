@@ -68,6 +68,8 @@ pub(super) struct Run {
     /// The server's share (admission → PROGRESS leaves its stream), from
     /// its own histogram: p50 and p99 in ms.
     pub server_share: Option<(f64, f64)>,
+    /// The database's part of it: p50 and p99 ms to the commit's publish.
+    pub commit_share: Option<(f64, f64)>,
     pub lost: usize,
     pub duplicated: usize,
     pub staleness: Histogram<u64>,
@@ -146,6 +148,10 @@ async fn measure(
     run.cpu = cpu0.zip(cpu1).map(|(a, b)| (b - a) / window_secs);
     let share = |q| histogram_quantile(&m0, &m1, "seatline_admission_push_seconds", q);
     run.server_share = share(0.5).zip(share(0.99)).map(|(a, b)| (a * 1e3, b * 1e3));
+    let commit = |q| histogram_quantile(&m0, &m1, "seatline_admission_commit_seconds", q);
+    run.commit_share = commit(0.5)
+        .zip(commit(0.99))
+        .map(|(a, b)| (a * 1e3, b * 1e3));
     Ok(run)
 }
 
@@ -241,6 +247,7 @@ pub(super) fn analyse(
         latency,
         lapsed_unpushed,
         server_share: None,
+        commit_share: None,
         lost: 0,
         duplicated,
         staleness,
@@ -379,6 +386,12 @@ fn push_latency(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, run: &Run, 
             "ms",
             Goal::AtMost(push_goal_ms),
         );
+    }
+    if let Some((p50, p99)) = run.commit_share {
+        for (q, ms) in [("p50", p50), ("p99", p99)] {
+            let figure = format!("admission push {q}, of which to the commit's publish");
+            ctx.report.figure(s, b, &at(&figure), ms, "ms");
+        }
     }
 }
 
