@@ -141,17 +141,17 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     if !newcomers.is_empty() {
         let mut admitted =
             store::count_status(&txn, entity::queue_ticket::QueueStatus::Progress).await?;
-        let mut waiting =
-            store::count_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
+        let mut anyone_waits =
+            store::any_with_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
         // Strict FIFO: once one newcomer waits, every later one waits too.
         let rows: Vec<store::NewTicket> = newcomers
             .iter()
             .map(|user| {
-                let admit = admitted < u64::from(rules.queue_capacity) && waiting == 0;
+                let admit = admitted < u64::from(rules.queue_capacity) && !anyone_waits;
                 if admit {
                     admitted += 1;
                 } else {
-                    waiting += 1;
+                    anyone_waits = true;
                 }
                 let (token_salt, token_hash) = domain.tokens().issue();
                 store::NewTicket {

@@ -7,7 +7,7 @@ use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
 };
 
 use super::model::{Ticket, TicketStatus};
@@ -163,14 +163,7 @@ pub async fn needs_settling<C: ConnectionTrait>(
     now: Timestamp,
     capacity: u32,
 ) -> Result<bool> {
-    let any = |status: QueueStatus| {
-        Tickets::find()
-            .select_only()
-            .column(Column::Id)
-            .filter(Column::Status.eq(status))
-            .limit(1)
-    };
-    let lapsed: Option<i64> = any(QueueStatus::Progress)
+    let lapsed: Option<i64> = with_status(QueueStatus::Progress)
         .filter(Column::ExpiresAt.lte(now))
         .into_tuple()
         .one(db)
@@ -181,15 +174,35 @@ pub async fn needs_settling<C: ConnectionTrait>(
     if count_status(db, QueueStatus::Progress).await? >= u64::from(capacity) {
         return Ok(false);
     }
-    let waiting: Option<i64> = any(QueueStatus::Waiting).into_tuple().one(db).await?;
-    Ok(waiting.is_some())
+    any_with_status(db, QueueStatus::Waiting).await
 }
 
 pub async fn count_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<u64> {
-    Ok(Tickets::find()
+    // A plain `COUNT(id)`, which `(status, id)` answers alone; the
+    // paginator's `count` wraps a select of every column in a subquery.
+    let n: Option<i64> = Tickets::find()
+        .select_only()
+        .column_as(Column::Id.count(), "n")
         .filter(Column::Status.eq(status))
-        .count(db)
-        .await?)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(n.map_or(0, i64::unsigned_abs))
+}
+
+/// Whether any ticket is in `status`: one index seek, however many are.
+pub async fn any_with_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<bool> {
+    let any: Option<i64> = with_status(status).into_tuple().one(db).await?;
+    Ok(any.is_some())
+}
+
+/// The first ticket id in `status`, as a query to refine.
+fn with_status(status: QueueStatus) -> Select<Tickets> {
+    Tickets::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(status))
+        .limit(1)
 }
 
 /// The WAITING or PROGRESS tickets of these users (at most one each).
