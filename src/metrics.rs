@@ -36,11 +36,23 @@ pub struct Metrics {
     /// reaching this process's queue index, committed: the database's
     /// share of [`Self::admission_push`].
     pub admission_commit: Histogram,
+    /// Seconds from an admission's commit reaching this process's queue
+    /// index to its PROGRESS message leaving the subscriber's stream: the
+    /// rest of [`Self::admission_push`], and the push latency as counted
+    /// from the commit.
+    pub admission_notify: Histogram,
     /// Write transactions begun.
     pub db_transactions: Counter,
     /// SQL statements executed (reads and writes, in or out of a
     /// transaction).
     pub db_statements: Counter,
+}
+
+/// 0.25 ms to about 4 s, each bucket √2 wider than the one before: a
+/// quantile read from it is off by at most that factor, where doubling
+/// buckets could report 442 ms for a p99 measured at 178 ms.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.000_25, std::f64::consts::SQRT_2, 29))
 }
 
 impl Default for Metrics {
@@ -54,9 +66,9 @@ impl Default for Metrics {
             payments: Counter::default(),
             subscribers: Gauge::default(),
             pushes: Counter::default(),
-            // 0.25 ms to about 4 s.
-            admission_push: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
-            admission_commit: Histogram::new(exponential_buckets(0.000_25, 2.0, 15)),
+            admission_push: latency_histogram(),
+            admission_commit: latency_histogram(),
+            admission_notify: latency_histogram(),
             db_transactions: Counter::default(),
             db_statements: Counter::default(),
         };
@@ -97,6 +109,11 @@ impl Default for Metrics {
             "admission_commit_seconds",
             "From an admission to its commit reaching the queue index",
             m.admission_commit.clone(),
+        );
+        registry.register(
+            "admission_notify_seconds",
+            "From an admission's commit reaching the queue index to its PROGRESS message leaving the server's stream",
+            m.admission_notify.clone(),
         );
         registry.register(
             "db_transactions",
@@ -145,6 +162,7 @@ mod tests {
             "db_statements_total",
             "admission_push_seconds_bucket",
             "admission_commit_seconds_bucket",
+            "admission_notify_seconds_bucket",
         ] {
             assert!(text.contains(&format!("seatline_{name}")), "{name}: {text}");
         }

@@ -72,6 +72,10 @@ async fn metrics_count_what_the_server_did() {
     );
     assert!(m["seatline_admission_push_seconds_sum"] < 5.0, "{m:?}");
     assert_eq!(m["seatline_admission_commit_seconds_count"], 2.0);
+    assert_eq!(
+        m["seatline_admission_notify_seconds_count"], 1.0,
+        "bob's admission, pushed after its commit"
+    );
 
     drop(ws);
     eventually("the subscriber is gone", || async {

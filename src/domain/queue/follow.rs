@@ -46,6 +46,7 @@ pub async fn follow(
         line,
         last: None,
         first: Some(current),
+        published_at: None,
         push_interval,
         spread,
         next_check_at: Instant::now() + push_interval / 2 + spread,
@@ -83,6 +84,8 @@ struct Follower {
     line: watch::Receiver<u64>,
     last: Option<TicketView>,
     first: Option<TicketView>,
+    /// When the hub published the status change being pushed.
+    published_at: Option<Instant>,
     push_interval: Duration,
     /// This follower's offset within half an interval (see [`spread`]).
     spread: Duration,
@@ -116,7 +119,8 @@ impl Follower {
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => return None,
-                ticket = self.watch.changed() => {
+                (ticket, published_at) = self.watch.changed() => {
+                    self.published_at = Some(published_at);
                     if let Some(next) = self.refresh(ticket).await {
                         return Some(next);
                     }
@@ -182,17 +186,19 @@ impl Follower {
             .last
             .as_ref()
             .is_some_and(|last| last.status == TicketStatus::Waiting);
+        let published_at = self.published_at.take();
         if was_waiting
             && view.status == TicketStatus::Progress
             && let Some(admitted_at) = view.ticket.admitted_at
         {
+            let metrics = self.domain.metrics();
             let delay = (self.domain.now() - admitted_at)
                 .to_std()
                 .unwrap_or_default();
-            self.domain
-                .metrics()
-                .admission_push
-                .observe(delay.as_secs_f64());
+            metrics.admission_push.observe(delay.as_secs_f64());
+            if let Some(at) = published_at {
+                metrics.admission_notify.observe(at.elapsed().as_secs_f64());
+            }
         }
         self.last = Some(view.clone());
         view

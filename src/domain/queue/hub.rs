@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::model::{AdmissionRate, Ticket, TicketStatus, WaitingLine};
 use super::store::QueueChanges;
@@ -38,9 +39,16 @@ pub struct QueueHub {
     line: RwLock<WaitingLine>,
     rate: Mutex<AdmissionRate>,
     line_version: watch::Sender<u64>,
-    watchers: Mutex<HashMap<i64, watch::Sender<Ticket>>>,
+    watchers: Mutex<HashMap<i64, watch::Sender<Published>>>,
     /// Held while a catch-up reads the database (see [`Self::catch_up_turn`]).
     catching_up: tokio::sync::Mutex<()>,
+}
+
+/// A ticket's state as the hub last published it, and when.
+#[derive(Debug)]
+struct Published {
+    ticket: Ticket,
+    at: Instant,
 }
 
 /// Every version up to `watermark` is applied; `pending` holds own commits
@@ -170,13 +178,15 @@ impl QueueHub {
     /// Pushes each ticket to its watchers, if any, when it differs from
     /// what they last saw.
     fn publish(&self, tickets: &[Ticket]) {
+        let now = Instant::now();
         let watchers = lock(&self.watchers);
         for ticket in tickets {
             if let Some(tx) = watchers.get(&ticket.id) {
                 tx.send_if_modified(|seen| {
-                    let changed = seen != ticket;
+                    let changed = seen.ticket != *ticket;
                     if changed {
-                        seen.clone_from(ticket);
+                        seen.ticket.clone_from(ticket);
+                        seen.at = now;
                     }
                     changed
                 });
@@ -217,7 +227,12 @@ impl QueueHub {
     pub fn watch_ticket(self: &Arc<Self>, ticket: &Ticket) -> TicketWatch {
         let rx = lock(&self.watchers)
             .entry(ticket.id)
-            .or_insert_with(|| watch::Sender::new(ticket.clone()))
+            .or_insert_with(|| {
+                watch::Sender::new(Published {
+                    ticket: ticket.clone(),
+                    at: Instant::now(),
+                })
+            })
             .subscribe();
         TicketWatch {
             hub: Arc::clone(self),
@@ -238,17 +253,20 @@ impl QueueHub {
 pub struct TicketWatch {
     hub: Arc<QueueHub>,
     ticket_id: i64,
-    rx: Option<watch::Receiver<Ticket>>,
+    rx: Option<watch::Receiver<Published>>,
 }
 
 impl TicketWatch {
-    /// Waits for the next status change and returns the ticket as it is now.
-    /// Pending forever if the hub is gone (it never is while we hold it).
-    pub async fn changed(&mut self) -> Ticket {
+    /// Waits for the next status change and returns the ticket as it is
+    /// now, with when the hub published that state (right after its
+    /// commit). Pending forever if the hub is gone (it never is while we
+    /// hold it).
+    pub async fn changed(&mut self) -> (Ticket, Instant) {
         if let Some(rx) = self.rx.as_mut()
             && rx.changed().await.is_ok()
         {
-            return rx.borrow_and_update().clone();
+            let published = rx.borrow_and_update();
+            return (published.ticket.clone(), published.at);
         }
         std::future::pending().await
     }
@@ -302,7 +320,7 @@ mod tests {
         let mut one = hub.watch_ticket(&ticket(1, TicketStatus::Waiting));
         let two = hub.watch_ticket(&ticket(2, TicketStatus::Waiting));
         hub.apply(&at(1, vec![ticket(1, TicketStatus::Progress)]));
-        assert_eq!(one.changed().await.status, TicketStatus::Progress);
+        assert_eq!(one.changed().await.0.status, TicketStatus::Progress);
         assert!(
             !two.rx
                 .as_ref()
