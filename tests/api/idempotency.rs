@@ -37,6 +37,24 @@ async fn a_retried_hold_returns_the_first_reservation() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_hold_all_get_its_reservation() {
+    let app = Arc::new(spawn_app().await);
+    let alice = Arc::new(app.admitted("alice").await);
+    // Retries that arrive after the first attempt took the seat see it
+    // taken before they reach the key; they must still replay the hold.
+    let answers = crate::helpers::concurrently(40, |_| {
+        let (app, alice) = (Arc::clone(&app), Arc::clone(&alice));
+        async move { hold(&app, &alice, 9, "burst").await }
+    })
+    .await;
+    let first = data(&answers[0], "holdSeat");
+    for answer in &answers {
+        assert_eq!(data(answer, "holdSeat"), first, "{answer}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM reservations").await, 1);
+}
+
 #[tokio::test]
 async fn a_retried_charge_moves_money_once() {
     let app = spawn_app().await;
