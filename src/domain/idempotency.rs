@@ -36,8 +36,8 @@ pub(crate) trait Mutation: Send {
     fn request(&self) -> String;
 
     /// Checks on a read connection, before the write lock is taken: a
-    /// request that must fail (a seat already taken, a hold limit reached,
-    /// a bad amount) fails here without queueing for the one writer, and
+    /// request that must fail (a seat already taken, a reservation already
+    /// paid, a bad amount) fails here without queueing for the one writer, and
     /// what the checks looked up is kept for [`Self::write`]. Everything
     /// that can change is checked again under the lock.
     ///
