@@ -118,6 +118,30 @@ async fn a_user_holds_at_most_the_hold_limit() {
 }
 
 #[tokio::test]
+async fn a_date_that_has_started_has_no_seat_to_hold() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        &format!(
+            "UPDATE concert_dates SET starts_at = '2020-01-01 10:00:00+00:00' WHERE id = {DATE}"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(&app.hold(&alice, DATE, 1).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+    // Its seats are gone with it, numbered or not.
+    assert_eq!(
+        code(&app.hold(&alice, DATE, 51).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM reservations").await, 0);
+}
+
+#[tokio::test]
 async fn holding_an_unknown_seat_or_date_is_not_found() {
     let app = spawn_app().await;
     let alice = app.admitted("alice").await;

@@ -1,5 +1,6 @@
 //! Hold persistence.
 
+use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
@@ -62,19 +63,27 @@ impl Mutation for Hold {
 
     async fn check(&mut self, domain: &Domain, _: &Ticket) -> Result<()> {
         let db = domain.reader();
-        let date = entity::concert_date::Entity::find_by_id(self.date_id)
+        let found = seat::Entity::find()
+            .filter(seat::Column::ConcertDateId.eq(self.date_id))
+            .filter(seat::Column::Number.eq(self.seat_number))
+            .find_also_related(concert_date::Entity)
             .one(db)
-            .await?
-            .ok_or_else(|| Error::not_found("concert date"))?;
+            .await?;
+        let Some((seat, Some(date))) = found else {
+            // Rare: say which is missing, the date or only its seat.
+            let date = concert_date::Entity::find_by_id(self.date_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| Error::not_found("concert date"))?;
+            return Err(if date.starts_at <= self.now {
+                Error::SeatUnavailable
+            } else {
+                Error::not_found("seat")
+            });
+        };
         if date.starts_at <= self.now {
             return Err(Error::SeatUnavailable);
         }
-        let seat = seat::Entity::find()
-            .filter(seat::Column::ConcertDateId.eq(self.date_id))
-            .filter(seat::Column::Number.eq(self.seat_number))
-            .one(db)
-            .await?
-            .ok_or_else(|| Error::not_found("seat"))?;
         self.seat_id = Some(seat.id);
         // Taken as of a committed state: a hold ends no sooner than its
         // `held_until` and a sale never, so it is still taken at `now`.

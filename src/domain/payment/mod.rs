@@ -41,6 +41,7 @@ pub async fn pay(
         reservation_id,
         now: domain.now(),
         rules: domain.rules().clone(),
+        payable: None,
     };
     idempotency::run(domain, token, key, pay)
         .await

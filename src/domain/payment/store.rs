@@ -20,12 +20,14 @@ use crate::domain::queue::{QueueChanges, Ticket, store as queue_store};
 use crate::domain::wallet::{debit, record_ledger};
 use crate::domain::{Domain, Rules};
 
-/// `pay`: the reservation and the balance are checked on a read
-/// connection first, then again in the transaction.
+/// `pay`: the reservation is checked on a read connection first; the
+/// transaction's guarded updates check it again, with the balance.
 pub(super) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
     pub rules: Rules,
+    /// The reservation as [`Mutation::check`] found it, payable then.
+    pub payable: Option<Reservation>,
 }
 
 impl Mutation for Pay {
@@ -40,7 +42,8 @@ impl Mutation for Pay {
         // second statement, it could come from after a concurrent `pay` of
         // this very reservation, and answer INSUFFICIENT_BALANCE where the
         // truth is ALREADY_PAID.
-        self.payable(domain.reader(), ticket).await.map(drop)
+        self.payable = Some(self.payable(domain.reader(), ticket).await?);
+        Ok(())
     }
 
     async fn write(
@@ -52,7 +55,12 @@ impl Mutation for Pay {
         // Lock order: gate, ticket, reservation, seat, wallet.
         let gate = queue_store::lock_gate(txn).await?;
         touch_admission(txn, ticket, now).await?;
-        let mut reservation = self.payable(txn, ticket).await?;
+        // Its owner, seat and price never change; its state is re-checked
+        // by the guarded confirm below.
+        let mut reservation = self
+            .payable
+            .clone()
+            .ok_or_else(|| Error::invariant("payment written before it was checked"))?;
 
         let confirmed = Reservations::update_many()
             .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
@@ -63,6 +71,8 @@ impl Mutation for Pay {
             .exec(txn)
             .await?;
         if confirmed.rows_affected != 1 {
+            // Paid or lapsed since the check: say which.
+            self.payable(txn, ticket).await?;
             return Err(Error::HoldExpired);
         }
         let sold = seat::Entity::update_many()
