@@ -65,6 +65,9 @@ pub(super) struct Run {
     /// Admissions whose push came after the admission had lapsed (the
     /// subscriber heard EXPIRED first): late, not lost.
     pub lapsed_unpushed: usize,
+    /// The most subscribed admissions in the window that share one
+    /// `admittedAt`: admitted by one transaction, pushed together.
+    pub largest_clump: usize,
     /// The server's share (admission → PROGRESS leaves its stream), from
     /// its own histogram: p50 and p99 in ms.
     pub server_share: Option<(f64, f64)>,
@@ -214,6 +217,11 @@ pub(super) fn analyse(
         .values()
         .filter(|m| m.first().map(|r| r.status) == Some(Status::Waiting))
         .count();
+    let largest_clump = in_window
+        .chunk_by(|&a, &b| admissions[a] == admissions[b])
+        .map(<[usize]>::len)
+        .max()
+        .unwrap_or(0);
     let stride = (waiters * in_window.len() / SAMPLES).max(1);
     let mut staleness = histogram();
     let mut censored = 0;
@@ -251,6 +259,7 @@ pub(super) fn analyse(
     Run {
         latency,
         lapsed_unpushed,
+        largest_clump,
         server_share: None,
         commit_share: None,
         from_commit: None,
@@ -427,6 +436,16 @@ fn report_rest(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, subscribed: 
         run.lapsed_unpushed as f64,
         "",
     );
+    // Slots freed by lapses stay in step: a settle stamps every waiter it
+    // admits with one `admittedAt`, so they lapse together again, and a
+    // late settle merges two groups for good.
+    ctx.report.figure(
+        s,
+        b,
+        &at("subscribed admissions sharing one admittedAt, largest group"),
+        run.largest_clump as f64,
+        "",
+    );
     ctx.report.check(
         s,
         b,
@@ -506,5 +525,39 @@ fn report_load(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, subscribed: 
             run.statements / run.admissions,
             "",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(index: usize, received_us: i64, status: Status, admitted_us: Option<i64>) -> Record {
+        Record {
+            index,
+            received_us,
+            status,
+            position: (status == Status::Waiting).then_some(index as i64),
+            admitted_us,
+        }
+    }
+
+    #[test]
+    fn admissions_of_one_transaction_count_as_one_clump() {
+        // Subscribers 0 and 1 are admitted by one settle, 2 by a later one.
+        let mut records = Vec::new();
+        for (index, admitted) in [(0, 1_000), (1, 1_000), (2, 2_000)] {
+            records.push(record(index, 0, Status::Waiting, None));
+            records.push(record(
+                index,
+                admitted + 5,
+                Status::Progress,
+                Some(admitted),
+            ));
+        }
+        let run = analyse(&by_subscriber(&records), 0, 10_000);
+        assert_eq!(run.largest_clump, 2);
+        assert_eq!(run.latency.len(), 3);
+        assert_eq!(run.duplicated, 0);
     }
 }
