@@ -46,7 +46,6 @@ pub async fn follow(
         line,
         last: None,
         first: Some(current),
-        published_at: None,
         push_interval,
         spread,
         next_check_at: Instant::now() + push_interval / 2 + spread,
@@ -84,8 +83,6 @@ struct Follower {
     line: watch::Receiver<u64>,
     last: Option<TicketView>,
     first: Option<TicketView>,
-    /// When the hub published the status change being pushed.
-    published_at: Option<Instant>,
     push_interval: Duration,
     /// This follower's offset within half an interval (see [`spread`]).
     spread: Duration,
@@ -107,7 +104,7 @@ impl Drop for Follower {
 impl Follower {
     async fn next(&mut self) -> Option<TicketView> {
         if let Some(first) = self.first.take() {
-            return Some(self.emit(first));
+            return Some(self.emit(first, None));
         }
         loop {
             let last = self.last.as_ref()?;
@@ -120,8 +117,7 @@ impl Follower {
                 biased;
                 () = self.stop.cancelled() => return None,
                 (ticket, published_at) = self.watch.changed() => {
-                    self.published_at = Some(published_at);
-                    if let Some(next) = self.refresh(ticket).await {
+                    if let Some(next) = self.refresh(ticket, Some(published_at)).await {
                         return Some(next);
                     }
                 }
@@ -129,7 +125,7 @@ impl Follower {
                 // marks it: say so at that instant.
                 () = tokio::time::sleep(lapses_in.unwrap_or_default()), if lapses_in.is_some() => {
                     let ticket = self.last.as_ref()?.ticket.clone();
-                    if let Some(next) = self.refresh(ticket).await {
+                    if let Some(next) = self.refresh(ticket, None).await {
                         return Some(next);
                     }
                 }
@@ -149,7 +145,7 @@ impl Follower {
                     self.moved = false;
                     self.next_check_at = Instant::now() + self.push_interval;
                     let ticket = self.last.as_ref()?.ticket.clone();
-                    if let Some(next) = self.refresh(ticket).await {
+                    if let Some(next) = self.refresh(ticket, None).await {
                         return Some(next);
                     }
                 }
@@ -169,7 +165,13 @@ impl Follower {
     }
 
     /// The new view of `ticket` if it differs from the last one sent.
-    async fn refresh(&mut self, ticket: Ticket) -> Option<TicketView> {
+    /// `published_at`: when the hub published the status change that
+    /// brought `ticket`, if one did.
+    async fn refresh(
+        &mut self,
+        ticket: Ticket,
+        published_at: Option<Instant>,
+    ) -> Option<TicketView> {
         let next = match view_with_token(&self.domain, ticket, self.token.clone()).await {
             Ok(next) => next,
             Err(err) => {
@@ -177,16 +179,15 @@ impl Follower {
                 return None;
             }
         };
-        (self.last.as_ref() != Some(&next)).then(|| self.emit(next))
+        (self.last.as_ref() != Some(&next)).then(|| self.emit(next, published_at))
     }
 
-    fn emit(&mut self, view: TicketView) -> TicketView {
+    fn emit(&mut self, view: TicketView, published_at: Option<Instant>) -> TicketView {
         self.domain.metrics().pushes.inc();
         let was_waiting = self
             .last
             .as_ref()
             .is_some_and(|last| last.status == TicketStatus::Waiting);
-        let published_at = self.published_at.take();
         if was_waiting
             && view.status == TicketStatus::Progress
             && let Some(admitted_at) = view.ticket.admitted_at
