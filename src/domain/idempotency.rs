@@ -97,9 +97,7 @@ pub(crate) async fn run<M: Mutation>(
     {
         // Another request with this key committed first.
         txn.rollback().await?;
-        return stored(domain, &ticket.user_id, key, &request)
-            .await?
-            .unwrap_or_else(|| Err(Error::invariant("idempotency key claimed but not stored")));
+        return replay(domain, &ticket.user_id, key, &request).await;
     }
     match mutation.write(&txn, &ticket).await {
         Ok((value, changes)) => {
@@ -134,11 +132,21 @@ async fn refuse<T: DeserializeOwned>(
     {
         // A concurrent request with this key got there first: its outcome
         // is the answer to both.
-        return stored(domain, &ticket.user_id, key, request)
-            .await?
-            .unwrap_or_else(|| Err(Error::invariant("idempotency key kept but not stored")));
+        return replay(domain, &ticket.user_id, key, request).await;
     }
     Err(err)
+}
+
+/// The outcome another request committed under `key`, which it holds.
+async fn replay<T: DeserializeOwned>(
+    domain: &Domain,
+    user_id: &str,
+    key: &str,
+    request: &str,
+) -> Result<T> {
+    stored(domain, user_id, key, request)
+        .await?
+        .unwrap_or_else(|| Err(Error::invariant("idempotency key held but not stored")))
 }
 
 /// The stored outcome for `key`, if any.
