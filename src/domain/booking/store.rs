@@ -69,21 +69,21 @@ impl Mutation for Hold {
             .find_also_related(concert_date::Entity)
             .one(db)
             .await?;
-        let Some((seat, Some(date))) = found else {
+        let (seat, date) = match found {
+            Some((seat, Some(date))) => (Some(seat), date),
             // Rare: say which is missing, the date or only its seat.
-            let date = concert_date::Entity::find_by_id(self.date_id)
-                .one(db)
-                .await?
-                .ok_or_else(|| Error::not_found("concert date"))?;
-            return Err(if date.starts_at <= self.now {
-                Error::SeatUnavailable
-            } else {
-                Error::not_found("seat")
-            });
+            _ => {
+                let date = concert_date::Entity::find_by_id(self.date_id)
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| Error::not_found("concert date"))?;
+                (None, date)
+            }
         };
         if date.starts_at <= self.now {
             return Err(Error::SeatUnavailable);
         }
+        let seat = seat.ok_or_else(|| Error::not_found("seat"))?;
         self.seat_id = Some(seat.id);
         // Taken as of a committed state: a hold ends no sooner than its
         // `held_until` and a sale never, so it is still taken at `now`.
