@@ -42,18 +42,21 @@ impl SubscriptionExecutor {
     pub fn new(schema: AppSchema, app: AppState) -> Self {
         Self { schema, app }
     }
-}
 
-impl Executor for SubscriptionExecutor {
-    async fn execute(&self, request: Request) -> Response {
-        self.schema.execute(request).await
+    #[must_use]
+    pub fn app(&self) -> &AppState {
+        &self.app
     }
 
-    fn execute_stream(
+    /// The stream of results of a subscription (or the one result of a
+    /// query or mutation) that a connection acknowledged as `session`
+    /// started.
+    pub fn execute_stream(
         &self,
         request: Request,
-        session_data: Option<Arc<Data>>,
+        session: Arc<Data>,
     ) -> BoxStream<'static, Response> {
+        let session_data = Some(session);
         let Some((plan, token)) = Plan::of(&request).and_then(|plan| {
             let token = plan.token(&request, session_data.as_deref())?;
             Some((plan, token))

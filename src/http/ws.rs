@@ -1,31 +1,37 @@
-//! `/graphql/ws`: GraphQL subscriptions over WebSocket.
+//! `/graphql/ws`: GraphQL subscriptions over WebSocket, in the
+//! graphql-transport-ws protocol and the legacy graphql-ws one.
 //!
-//! async-graphql runs the protocol (and [`SubscriptionExecutor`] the
-//! subscriptions); this module owns the socket around it:
-//! small buffers (tungstenite allocates its read buffer up front), size
-//! limits, a clean close on shutdown (axum's graceful shutdown does not
+//! The protocol is spoken here, not by async-graphql's `WebSocket` state
+//! machine: a connection is one task holding the socket, a [`Connection`]
+//! (the protocol state: the session once acknowledged, and the live
+//! subscriptions) and two timers. That is what an idle subscriber costs,
+//! and with tens of thousands of them every byte counts (`BENCHMARKS.md`).
+//! Speaking it ourselves also gives graphql-transport-ws its own close
+//! codes: 4408 when no `connection_init` arrives in time, 4401 for a
+//! subscribe before the ack, 4409 for a duplicate subscription id, 4429 for
+//! a second init and 4400 for an invalid message.
+//!
+//! Around the protocol, the socket: small buffers (tungstenite allocates
+//! its read buffer up front), size limits, a bound on subscriptions per
+//! connection, a clean close on shutdown (axum's graceful shutdown does not
 //! wait for upgraded connections), keep-alive pings that drop dead peers,
-//! a write deadline that drops a reader too slow to keep up (its buffer is
-//! bounded, so memory is too), and, for graphql-transport-ws, the
-//! protocol's own close codes that async-graphql leaves out: 4408 when no
-//! `connection_init` arrives in time, 4401 for a subscribe before the ack,
-//! 4409 for a duplicate subscription id, 4400 for an invalid message, and a
-//! bound on subscriptions per connection.
+//! and a write deadline that drops a reader too slow to keep up (its buffer
+//! is bounded, so memory is too).
 
-use std::collections::{HashSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, WebSocketProtocols, WsMessage};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, ClientMessage, WebSocketProtocols};
+use async_graphql::{Data, Request};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt, future};
+use futures_util::stream::BoxStream;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Http;
@@ -36,9 +42,6 @@ use crate::graphql::subscription::SubscriptionExecutor;
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Live subscriptions one connection may hold.
 pub const MAX_SUBSCRIPTIONS: usize = 20;
-/// Rejections waiting to be said; later ones are dropped (the first close
-/// ends the connection anyway).
-const MAX_INTERJECTIONS: usize = 4;
 /// Bytes queued for a slow reader before the connection is dropped.
 const MAX_WRITE_BUFFER_BYTES: usize = 1 << 20;
 
@@ -52,85 +55,44 @@ pub(crate) async fn subscriptions(
         // The 128 KiB default read buffer costs ~140 KiB per idle
         // subscriber. Clients send a few hundred bytes at a time (init,
         // subscribe, pong); a larger message grows the buffer as needed.
-        .read_buffer_size(1024)
+        .read_buffer_size(256)
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| serve(socket, http, peer.ip()))
+        // The connection's task keeps what this closure captures, and what
+        // `serve` is called with, for as long as the connection lives (a
+        // future never reuses that room): one boxed copy of the state.
+        .on_upgrade({
+            let executor = Box::new(SubscriptionExecutor::new(http.schema, http.app));
+            move |socket| serve(socket, executor, peer.ip())
+        })
         .into_response()
 }
 
-/// Something the connection must say on its own, outside async-graphql.
-enum Interjection {
-    Close(u16, String),
-    Text(String),
-}
-
 /// Runs one connection until either side closes it or the server stops.
-async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
-    let Some(protocol) = socket
+async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: IpAddr) {
+    let strict = match socket
         .protocol()
         .and_then(|p| p.to_str().ok())
         .and_then(|p| p.parse::<WebSocketProtocols>().ok())
-    else {
-        let _ = socket.send(close(4406, "subprotocol not acceptable")).await;
-        return;
+    {
+        Some(WebSocketProtocols::GraphQLWS) => true,
+        Some(WebSocketProtocols::SubscriptionsTransportWS) => false,
+        None => {
+            let _ = socket.send(close(4406, "subprotocol not acceptable")).await;
+            return;
+        }
     };
-    let strict = protocol == WebSocketProtocols::GraphQLWS;
-    let guard = Arc::new(Mutex::new(Guard::default()));
-    // Rejections found while reading wake the loop below, which says them.
-    // (A channel would cost each idle connection a 1 KiB block.)
-    let interjected = Arc::new(Notify::new());
-    let interject = Arc::clone(&interjected);
-
-    let (mut sink, source) = socket.split();
-    let inbound = Arc::clone(&guard);
+    let app = executor.app();
+    let shutdown = app.shutdown.clone();
+    let init_timeout = Duration::from_millis(app.settings.ws_init_timeout_ms);
+    let keepalive = Duration::from_millis(app.settings.ws_keepalive_ms.max(10));
+    let mut connection = Connection::new(strict, ip);
     let opened = Instant::now();
-    let heard = Arc::new(AtomicU64::new(0));
-    let heard_in = Arc::clone(&heard);
-    let input = source
-        .take_while(|message| future::ready(message.is_ok()))
-        .filter_map(move |message| {
-            heard_in.store(millis_since(opened), Ordering::Relaxed);
-            let data = match message {
-                Ok(message @ (Message::Text(_) | Message::Binary(_))) => message.into_data(),
-                _ => return future::ready(None),
-            };
-            if !strict {
-                return future::ready(Some(data));
-            }
-            let mut guard = inbound.lock().unwrap_or_else(PoisonError::into_inner);
-            future::ready(match guard.inbound(&data) {
-                Ok(()) => Some(data),
-                Err(said) => {
-                    // Bounded like the input: one poll may read many
-                    // messages, and a flood of rejected ones must not
-                    // queue answers without end.
-                    if guard.interjections.len() < MAX_INTERJECTIONS {
-                        guard.interjections.push_back(said);
-                    }
-                    interject.notify_one();
-                    None
-                }
-            })
-        });
-
-    let shutdown = http.app.shutdown.clone();
-    let init_timeout = Duration::from_millis(http.app.settings.ws_init_timeout_ms);
-    let executor = SubscriptionExecutor::new(http.schema, http.app.clone());
-    let output = async_graphql::http::WebSocket::new(executor, input, protocol).on_connection_init(
-        move |payload| async move {
-            let mut data = Data::default();
-            data.insert(viewer_from_init(&payload, ip));
-            Ok(data)
-        },
-    );
-    let mut output = std::pin::pin!(output);
+    let mut heard = opened;
     let init_deadline = tokio::time::sleep(init_timeout);
     let mut init_deadline = std::pin::pin!(init_deadline);
-    let mut acked = false;
-    let keepalive = Duration::from_millis(http.app.settings.ws_keepalive_ms.max(10));
     let mut pings = tokio::time::interval_at(opened + keepalive, keepalive);
     pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
@@ -138,146 +100,264 @@ async fn serve(mut socket: WebSocket, http: Http, ip: IpAddr) {
         let frame = tokio::select! {
             () = shutdown.cancelled() => break Some(close(1001, "server shutting down")),
             _ = pings.tick() => {
-                let silent = millis_since(opened).saturating_sub(heard.load(Ordering::Relaxed));
-                if u128::from(silent) >= 2 * keepalive.as_millis() {
+                if heard.elapsed() >= 2 * keepalive {
                     break Some(close(1001, "keep-alive timeout"));
                 }
                 Message::Ping(Default::default())
             }
-            () = &mut init_deadline, if !acked && strict => {
+            () = &mut init_deadline, if strict && !connection.acknowledged() => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
-            () = interjected.notified() => {
-                let said = {
-                    let mut guard = guard.lock().unwrap_or_else(PoisonError::into_inner);
-                    let said = guard.interjections.pop_front();
-                    if !guard.interjections.is_empty() {
-                        interjected.notify_one();
+            message = socket.recv() => {
+                let data = match message {
+                    Some(Ok(Message::Text(text))) => text.into(),
+                    Some(Ok(Message::Binary(data))) => data,
+                    // Pings are answered by tungstenite; a close is
+                    // answered by it too, and the next read ends.
+                    Some(Ok(_)) => {
+                        heard = Instant::now();
+                        continue;
                     }
-                    said
+                    Some(Err(_)) | None => break None,
                 };
-                match said {
-                    Some(Interjection::Close(code, reason)) => break Some(close(code, &reason)),
-                    Some(Interjection::Text(text)) => Message::Text(text.into()),
+                heard = Instant::now();
+                match connection.receive(&data) {
                     None => continue,
+                    Some(Reaction::Say(text)) => Message::Text(text.into()),
+                    Some(Reaction::SayLast(text)) => break Some(Message::Text(text.into())),
+                    Some(Reaction::Close(code, reason)) => break Some(close(code, &reason)),
+                    Some(Reaction::End) => break None,
+                    Some(Reaction::Subscribe(id, request)) => {
+                        let stream = executor.execute_stream(*request, connection.session());
+                        connection.start(id, stream);
+                        continue;
+                    }
                 }
             }
-            message = output.next() => match message {
-                Some(WsMessage::Text(text)) => {
-                    if strict {
-                        acked |= guard
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .outbound(&text);
-                    }
-                    Message::Text(text.into())
-                }
-                Some(WsMessage::Close(code, reason)) => break Some(close(code, &reason)),
-                None => break None,
-            },
+            text = std::future::poll_fn(|cx| connection.poll_output(cx)) => Message::Text(text.into()),
         };
         // A reader that takes nothing for a whole interval is dropped: its
         // write buffer is bounded, and the connection must not hang on it.
         if !matches!(
-            tokio::time::timeout(keepalive, sink.send(frame)).await,
+            tokio::time::timeout(keepalive, socket.send(frame)).await,
             Ok(Ok(()))
         ) {
             return;
         }
     };
     if let Some(frame) = farewell {
-        let _ = tokio::time::timeout(keepalive, sink.send(frame)).await;
+        let _ = tokio::time::timeout(keepalive, socket.send(frame)).await;
     }
-    let _ = tokio::time::timeout(keepalive, sink.close()).await;
-}
-
-fn millis_since(start: Instant) -> u64 {
-    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+    let _ = tokio::time::timeout(keepalive, socket.close()).await;
 }
 
 fn close(code: u16, reason: &str) -> Message {
+    // A close frame has room for 123 bytes of reason; a parser's message
+    // about a bad client message may be longer.
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
     Message::Close(Some(CloseFrame {
         code,
-        reason: reason.into(),
+        reason: reason[..end].into(),
     }))
 }
 
-/// The graphql-transport-ws rules async-graphql does not enforce.
-#[derive(Default)]
-struct Guard {
-    init_seen: bool,
-    acked: bool,
-    active: HashSet<String>,
-    /// What the connection must still say, oldest first.
-    interjections: VecDeque<Interjection>,
+/// What a client message asks the connection to do.
+#[derive(Debug)]
+enum Reaction {
+    /// Send this text message.
+    Say(String),
+    /// Send this text message, then close.
+    SayLast(String),
+    /// Close with this code and reason.
+    Close(u16, String),
+    /// Close without another word.
+    End,
+    /// Start this subscription and [`Connection::start`] its stream.
+    Subscribe(String, Box<Request>),
 }
 
-impl Guard {
-    /// Checks a client message before async-graphql sees it.
-    fn inbound(&mut self, data: &[u8]) -> Result<(), Interjection> {
-        let invalid = || Interjection::Close(4400, "Invalid message received".into());
-        let message: Value = serde_json::from_slice(data).map_err(|_| invalid())?;
-        let kind = message["type"].as_str().ok_or_else(invalid)?;
-        match kind {
-            "connection_init" if self.init_seen => Err(Interjection::Close(
-                4429,
-                "Too many initialisation requests".into(),
-            )),
-            "connection_init" => {
-                self.init_seen = true;
-                Ok(())
-            }
-            "subscribe" => {
-                if !self.acked {
-                    return Err(Interjection::Close(4401, "Unauthorized".into()));
-                }
-                let id = message["id"]
-                    .as_str()
-                    .filter(|id| !id.is_empty())
-                    .ok_or_else(invalid)?;
-                if self.active.contains(id) {
-                    return Err(Interjection::Close(
-                        4409,
-                        format!("Subscriber for {id} already exists"),
-                    ));
-                }
-                if self.active.len() >= MAX_SUBSCRIPTIONS {
-                    return Err(Interjection::Text(too_many_subscriptions(id)));
-                }
-                self.active.insert(id.to_owned());
-                Ok(())
-            }
-            "complete" => {
-                if let Some(id) = message["id"].as_str() {
-                    self.active.remove(id);
-                }
-                Ok(())
-            }
-            "ping" | "pong" => Ok(()),
-            _ => Err(invalid()),
+/// One connection's protocol state: whether it is acknowledged (and as
+/// whom), and its live subscriptions.
+struct Connection {
+    /// graphql-transport-ws, rather than the legacy graphql-ws.
+    strict: bool,
+    ip: IpAddr,
+    /// Set by `connection_init`, which is acknowledged at once.
+    session: Option<Arc<Data>>,
+    /// Live subscriptions, by id. A connection holds a handful at most.
+    streams: Vec<(String, BoxStream<'static, async_graphql::Response>)>,
+    /// Where the next poll of `streams` starts, so that a busy one cannot
+    /// starve the others.
+    turn: usize,
+}
+
+impl Connection {
+    fn new(strict: bool, ip: IpAddr) -> Self {
+        Self {
+            strict,
+            ip,
+            session: None,
+            streams: Vec::new(),
+            turn: 0,
         }
     }
 
-    /// Follows what the server said; returns whether the connection is
-    /// acknowledged. Only the rare messages that end a subscription or
-    /// acknowledge the connection are parsed, never the `next` stream.
-    fn outbound(&mut self, text: &str) -> bool {
-        let rare = text.contains("\"connection_ack\"")
-            || text.contains("\"complete\"")
-            || text.contains("\"error\"");
-        if rare && let Ok(message) = serde_json::from_str::<Value>(text) {
-            match message["type"].as_str() {
-                Some("connection_ack") => self.acked = true,
-                Some("complete" | "error") => {
-                    if let Some(id) = message["id"].as_str() {
-                        self.active.remove(id);
-                    }
+    fn acknowledged(&self) -> bool {
+        self.session.is_some()
+    }
+
+    fn session(&self) -> Arc<Data> {
+        self.session.clone().unwrap_or_default()
+    }
+
+    /// Reads one client message.
+    fn receive(&mut self, data: &[u8]) -> Option<Reaction> {
+        let message = match self.parse(data) {
+            Ok(message) => message,
+            Err(reason) => return Some(self.invalid(reason)),
+        };
+        match message {
+            ClientMessage::ConnectionInit { payload } => {
+                if self.session.is_some() {
+                    return Some(if self.strict {
+                        Reaction::Close(4429, "Too many initialisation requests".into())
+                    } else {
+                        Reaction::SayLast(
+                            json!({
+                                "type": "connection_error",
+                                "payload": { "message": "Too many initialisation requests." },
+                            })
+                            .to_string(),
+                        )
+                    });
                 }
-                _ => {}
+                let mut session = Data::default();
+                session.insert(viewer_from_init(&payload.unwrap_or_default(), self.ip));
+                self.session = Some(Arc::new(session));
+                Some(Reaction::Say(r#"{"type":"connection_ack"}"#.into()))
+            }
+            ClientMessage::Start { id, payload } => self.subscribe(id, payload),
+            ClientMessage::Stop { id } => {
+                let at = self.streams.iter().position(|(live, _)| *live == id)?;
+                drop(self.streams.swap_remove(at));
+                Some(Reaction::Say(complete(&id)))
+            }
+            ClientMessage::ConnectionTerminate => Some(Reaction::End),
+            ClientMessage::Ping { .. } => Some(Reaction::Say(r#"{"type":"pong"}"#.into())),
+            ClientMessage::Pong { .. } => None,
+        }
+    }
+
+    /// The answer to a message this protocol does not have.
+    fn invalid(&self, reason: String) -> Reaction {
+        if self.strict {
+            Reaction::Close(4400, "Invalid message received".into())
+        } else {
+            Reaction::Close(1002, reason)
+        }
+    }
+
+    /// A client message, if it is one this protocol has.
+    fn parse(&self, data: &[u8]) -> Result<ClientMessage, String> {
+        let message: Value = serde_json::from_slice(data).map_err(|err| err.to_string())?;
+        let kind = message["type"].as_str().unwrap_or_default();
+        let known: &[&str] = if self.strict {
+            &["connection_init", "subscribe", "complete", "ping", "pong"]
+        } else {
+            &[
+                "connection_init",
+                "start",
+                "stop",
+                "connection_terminate",
+                "ping",
+                "pong",
+            ]
+        };
+        if !known.contains(&kind) {
+            return Err(format!("unknown message type {kind:?}"));
+        }
+        serde_json::from_value(message).map_err(|err| err.to_string())
+    }
+
+    fn subscribe(&mut self, id: String, request: Request) -> Option<Reaction> {
+        if self.session.is_none() {
+            return Some(if self.strict {
+                Reaction::Close(4401, "Unauthorized".into())
+            } else {
+                Reaction::Close(1011, "The handshake is not completed.".into())
+            });
+        }
+        if id.is_empty() {
+            return Some(self.invalid("a subscription needs an id".into()));
+        }
+        if let Some(at) = self.streams.iter().position(|(live, _)| *live == id) {
+            if self.strict {
+                return Some(Reaction::Close(
+                    4409,
+                    format!("Subscriber for {id} already exists"),
+                ));
+            }
+            // The legacy protocol has no word for it: the new one replaces
+            // the old.
+            drop(self.streams.swap_remove(at));
+        }
+        if self.streams.len() >= MAX_SUBSCRIPTIONS {
+            return Some(Reaction::Say(too_many_subscriptions(&id)));
+        }
+        Some(Reaction::Subscribe(id, Box::new(request)))
+    }
+
+    fn start(&mut self, id: String, stream: BoxStream<'static, async_graphql::Response>) {
+        // Nearly every connection holds one subscription all its life: no
+        // room for more until it asks.
+        self.streams.reserve_exact(1);
+        self.streams.push((id, stream));
+    }
+
+    /// The next message of any live subscription: a result, or `complete`
+    /// once its stream ends.
+    fn poll_output(&mut self, cx: &mut Context<'_>) -> Poll<String> {
+        let n = self.streams.len();
+        for i in 0..n {
+            let at = (self.turn + i) % n;
+            let (id, stream) = &mut self.streams[at];
+            match stream.poll_next_unpin(cx) {
+                Poll::Ready(Some(response)) => {
+                    self.turn = at + 1;
+                    return Poll::Ready(next_message(self.strict, id, &response));
+                }
+                Poll::Ready(None) => {
+                    let (id, _) = self.streams.swap_remove(at);
+                    return Poll::Ready(complete(&id));
+                }
+                Poll::Pending => {}
             }
         }
-        self.acked
+        Poll::Pending
     }
+}
+
+/// A subscription's result: `next` in graphql-transport-ws, `data` in the
+/// legacy protocol.
+fn next_message(strict: bool, id: &str, payload: &async_graphql::Response) -> String {
+    #[derive(Serialize)]
+    struct Next<'a> {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        id: &'a str,
+        payload: &'a async_graphql::Response,
+    }
+    let kind = if strict { "next" } else { "data" };
+    // A `Response` always serializes (its maps have string keys); were it
+    // not to, ending the subscription beats sending nothing.
+    serde_json::to_string(&Next { kind, id, payload }).unwrap_or_else(|_| complete(id))
+}
+
+fn complete(id: &str) -> String {
+    json!({ "type": "complete", "id": id }).to_string()
 }
 
 fn too_many_subscriptions(id: &str) -> String {
@@ -313,44 +393,138 @@ fn viewer_from_init(payload: &Value, ip: IpAddr) -> Viewer {
 mod tests {
     use super::*;
 
-    fn code(verdict: Result<(), Interjection>) -> Option<u16> {
-        match verdict {
-            Err(Interjection::Close(code, _)) => Some(code),
+    fn connection(strict: bool) -> Connection {
+        Connection::new(strict, IpAddr::from([127, 0, 0, 1]))
+    }
+
+    fn code(reaction: Option<Reaction>) -> Option<u16> {
+        match reaction {
+            Some(Reaction::Close(code, _)) => Some(code),
             _ => None,
         }
     }
 
+    fn started(c: &mut Connection, message: &[u8]) {
+        match c.receive(message) {
+            Some(Reaction::Subscribe(id, _)) => {
+                c.start(id, futures_util::stream::pending().boxed())
+            }
+            other => panic!("expected a subscription, got {other:?}"),
+        }
+    }
+
+    const SUB: &[u8] = br#"{"id":"1","type":"subscribe","payload":{"query":"subscription{x}"}}"#;
+
     #[test]
     fn the_protocol_order_is_enforced() {
-        let mut g = Guard::default();
-        let sub = br#"{"id":"1","type":"subscribe","payload":{"query":"subscription{x}"}}"#;
-        assert_eq!(code(g.inbound(sub)), Some(4401));
-        assert!(g.inbound(br#"{"type":"connection_init"}"#).is_ok());
+        let mut c = connection(true);
+        assert_eq!(code(c.receive(SUB)), Some(4401));
+        assert!(matches!(
+            c.receive(br#"{"type":"connection_init"}"#),
+            Some(Reaction::Say(ack)) if ack.contains("connection_ack")
+        ));
+        assert!(c.acknowledged());
         assert_eq!(
-            code(g.inbound(br#"{"type":"connection_init"}"#)),
+            code(c.receive(br#"{"type":"connection_init"}"#)),
             Some(4429)
         );
-        assert!(g.outbound(r#"{"type":"connection_ack"}"#));
-        assert!(g.inbound(sub).is_ok());
-        assert_eq!(code(g.inbound(sub)), Some(4409));
-        g.outbound(r#"{"id":"1","type":"complete"}"#);
-        assert!(g.inbound(sub).is_ok(), "an id is free again once complete");
-        assert_eq!(code(g.inbound(b"not json")), Some(4400));
-        assert_eq!(code(g.inbound(br#"{"type":"bogus"}"#)), Some(4400));
+        started(&mut c, SUB);
+        assert_eq!(code(c.receive(SUB)), Some(4409));
+        assert!(matches!(
+            c.receive(br#"{"id":"1","type":"complete"}"#),
+            Some(Reaction::Say(_))
+        ));
+        started(&mut c, SUB);
+        assert_eq!(code(c.receive(b"not json")), Some(4400));
+        assert_eq!(code(c.receive(br#"{"type":"bogus"}"#)), Some(4400));
+        assert_eq!(
+            code(c.receive(br#"{"type":"start","id":"2","payload":{"query":"{x}"}}"#)),
+            Some(4400)
+        );
+        assert_eq!(
+            code(c.receive(br#"{"type":"subscribe","id":"","payload":{"query":"{x}"}}"#)),
+            Some(4400)
+        );
+        assert_eq!(
+            code(c.receive(br#"{"type":"subscribe","id":"3"}"#)),
+            Some(4400)
+        );
+        assert!(
+            matches!(c.receive(br#"{"type":"ping"}"#), Some(Reaction::Say(p)) if p.contains("pong"))
+        );
+        assert!(c.receive(br#"{"type":"pong"}"#).is_none());
+    }
+
+    #[test]
+    fn the_legacy_protocol_keeps_its_own_words() {
+        let mut c = connection(false);
+        let start = br#"{"id":"1","type":"start","payload":{"query":"subscription{x}"}}"#;
+        assert_eq!(code(c.receive(start)), Some(1011));
+        assert!(
+            c.receive(br#"{"type":"connection_init","payload":{}}"#)
+                .is_some()
+        );
+        started(&mut c, start);
+        started(&mut c, start);
+        assert_eq!(
+            c.streams.len(),
+            1,
+            "a repeated id replaces its subscription"
+        );
+        assert!(matches!(
+            c.receive(br#"{"type":"connection_init"}"#),
+            Some(Reaction::SayLast(error)) if error.contains("connection_error")
+        ));
+        assert_eq!(code(c.receive(SUB)), Some(1002));
+        assert!(matches!(
+            c.receive(br#"{"type":"connection_terminate"}"#),
+            Some(Reaction::End)
+        ));
     }
 
     #[test]
     fn subscriptions_per_connection_are_bounded() {
-        let mut g = Guard {
-            init_seen: true,
-            acked: true,
-            ..Guard::default()
-        };
+        let mut c = connection(true);
+        c.receive(br#"{"type":"connection_init"}"#);
         for i in 0..MAX_SUBSCRIPTIONS {
-            let m = format!(r#"{{"id":"{i}","type":"subscribe","payload":{{}}}}"#);
-            assert!(g.inbound(m.as_bytes()).is_ok());
+            let m = format!(r#"{{"id":"{i}","type":"subscribe","payload":{{"query":"{{x}}"}}}}"#);
+            started(&mut c, m.as_bytes());
         }
-        let m = br#"{"id":"x","type":"subscribe","payload":{}}"#;
-        assert!(matches!(g.inbound(m), Err(Interjection::Text(_))));
+        let m = br#"{"id":"x","type":"subscribe","payload":{"query":"{x}"}}"#;
+        assert!(matches!(c.receive(m), Some(Reaction::Say(e)) if e.contains("at most")));
+    }
+
+    #[test]
+    fn a_close_reason_fits_its_frame() {
+        let long = "é".repeat(100);
+        let Message::Close(Some(frame)) = close(1002, &long) else {
+            panic!("a close frame");
+        };
+        assert!(frame.reason.len() <= 123);
+        assert!(long.starts_with(frame.reason.as_str()));
+    }
+
+    #[test]
+    fn every_live_subscription_gets_its_turn() {
+        let mut c = connection(true);
+        c.receive(br#"{"type":"connection_init"}"#);
+        for id in ["a", "b"] {
+            let responses = futures_util::stream::repeat_with(|| {
+                async_graphql::Response::new(async_graphql::Value::Null)
+            });
+            c.start(id.into(), responses.boxed());
+        }
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut ids = Vec::new();
+        for _ in 0..4 {
+            let Poll::Ready(text) = c.poll_output(&mut cx) else {
+                panic!("both streams are ready");
+            };
+            let message: Value = serde_json::from_str(&text).expect("JSON");
+            assert_eq!(message["type"], "next");
+            ids.push(message["id"].as_str().unwrap_or_default().to_owned());
+        }
+        assert_eq!(ids, ["a", "b", "a", "b"]);
     }
 }
