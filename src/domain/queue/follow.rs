@@ -44,8 +44,8 @@ pub async fn follow(
         token,
         watch,
         line,
-        last: None,
-        first: Some(current),
+        last: current,
+        sent: false,
         push_interval,
         spread,
         next_check_at: Instant::now() + push_interval / 2 + spread,
@@ -81,8 +81,11 @@ struct Follower {
     token: String,
     watch: TicketWatch,
     line: watch::Receiver<u64>,
-    last: Option<TicketView>,
-    first: Option<TicketView>,
+    /// The last view sent, or before the first message the one to send.
+    last: TicketView,
+    /// Whether the first message went out. (Each follower stays alive
+    /// while its subscriber is idle, so it keeps one view, not two.)
+    sent: bool,
     push_interval: Duration,
     /// This follower's offset within half an interval (see [`spread`]).
     spread: Duration,
@@ -103,16 +106,23 @@ impl Drop for Follower {
 
 impl Follower {
     async fn next(&mut self) -> Option<TicketView> {
-        if let Some(first) = self.first.take() {
-            return Some(self.emit(first, None));
+        if !self.sent {
+            let first = self.emit(self.last.clone(), None);
+            self.sent = true;
+            return Some(first);
         }
         loop {
-            let last = self.last.as_ref()?;
-            if last.status.is_final() {
+            if self.last.status.is_final() {
                 return None;
             }
-            let waiting = last.status == TicketStatus::Waiting;
-            let lapses_in = self.lapses_in(last);
+            let waiting = self.last.status == TicketStatus::Waiting;
+            // One timer, for the one thing this status waits on: an
+            // admission's lapse, or a waiter's next look at the line.
+            let wake_at = if waiting {
+                (!self.parked).then_some(self.next_check_at)
+            } else {
+                self.lapses_in().map(|left| Instant::now() + left)
+            };
             tokio::select! {
                 biased;
                 () = self.stop.cancelled() => return None,
@@ -121,30 +131,27 @@ impl Follower {
                         return Some(next);
                     }
                 }
-                // An admission lapses at expires_at even before the sweeper
-                // marks it: say so at that instant.
-                () = tokio::time::sleep(lapses_in.unwrap_or_default()), if lapses_in.is_some() => {
-                    let ticket = self.last.as_ref()?.ticket.clone();
-                    if let Some(next) = self.refresh(ticket, None).await {
-                        return Some(next);
+                () = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now)), if wake_at.is_some() => {
+                    // A moving line is checked on this follower's own
+                    // timer, once per interval: thousands of followers
+                    // never wake together on one change, and each wakes
+                    // once per push.
+                    if waiting {
+                        let moved = match self.line.has_changed() {
+                            Err(_) => return None,
+                            Ok(changed) => changed || self.moved,
+                        };
+                        if !moved {
+                            self.parked = true;
+                            continue;
+                        }
+                        self.line.borrow_and_update();
+                        self.moved = false;
+                        self.next_check_at = Instant::now() + self.push_interval;
                     }
-                }
-                // A moving line is checked on this follower's own timer,
-                // once per interval: thousands of followers never wake
-                // together on one change, and each wakes once per push.
-                () = tokio::time::sleep_until(self.next_check_at), if waiting && !self.parked => {
-                    let moved = match self.line.has_changed() {
-                        Err(_) => return None,
-                        Ok(changed) => changed || self.moved,
-                    };
-                    if !moved {
-                        self.parked = true;
-                        continue;
-                    }
-                    self.line.borrow_and_update();
-                    self.moved = false;
-                    self.next_check_at = Instant::now() + self.push_interval;
-                    let ticket = self.last.as_ref()?.ticket.clone();
+                    // Otherwise the admission lapses at expires_at, even
+                    // before the sweeper marks it: say so at that instant.
+                    let ticket = self.last.ticket.clone();
                     if let Some(next) = self.refresh(ticket, None).await {
                         return Some(next);
                     }
@@ -179,15 +186,12 @@ impl Follower {
                 return None;
             }
         };
-        (self.last.as_ref() != Some(&next)).then(|| self.emit(next, published_at))
+        (self.last != next).then(|| self.emit(next, published_at))
     }
 
     fn emit(&mut self, view: TicketView, published_at: Option<Instant>) -> TicketView {
         self.domain.metrics().pushes.inc();
-        let was_waiting = self
-            .last
-            .as_ref()
-            .is_some_and(|last| last.status == TicketStatus::Waiting);
+        let was_waiting = self.sent && self.last.status == TicketStatus::Waiting;
         if was_waiting
             && view.status == TicketStatus::Progress
             && let Some(admitted_at) = view.ticket.admitted_at
@@ -201,15 +205,15 @@ impl Follower {
                 metrics.admission_notify.observe(at.elapsed().as_secs_f64());
             }
         }
-        self.last = Some(view.clone());
+        self.last = view.clone();
         view
     }
 
-    fn lapses_in(&self, last: &TicketView) -> Option<Duration> {
-        if last.status != TicketStatus::Progress {
+    fn lapses_in(&self) -> Option<Duration> {
+        if self.last.status != TicketStatus::Progress {
             return None;
         }
-        let expires_at = last.ticket.expires_at?;
+        let expires_at = self.last.ticket.expires_at?;
         let left = (expires_at - self.domain.now())
             .to_std()
             .unwrap_or_default();
