@@ -109,18 +109,15 @@ async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: I
                 break Some(close(4408, "Connection initialisation timeout"));
             }
             message = socket.recv() => {
+                let Some(Ok(message)) = message else { break None };
+                heard = Instant::now();
                 let data = match message {
-                    Some(Ok(Message::Text(text))) => text.into(),
-                    Some(Ok(Message::Binary(data))) => data,
+                    Message::Text(text) => text.into(),
+                    Message::Binary(data) => data,
                     // Pings are answered by tungstenite; a close is
                     // answered by it too, and the next read ends.
-                    Some(Ok(_)) => {
-                        heard = Instant::now();
-                        continue;
-                    }
-                    Some(Err(_)) | None => break None,
+                    _ => continue,
                 };
-                heard = Instant::now();
                 match connection.receive(&data) {
                     None => continue,
                     Some(Reaction::Say(text)) => Message::Text(text.into()),
@@ -240,11 +237,7 @@ impl Connection {
                 Some(Reaction::Say(r#"{"type":"connection_ack"}"#.into()))
             }
             ClientMessage::Start { id, payload } => self.subscribe(id, payload),
-            ClientMessage::Stop { id } => {
-                let at = self.streams.iter().position(|(live, _)| *live == id)?;
-                drop(self.streams.swap_remove(at));
-                Some(Reaction::Say(complete(&id)))
-            }
+            ClientMessage::Stop { id } => self.end(&id).then(|| Reaction::Say(complete(&id))),
             ClientMessage::ConnectionTerminate => Some(Reaction::End),
             ClientMessage::Ping { .. } => Some(Reaction::Say(r#"{"type":"pong"}"#.into())),
             ClientMessage::Pong { .. } => None,
@@ -293,21 +286,28 @@ impl Connection {
         if id.is_empty() {
             return Some(self.invalid("a subscription needs an id".into()));
         }
-        if let Some(at) = self.streams.iter().position(|(live, _)| *live == id) {
-            if self.strict {
-                return Some(Reaction::Close(
-                    4409,
-                    format!("Subscriber for {id} already exists"),
-                ));
-            }
-            // The legacy protocol has no word for it: the new one replaces
-            // the old.
-            drop(self.streams.swap_remove(at));
+        if self.strict && self.streams.iter().any(|(live, _)| *live == id) {
+            return Some(Reaction::Close(
+                4409,
+                format!("Subscriber for {id} already exists"),
+            ));
         }
+        // The legacy protocol has no word for a repeated id: the new
+        // subscription replaces the old.
+        self.end(&id);
         if self.streams.len() >= MAX_SUBSCRIPTIONS {
             return Some(Reaction::Say(too_many_subscriptions(&id)));
         }
         Some(Reaction::Subscribe(id, Box::new(request)))
+    }
+
+    /// Drops the live subscription `id`; whether there was one.
+    fn end(&mut self, id: &str) -> bool {
+        let Some(at) = self.streams.iter().position(|(live, _)| live == id) else {
+            return false;
+        };
+        drop(self.streams.swap_remove(at));
+        true
     }
 
     fn start(&mut self, id: String, stream: BoxStream<'static, async_graphql::Response>) {
@@ -324,17 +324,19 @@ impl Connection {
         for i in 0..n {
             let at = (self.turn + i) % n;
             let (id, stream) = &mut self.streams[at];
-            match stream.poll_next_unpin(cx) {
-                Poll::Ready(Some(response)) => {
-                    self.turn = at + 1;
-                    return Poll::Ready(next_message(self.strict, id, &response));
-                }
-                Poll::Ready(None) => {
-                    let (id, _) = self.streams.swap_remove(at);
-                    return Poll::Ready(complete(&id));
-                }
-                Poll::Pending => {}
+            let said = match stream.poll_next_unpin(cx) {
+                Poll::Ready(Some(response)) => next_message(self.strict, id, &response),
+                Poll::Ready(None) => None,
+                Poll::Pending => continue,
+            };
+            if let Some(text) = said {
+                self.turn = at + 1;
+                return Poll::Ready(text);
             }
+            // The stream ended, or its result cannot be said (it always
+            // can): either way the subscription is complete.
+            let (id, _) = self.streams.swap_remove(at);
+            return Poll::Ready(complete(&id));
         }
         Poll::Pending
     }
@@ -342,7 +344,7 @@ impl Connection {
 
 /// A subscription's result: `next` in graphql-transport-ws, `data` in the
 /// legacy protocol.
-fn next_message(strict: bool, id: &str, payload: &async_graphql::Response) -> String {
+fn next_message(strict: bool, id: &str, payload: &async_graphql::Response) -> Option<String> {
     #[derive(Serialize)]
     struct Next<'a> {
         #[serde(rename = "type")]
@@ -351,9 +353,8 @@ fn next_message(strict: bool, id: &str, payload: &async_graphql::Response) -> St
         payload: &'a async_graphql::Response,
     }
     let kind = if strict { "next" } else { "data" };
-    // A `Response` always serializes (its maps have string keys); were it
-    // not to, ending the subscription beats sending nothing.
-    serde_json::to_string(&Next { kind, id, payload }).unwrap_or_else(|_| complete(id))
+    // A `Response` always serializes: its maps have string keys.
+    serde_json::to_string(&Next { kind, id, payload }).ok()
 }
 
 fn complete(id: &str) -> String {
