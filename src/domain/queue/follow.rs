@@ -24,6 +24,8 @@ pub async fn follow(
     push_interval: Duration,
     stop: CancellationToken,
 ) -> Result<impl Stream<Item = TicketView> + Send + use<>> {
+    // Held until the first view is read: see `QueueHub::start_turn`.
+    let turn = domain.hub().start_turn().await;
     let known = super::authenticate(domain, token).await?;
     // Listen first, then read: a change committed in between is seen twice
     // at worst, never missed.
@@ -38,6 +40,7 @@ pub async fn follow(
     let token = token.to_owned();
     let spread = spread(ticket.id, push_interval);
     let current = view_with_token(domain, ticket, token.clone()).await?;
+    drop(turn);
     domain.metrics().subscribers.inc();
     let follower = Follower {
         domain: domain.clone(),

@@ -32,6 +32,10 @@ use crate::clock::Timestamp;
 /// hub waits for a catch-up from the database instead of buffering more.
 const MAX_PENDING: usize = 4096;
 
+/// Followers that may read their start at once (see [`QueueHub::start_turn`]):
+/// several times any read pool, so the pool never idles while others wait.
+const MAX_STARTING: usize = 64;
+
 #[derive(Debug)]
 pub struct QueueHub {
     /// Taken first by every writer: serializes the application of changes.
@@ -42,6 +46,8 @@ pub struct QueueHub {
     watchers: Mutex<HashMap<i64, watch::Sender<Published>>>,
     /// Held while a catch-up reads the database (see [`Self::catch_up_turn`]).
     catching_up: tokio::sync::Mutex<()>,
+    /// Turns to start following a ticket (see [`Self::start_turn`]).
+    starting: tokio::sync::Semaphore,
 }
 
 /// A ticket's state as the hub last published it, and when.
@@ -73,6 +79,7 @@ impl QueueHub {
             line_version: watch::Sender::new(0),
             watchers: Mutex::new(HashMap::new()),
             catching_up: tokio::sync::Mutex::new(()),
+            starting: tokio::sync::Semaphore::new(MAX_STARTING),
         }
     }
 
@@ -81,6 +88,17 @@ impl QueueHub {
     /// instead of each making its own.
     pub async fn catch_up_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.catching_up.lock().await
+    }
+
+    /// Waits for a turn to start following a ticket, which takes a few
+    /// reads. When thousands subscribe at once, each read waiting for a
+    /// connection holds about 7 KiB, and the allocator keeps that peak
+    /// resident long after: it cost more than the subscriptions themselves
+    /// (BENCHMARKS.md, seventh session). A start waiting here holds none of
+    /// it, and the reads still run as fast as the pool serves them. `None`
+    /// only if the semaphore were closed, which it never is.
+    pub async fn start_turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        self.starting.acquire().await.ok()
     }
 
     /// Records the changes of a transaction this process committed.
@@ -368,5 +386,25 @@ mod tests {
         assert_eq!(hub.watched_ids().len(), 1);
         drop(b);
         assert!(hub.watched_ids().is_empty());
+    }
+
+    #[tokio::test]
+    async fn followers_start_a_bounded_number_at_a_time() {
+        use futures_util::FutureExt;
+
+        let hub = QueueHub::new(vec![], 0);
+        let mut turns = Vec::new();
+        for _ in 0..MAX_STARTING {
+            turns.push(hub.start_turn().await);
+        }
+        assert!(
+            hub.start_turn().now_or_never().is_none(),
+            "one more start waits while {MAX_STARTING} are under way"
+        );
+        turns.pop();
+        assert!(
+            hub.start_turn().now_or_never().flatten().is_some(),
+            "a finished start lets the next one in"
+        );
     }
 }
