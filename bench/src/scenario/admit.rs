@@ -497,7 +497,10 @@ fn report_load(ctx: &mut Ctx, s: &str, at: &dyn Fn(&str) -> String, subscribed: 
         &at("pushes per subscriber per second"),
         per_sub,
         "/s",
-        Goal::AtMost(1_000.0 / PUSH_INTERVAL_MS),
+        // Issue 3's goal. The server runs at SPEC's default interval
+        // (500 ms), so a line that moves more often than once a second
+        // can bring up to two position pushes a second, and this says so.
+        Goal::AtMost(1.0),
     );
     ctx.report.figure(
         s,
