@@ -47,6 +47,10 @@ struct Cli {
     /// Where the JSON rows go.
     #[arg(long, global = true)]
     json: Option<PathBuf>,
+    /// Seatline's push interval in `admit`, `peer` and `scale`, e.g. 1000
+    /// to push as often as the Redis design polls.
+    #[arg(long, global = true, default_value_t = scenario::PUSH_INTERVAL_MS)]
+    push_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -152,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
         cli.quick,
         cli.seed,
         cli.runs.unwrap_or(if cli.quick { 1 } else { 3 }),
+        std::time::Duration::from_millis(cli.push_interval_ms),
     );
     let started = std::time::Instant::now();
     match cli.scenario {

@@ -21,6 +21,10 @@ pub use self::flow::flow;
 pub use self::hold::hold_hot;
 pub use self::join::join;
 pub use self::peer::{DEFAULT_REDIS, peer};
+
+/// Seatline's push interval unless `--push-interval-ms` says otherwise: the
+/// SPEC's default.
+pub const PUSH_INTERVAL_MS: u64 = 500;
 pub use self::raw::raw_limit;
 pub use self::scale::scale;
 pub use self::subs::subs_idle;
@@ -37,6 +41,9 @@ pub struct Ctx {
     pub seed: u64,
     pub runs: usize,
     pub report: Report,
+    /// Seatline's push interval in the scenarios that push (`admit`,
+    /// `peer`, `scale`).
+    pub push_interval: Duration,
     /// Throughputs measured in this run, for ratios (`join`, `hold`).
     pub measured: HashMap<&'static str, f64>,
 }
@@ -49,6 +56,7 @@ impl Ctx {
         quick: bool,
         seed: u64,
         runs: usize,
+        push_interval: Duration,
     ) -> Self {
         Self {
             backend,
@@ -58,6 +66,7 @@ impl Ctx {
             seed,
             runs: runs.max(1),
             report: Report::default(),
+            push_interval,
             measured: HashMap::new(),
         }
     }

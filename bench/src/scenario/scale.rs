@@ -27,7 +27,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 use super::Ctx;
-use super::admit::{LOST_AFTER, PUSH_INTERVAL_MS, Run, analyse, by_subscriber, lost, report_run};
+use super::admit::{LOST_AFTER, Run, analyse, by_subscriber, lost, report_run};
 use crate::client::{Gql, now_unix_us};
 use crate::report::Goal;
 use crate::server::{Backend, Cluster, cpu_secs_of, histogram_quantile, sum_metrics};
@@ -81,7 +81,10 @@ pub async fn scale(ctx: &mut Ctx) -> anyhow::Result<()> {
         &[
             ("SEATLINE_QUEUE_CAPACITY", plan.rate.to_string()),
             ("SEATLINE_ACTIVE_TTL_SECS", "1".into()),
-            ("SEATLINE_PUSH_INTERVAL_MS", format!("{PUSH_INTERVAL_MS}")),
+            (
+                "SEATLINE_PUSH_INTERVAL_MS",
+                ctx.push_interval.as_millis().to_string(),
+            ),
             ("SEATLINE_DB_MAX_CONNECTIONS", pool.to_string()),
         ],
     )

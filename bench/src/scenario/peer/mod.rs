@@ -56,7 +56,6 @@ pub const DEFAULT_REDIS: &str = "redis://127.0.0.1:6379/";
 const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// Admissions per second, for every design.
 const ADMIT_PER_SEC: f64 = 10.0;
-const PUSH_INTERVAL_MS: u64 = 500;
 /// Staleness samples per run, at most.
 const SAMPLES: usize = 2_000_000;
 /// Outstanding polls at most: beyond this many the server is not keeping
@@ -80,20 +79,20 @@ impl Kind {
             Self::Polled(Design::Seed) => "seed count query poll 10 s",
         }
     }
+}
 
-    fn interval(self) -> Duration {
-        match self {
-            Self::Seatline => Duration::from_millis(PUSH_INTERVAL_MS),
-            Self::Polled(Design::Redis) => Duration::from_secs(1),
-            Self::Polled(Design::Seed) => Duration::from_secs(10),
-        }
+/// How often a polled design's waiters poll.
+fn poll_interval(design: Design) -> Duration {
+    match design {
+        Design::Redis => Duration::from_secs(1),
+        Design::Seed => Duration::from_secs(10),
     }
+}
 
-    /// How long after the last sampled admission the run goes on, so that
-    /// every waiter can be refreshed: one refresh interval and a margin.
-    fn horizon(self) -> Duration {
-        self.interval() + Duration::from_millis(500)
-    }
+/// How long after the last sampled admission a run goes on, so that every
+/// waiter can be refreshed: one refresh `interval` and a margin.
+fn horizon(interval: Duration) -> Duration {
+    interval + Duration::from_millis(500)
 }
 
 /// One design at one waiter count.
@@ -135,6 +134,7 @@ impl Run {
 /// Runs every design at every waiter count of this mode (or at `waiters`,
 /// when given), then reports.
 pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::Result<()> {
+    let push_interval = ctx.push_interval;
     let (sizes, beyond): (Vec<usize>, Vec<usize>) = if waiters.is_empty() {
         (
             ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]),
@@ -157,7 +157,7 @@ pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::
     };
     let mut runs = Vec::new();
     for &n in sizes.iter().filter(|&&n| n <= SEATLINE_MAX) {
-        runs.push(seatline(ctx, n, measure).await?);
+        runs.push(seatline(ctx, n, measure, push_interval).await?);
     }
     for design in [Design::Redis, Design::Seed] {
         let store_url = match design {
@@ -177,6 +177,16 @@ pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::
             kept = run.kept;
             runs.push(run);
         }
+    }
+    if runs.iter().any(|r| r.kind == Kind::Seatline) {
+        let backend = ctx.backend_name();
+        ctx.report.figure(
+            "peer",
+            backend,
+            &format!("{}: push interval", Kind::Seatline.label()),
+            push_interval.as_secs_f64() * 1000.0,
+            "ms",
+        );
     }
     report(ctx, &runs, headline);
     Ok(())
@@ -203,16 +213,28 @@ async fn reachable(design: Design, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seatline(ctx: &Ctx, n: usize, measure: Duration) -> anyhow::Result<Run> {
-    eprintln!("peer: Seatline, {n} waiters subscribed, {ADMIT_PER_SEC} admissions/s");
+async fn seatline(
+    ctx: &Ctx,
+    n: usize,
+    measure: Duration,
+    push_interval: Duration,
+) -> anyhow::Result<Run> {
+    eprintln!(
+        "peer: Seatline, {n} waiters subscribed, {ADMIT_PER_SEC} admissions/s, \
+         pushes every {} ms",
+        push_interval.as_millis()
+    );
     let server = ctx
         .server(&[
             ("SEATLINE_QUEUE_CAPACITY", format!("{ADMIT_PER_SEC}")),
             ("SEATLINE_ACTIVE_TTL_SECS", "1".into()),
-            ("SEATLINE_PUSH_INTERVAL_MS", PUSH_INTERVAL_MS.to_string()),
+            (
+                "SEATLINE_PUSH_INTERVAL_MS",
+                push_interval.as_millis().to_string(),
+            ),
         ])
         .await?;
-    let run = seatline_measure(ctx, &server, n, measure).await;
+    let run = seatline_measure(ctx, &server, n, measure, push_interval).await;
     server.stop().await;
     run
 }
@@ -222,6 +244,7 @@ async fn seatline_measure(
     server: &Server,
     n: usize,
     measure: Duration,
+    push_interval: Duration,
 ) -> anyhow::Result<Run> {
     let gql = Gql::new(&server.graphql_url());
     // Admissions by lapses, as in `admit`.
@@ -248,7 +271,7 @@ async fn seatline_measure(
     let cpu0 = server.cpu_secs();
     let (client0, ticks0) = (workers(), machine_ticks());
     let start = now_unix_us();
-    tokio::time::sleep(measure + Kind::Seatline.horizon()).await;
+    tokio::time::sleep(measure + horizon(push_interval)).await;
     let end = now_unix_us();
     let (client1, ticks1) = (workers(), machine_ticks());
     let m1 = server.metrics().await?;
@@ -381,11 +404,12 @@ async fn polled_measure(
     // taken for waiters that have seen a position, and without this lead
     // they would come from early pollers only, whose next poll is
     // furthest away.
-    let lead = kind.interval() + Duration::from_millis(200);
+    let interval = poll_interval(design);
+    let lead = interval + Duration::from_millis(200);
     let polls = tokio::spawn({
         let (base, tickets) = (peer.base.clone(), Arc::new(tickets));
-        let duration = lead + measure + kind.horizon();
-        async move { poll::poll(&base, tickets, kind.interval(), duration, MAX_IN_FLIGHT).await }
+        let duration = lead + measure + horizon(interval);
+        async move { poll::poll(&base, tickets, interval, duration, MAX_IN_FLIGHT).await }
     });
     tokio::time::sleep(lead).await;
     let store_pids = || async {
@@ -400,7 +424,7 @@ async fn polled_measure(
     let store0 = cpu_of(&store_pids().await?);
     let (client0, ticks0) = (me(), machine_ticks());
     let start = now_unix_us();
-    tokio::time::sleep(measure + kind.horizon()).await;
+    tokio::time::sleep(measure + horizon(interval)).await;
     let end = now_unix_us();
     let (client1, ticks1) = (me(), machine_ticks());
     let s1 = peer.stats().await?;
@@ -455,7 +479,7 @@ async fn polled_measure(
         duration_s: polls.duration.as_secs_f64(),
         elapsed_s: polls.elapsed.as_secs_f64(),
         p99_ms: polls.latency.value_at_quantile(0.99) as f64 / 1000.0,
-        interval_ms: kind.interval().as_secs_f64() * 1000.0,
+        interval_ms: interval.as_secs_f64() * 1000.0,
     };
     Ok(Run {
         kind,
