@@ -21,13 +21,13 @@ pub use self::flow::flow;
 pub use self::hold::hold_hot;
 pub use self::join::join;
 pub use self::peer::{DEFAULT_REDIS, peer};
+pub use self::raw::raw_limit;
+pub use self::scale::scale;
+pub use self::subs::subs_idle;
 
 /// Seatline's push interval unless `--push-interval-ms` says otherwise: the
 /// SPEC's default.
 pub const PUSH_INTERVAL_MS: u64 = 500;
-pub use self::raw::raw_limit;
-pub use self::scale::scale;
-pub use self::subs::subs_idle;
 use crate::client::Gql;
 use crate::load::{Done, open_loop};
 use crate::report::Report;

@@ -134,7 +134,6 @@ impl Run {
 /// Runs every design at every waiter count of this mode (or at `waiters`,
 /// when given), then reports.
 pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::Result<()> {
-    let push_interval = ctx.push_interval;
     let (sizes, beyond): (Vec<usize>, Vec<usize>) = if waiters.is_empty() {
         (
             ctx.size(vec![1_000], vec![2_000, 5_000, 10_000, 14_000, 19_000]),
@@ -157,7 +156,7 @@ pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::
     };
     let mut runs = Vec::new();
     for &n in sizes.iter().filter(|&&n| n <= SEATLINE_MAX) {
-        runs.push(seatline(ctx, n, measure, push_interval).await?);
+        runs.push(seatline(ctx, n, measure).await?);
     }
     for design in [Design::Redis, Design::Seed] {
         let store_url = match design {
@@ -184,7 +183,7 @@ pub async fn peer(ctx: &mut Ctx, redis_url: &str, waiters: &[usize]) -> anyhow::
             "peer",
             backend,
             &format!("{}: push interval", Kind::Seatline.label()),
-            push_interval.as_secs_f64() * 1000.0,
+            ctx.push_interval.as_secs_f64() * 1000.0,
             "ms",
         );
     }
@@ -213,16 +212,11 @@ async fn reachable(design: Design, url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seatline(
-    ctx: &Ctx,
-    n: usize,
-    measure: Duration,
-    push_interval: Duration,
-) -> anyhow::Result<Run> {
+async fn seatline(ctx: &Ctx, n: usize, measure: Duration) -> anyhow::Result<Run> {
     eprintln!(
         "peer: Seatline, {n} waiters subscribed, {ADMIT_PER_SEC} admissions/s, \
          pushes every {} ms",
-        push_interval.as_millis()
+        ctx.push_interval.as_millis()
     );
     let server = ctx
         .server(&[
@@ -230,11 +224,11 @@ async fn seatline(
             ("SEATLINE_ACTIVE_TTL_SECS", "1".into()),
             (
                 "SEATLINE_PUSH_INTERVAL_MS",
-                push_interval.as_millis().to_string(),
+                ctx.push_interval.as_millis().to_string(),
             ),
         ])
         .await?;
-    let run = seatline_measure(ctx, &server, n, measure, push_interval).await;
+    let run = seatline_measure(ctx, &server, n, measure).await;
     server.stop().await;
     run
 }
@@ -244,7 +238,6 @@ async fn seatline_measure(
     server: &Server,
     n: usize,
     measure: Duration,
-    push_interval: Duration,
 ) -> anyhow::Result<Run> {
     let gql = Gql::new(&server.graphql_url());
     // Admissions by lapses, as in `admit`.
@@ -271,7 +264,7 @@ async fn seatline_measure(
     let cpu0 = server.cpu_secs();
     let (client0, ticks0) = (workers(), machine_ticks());
     let start = now_unix_us();
-    tokio::time::sleep(measure + horizon(push_interval)).await;
+    tokio::time::sleep(measure + horizon(ctx.push_interval)).await;
     let end = now_unix_us();
     let (client1, ticks1) = (workers(), machine_ticks());
     let m1 = server.metrics().await?;
