@@ -124,7 +124,7 @@ impl Mutation for Pay {
             let settled =
                 queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl)
                     .await?;
-            changes.tickets.extend(settled.tickets);
+            changes.tickets.extend(settled.changes.tickets);
         }
 
         // As the two guarded updates above left them.

@@ -121,8 +121,8 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     // for the connection or the lock must not date entries and admissions
     // early (or behind the settle that ran before this one).
     let now = domain.now();
-    let mut changes =
-        store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
+    let settled = store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
+    let mut changes = settled.changes;
     let mut unique: Vec<&str> = Vec::with_capacity(users.len());
     for user in users {
         if !unique.contains(user) {
@@ -139,20 +139,16 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
         .filter(|u| !live.contains_key(*u))
         .collect();
     if !newcomers.is_empty() {
-        let mut admitted =
-            store::count_status(&txn, entity::queue_ticket::QueueStatus::Progress).await?;
-        let mut anyone_waits =
-            store::any_with_status(&txn, entity::queue_ticket::QueueStatus::Waiting).await?;
-        // Strict FIFO: once one newcomer waits, every later one waits too.
+        // The settle admitted every waiter a free slot could take, so a
+        // slot still free means nobody waits. Newcomers take the free
+        // slots in arrival order and wait once they are gone: strict FIFO,
+        // with no read to ask whether anyone waits.
+        let mut admitted = settled.admitted;
         let rows: Vec<store::NewTicket> = newcomers
             .iter()
             .map(|user| {
-                let admit = admitted < u64::from(rules.queue_capacity) && !anyone_waits;
-                if admit {
-                    admitted += 1;
-                } else {
-                    anyone_waits = true;
-                }
+                let admit = admitted < u64::from(rules.queue_capacity);
+                admitted += u64::from(admit);
                 let (token_salt, token_hash) = domain.tokens().issue();
                 store::NewTicket {
                     user_id: (*user).to_owned(),

@@ -100,7 +100,16 @@ pub async fn lock_and_settle(
     active_ttl: TimeDelta,
 ) -> Result<QueueChanges> {
     let gate = lock_gate(txn).await?;
-    settle(txn, &gate, now, capacity, active_ttl).await
+    Ok(settle(txn, &gate, now, capacity, active_ttl).await?.changes)
+}
+
+/// What a settle left: its changes, and how many tickets are admitted.
+#[derive(Debug)]
+pub struct Settled {
+    pub changes: QueueChanges,
+    /// Admitted after the settle. Below the capacity, nobody waits: the
+    /// settle admitted every waiter there was.
+    pub admitted: u64,
 }
 
 /// Marks admissions past their `expires_at` EXPIRED, then admits the
@@ -111,7 +120,7 @@ pub async fn settle(
     now: Timestamp,
     capacity: u32,
     active_ttl: TimeDelta,
-) -> Result<QueueChanges> {
+) -> Result<Settled> {
     let mut changes = QueueChanges {
         version: Some(gate.version),
         tickets: Vec::new(),
@@ -126,7 +135,7 @@ pub async fn settle(
         .await?;
     changes.extend(lapsed);
 
-    let admitted = count_status(txn, QueueStatus::Progress).await?;
+    let mut admitted = count_status(txn, QueueStatus::Progress).await?;
     let free = u64::from(capacity).saturating_sub(admitted);
     if free > 0 {
         let next: Vec<i64> = Tickets::find()
@@ -148,10 +157,11 @@ pub async fn settle(
                 .filter(Column::Status.eq(QueueStatus::Waiting))
                 .exec_with_returning(txn)
                 .await?;
+            admitted += promoted.len() as u64;
             changes.extend(promoted);
         }
     }
-    Ok(changes)
+    Ok(Settled { changes, admitted })
 }
 
 /// Whether settling would change anything now: an admission has lapsed, or
@@ -191,7 +201,7 @@ pub async fn count_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Re
 }
 
 /// Whether any ticket is in `status`: one index seek, however many are.
-pub async fn any_with_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<bool> {
+async fn any_with_status<C: ConnectionTrait>(db: &C, status: QueueStatus) -> Result<bool> {
     let any: Option<i64> = with_status(status).into_tuple().one(db).await?;
     Ok(any.is_some())
 }
