@@ -7,6 +7,7 @@
 //! indexes, CHECK constraints, guarded updates inside transactions); the
 //! in-process [`queue::QueueHub`] is a cache rebuilt from it.
 
+pub(crate) mod batch;
 pub mod booking;
 pub mod catalog;
 pub mod error;

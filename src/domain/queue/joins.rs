@@ -1,22 +1,17 @@
-//! Group commit for `issueQueueToken`.
+//! Group commit for `issueQueueToken` (see [`crate::domain::batch`]).
 //!
 //! Every join locks the one gate row, so joins serialize in the database
 //! whatever we do; with a durable commit (an fsync on SQLite) each costs a
-//! whole transaction. Instead, joins that arrive while a batch is being
-//! written wait for the next batch, and each batch is one transaction: one
-//! gate lock, one settle, one lookup of the users' live tickets, one
-//! multi-row insert, one commit. A lone join is a batch of one, so an idle
-//! server answers as fast as before; under load the batch grows by itself.
-//!
-//! Batches are written by a spawned task, never by a request's own future:
-//! a client that hangs up cannot cancel other users' joins half way.
+//! whole transaction. A batch is one transaction: one gate lock, one
+//! settle, one lookup of the users' live tickets, one multi-row insert,
+//! one commit.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
 use super::{Ticket, catch_up, store};
+use crate::domain::batch::Pending;
 use crate::domain::{Domain, Error, Result};
 
 /// Most joins in one transaction (a multi-row insert of this many rows
@@ -25,16 +20,7 @@ const MAX_BATCH: usize = 256;
 
 /// Joins waiting for the next batch.
 #[derive(Debug, Default)]
-pub struct Joins {
-    state: Mutex<State>,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    pending: Vec<Request>,
-    /// A task is writing batches; it stops when `pending` is empty.
-    writing: bool,
-}
+pub struct Joins(Pending<Request>);
 
 #[derive(Debug)]
 struct Request {
@@ -42,25 +28,15 @@ struct Request {
     reply: oneshot::Sender<Result<Ticket>>,
 }
 
-impl Joins {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// The user's live ticket, or a new one at the back of the line, committed
 /// in the next batch.
 pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
     let (reply, answer) = oneshot::channel();
-    let start_writer = {
-        let mut state = domain.joins().lock();
-        state.pending.push(Request {
-            user_id: user_id.to_owned(),
-            reply,
-        });
-        !std::mem::replace(&mut state.writing, true)
+    let request = Request {
+        user_id: user_id.to_owned(),
+        reply,
     };
-    if start_writer {
+    if domain.joins().0.push(request) {
         tokio::spawn(write_batches(domain.clone()));
     }
     answer
@@ -69,17 +45,9 @@ pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
 }
 
 async fn write_batches(domain: Domain) {
-    let _restart = RestartOnPanic(&domain);
-    loop {
-        let batch: Vec<Request> = {
-            let mut state = domain.joins().lock();
-            if state.pending.is_empty() {
-                state.writing = false;
-                return;
-            }
-            let n = state.pending.len().min(MAX_BATCH);
-            state.pending.drain(..n).collect()
-        };
+    let pending = &domain.joins().0;
+    let _writer = pending.writer();
+    while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
         let users: Vec<&str> = batch.iter().map(|r| r.user_id.as_str()).collect();
         match commit(&domain, &users).await {
             Ok(tickets) => {
@@ -95,18 +63,6 @@ async fn write_batches(domain: Domain) {
                         .send(Err(Error::invariant("the join batch failed")));
                 }
             }
-        }
-    }
-}
-
-/// If a batch panics, the next join starts a new writer instead of waiting
-/// for one that is gone.
-struct RestartOnPanic<'a>(&'a Domain);
-
-impl Drop for RestartOnPanic<'_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.joins().lock().writing = false;
         }
     }
 }

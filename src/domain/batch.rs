@@ -1,0 +1,123 @@
+//! Group commit: requests that arrive while a batch is being written wait
+//! for the next batch, and each batch is one transaction.
+//!
+//! On SQLite every write transaction queues for the one writer, and each
+//! statement is a hand-off to its thread; a batch pays for its statements
+//! once instead of once per request. A lone request is a batch of one, so
+//! an idle server answers as fast as without batching; under load the
+//! batch grows by itself.
+//!
+//! Batches are written by a spawned task, never by a request's own future:
+//! a client that hangs up cannot cancel other users' writes half way.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+/// Requests waiting for the next batch.
+#[derive(Debug)]
+pub(crate) struct Pending<R> {
+    state: Mutex<State<R>>,
+}
+
+#[derive(Debug)]
+struct State<R> {
+    queue: Vec<R>,
+    /// A task is writing batches; it stops when `queue` is empty.
+    writing: bool,
+}
+
+impl<R> Default for Pending<R> {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(State {
+                queue: Vec::new(),
+                writing: false,
+            }),
+        }
+    }
+}
+
+impl<R> Pending<R> {
+    fn lock(&self) -> MutexGuard<'_, State<R>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Queues `request`; `true` when no writer runs and the caller must
+    /// start one.
+    pub(crate) fn push(&self, request: R) -> bool {
+        let mut state = self.lock();
+        state.queue.push(request);
+        !std::mem::replace(&mut state.writing, true)
+    }
+
+    /// The writer's next batch: up to `max` queued requests, in arrival
+    /// order, each one that `fits` beside those taken before it; the rest
+    /// keep their order for a later batch. `None` when nothing is queued:
+    /// the writer must then stop, and the next request starts a new one.
+    pub(crate) fn next_batch(
+        &self,
+        max: usize,
+        mut fits: impl FnMut(&[R], &R) -> bool,
+    ) -> Option<Vec<R>> {
+        let mut state = self.lock();
+        if state.queue.is_empty() {
+            state.writing = false;
+            return None;
+        }
+        let mut batch = Vec::with_capacity(max.min(state.queue.len()));
+        let mut rest = Vec::new();
+        for request in state.queue.drain(..) {
+            if batch.len() < max && fits(&batch, &request) {
+                batch.push(request);
+            } else {
+                rest.push(request);
+            }
+        }
+        state.queue = rest;
+        Some(batch)
+    }
+
+    /// Held by the writer task: if the task panics, the next request
+    /// starts a new writer instead of waiting for one that is gone.
+    pub(crate) fn writer(&self) -> Writer<'_, R> {
+        Writer(self)
+    }
+}
+
+pub(crate) struct Writer<'a, R>(&'a Pending<R>);
+
+impl<R> Drop for Writer<'_, R> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().writing = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_request_starts_the_writer_and_an_empty_queue_stops_it() {
+        let pending = Pending::default();
+        assert!(pending.push(1));
+        assert!(!pending.push(2));
+        assert_eq!(pending.next_batch(10, |_, _| true), Some(vec![1, 2]));
+        assert_eq!(pending.next_batch(10, |_, _| true), None);
+        assert!(pending.push(3), "a stopped writer is started again");
+    }
+
+    #[test]
+    fn requests_that_do_not_fit_wait_in_order_for_a_later_batch() {
+        let pending = Pending::default();
+        for n in [1, 2, 11, 3, 12, 4] {
+            pending.push(n);
+        }
+        // At most one request per tens digit in a batch, and three at most.
+        let fits = |batch: &[i32], n: &i32| batch.iter().all(|b| b / 10 != n / 10);
+        assert_eq!(pending.next_batch(3, fits), Some(vec![1, 11]));
+        assert_eq!(pending.next_batch(3, fits), Some(vec![2, 12]));
+        assert_eq!(pending.next_batch(1, fits), Some(vec![3]));
+        assert_eq!(pending.next_batch(3, fits), Some(vec![4]));
+    }
+}
