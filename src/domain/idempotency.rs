@@ -22,14 +22,15 @@ use crate::clock::Timestamp;
 /// Longest accepted `idempotencyKey`.
 pub const MAX_KEY_LEN: usize = 255;
 
+/// What a key stores: the answer a retry gets.
 #[derive(Serialize, Deserialize)]
-enum Outcome<T> {
+enum Outcome<T, E = Error> {
     Ok(T),
-    Err(Error),
+    Err(E),
 }
 
-/// One mutation behind the gate, in two steps.
-pub(crate) trait Mutation: Send {
+/// A request behind the gate, as far as it goes on a read connection.
+pub(crate) trait Checked: Send {
     type Output: Serialize + DeserializeOwned + Send;
 
     /// The request as stored beside its key: a retry must repeat it.
@@ -38,11 +39,11 @@ pub(crate) trait Mutation: Send {
     /// Checks on a read connection, before the write lock is taken: a
     /// request that must fail (a seat already taken, a reservation already
     /// paid, a bad amount) fails here without queueing for the one writer, and
-    /// what the checks looked up is kept for [`Self::write`]. Everything
-    /// that can change is checked again under the lock.
+    /// what the checks looked up is kept for the write. Everything that can
+    /// change is checked again under the lock.
     ///
     /// Each refusal must follow from one statement, which reads one
-    /// committed state: the request is then refused as `write` would have
+    /// committed state: the request is then refused as the write would have
     /// refused it at that instant. Two statements may read two states, and
     /// a refusal combining them may be true of neither.
     fn check(
@@ -50,7 +51,10 @@ pub(crate) trait Mutation: Send {
         domain: &Domain,
         ticket: &Ticket,
     ) -> impl Future<Output = Result<()>> + Send;
+}
 
+/// One mutation behind the gate, written in a transaction of its own.
+pub(crate) trait Mutation: Checked {
     /// The effect, in the write transaction; returns the result and any
     /// queue changes to publish after commit.
     fn write(
@@ -58,6 +62,16 @@ pub(crate) trait Mutation: Send {
         txn: &DatabaseTransaction,
         ticket: &Ticket,
     ) -> impl Future<Output = Result<(Self::Output, QueueChanges)>> + Send;
+}
+
+/// How far [`gate`] took a request.
+pub(crate) enum Gate<T> {
+    /// It has its answer: an outcome stored under its key, or a refusal
+    /// (stored under its key when a retry must get it too).
+    Answered(Result<T>),
+    /// Admitted, with an unused key or none, and its checks passed: the
+    /// caller writes it, claiming the key in the same transaction.
+    Passed(Ticket),
 }
 
 /// Runs `mutation` for the holder of `token`, at most once per `key`.
@@ -71,26 +85,12 @@ pub(crate) async fn run<M: Mutation>(
     key: Option<&str>,
     mut mutation: M,
 ) -> Result<M::Output> {
+    let ticket = match gate(domain, token, key, &mut mutation).await? {
+        Gate::Answered(answer) => return answer,
+        Gate::Passed(ticket) => ticket,
+    };
     let request = mutation.request();
-    let ticket = queue::authenticate(domain, token).await?;
-    if let Some(key) = key {
-        if key.is_empty() || key.len() > MAX_KEY_LEN {
-            return Err(Error::bad_input(format!(
-                "idempotencyKey must be 1 to {MAX_KEY_LEN} characters"
-            )));
-        }
-        Error::check_text("idempotencyKey", key)?;
-        // A replay needs no admission: a client that lost the response to
-        // the `pay` that finished its ticket must still learn it paid.
-        if let Some(outcome) = stored(domain, &ticket.user_id, key, &request).await? {
-            return outcome;
-        }
-    }
-    let ticket = queue::check_admitted(domain, ticket).await?;
     let now = domain.now();
-    if let Err(err) = mutation.check(domain, &ticket).await {
-        return refuse(domain, &ticket, key, &request, err, now).await;
-    }
     let txn = domain.begin_write().await?;
     if let Some(key) = key
         && !claim(&txn, &ticket.user_id, key, &request, now).await?
@@ -102,8 +102,7 @@ pub(crate) async fn run<M: Mutation>(
     match mutation.write(&txn, &ticket).await {
         Ok((value, changes)) => {
             if let Some(key) = key {
-                let outcome = serde_json::to_string(&Outcome::Ok(&value))?;
-                save_outcome(&txn, &ticket.user_id, key, outcome).await?;
+                save_outcome(&txn, &ticket.user_id, key, Ok(&value)).await?;
             }
             txn.commit().await?;
             domain.publish(&changes);
@@ -114,6 +113,42 @@ pub(crate) async fn run<M: Mutation>(
             refuse(domain, &ticket, key, &request, err, now).await
         }
     }
+}
+
+/// Authenticates the holder of `token`, replays a stored outcome for a
+/// known `key`, checks admission and runs the request's checks: everything
+/// before the write.
+///
+/// # Errors
+/// The gate's errors, `IdempotencyKeyReused`, or `BadUserInput` for a bad
+/// key; what the checks refuse is an answer.
+pub(crate) async fn gate<C: Checked>(
+    domain: &Domain,
+    token: &str,
+    key: Option<&str>,
+    checked: &mut C,
+) -> Result<Gate<C::Output>> {
+    let request = checked.request();
+    let ticket = queue::authenticate(domain, token).await?;
+    if let Some(key) = key {
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(Error::bad_input(format!(
+                "idempotencyKey must be 1 to {MAX_KEY_LEN} characters"
+            )));
+        }
+        Error::check_text("idempotencyKey", key)?;
+        // A replay needs no admission: a client that lost the response to
+        // the `pay` that finished its ticket must still learn it paid.
+        if let Some(outcome) = stored(domain, &ticket.user_id, key, &request).await? {
+            return Ok(Gate::Answered(outcome));
+        }
+    }
+    let ticket = queue::check_admitted(domain, ticket).await?;
+    let now = domain.now();
+    Ok(match checked.check(domain, &ticket).await {
+        Ok(()) => Gate::Passed(ticket),
+        Err(err) => Gate::Answered(refuse(domain, &ticket, key, &request, err, now).await),
+    })
 }
 
 /// Fails with `err`, first storing it under `key` when a retry must get
@@ -138,7 +173,7 @@ async fn refuse<T: DeserializeOwned>(
 }
 
 /// The outcome another request committed under `key`, which it holds.
-async fn replay<T: DeserializeOwned>(
+pub(crate) async fn replay<T: DeserializeOwned>(
     domain: &Domain,
     user_id: &str,
     key: &str,
@@ -172,35 +207,33 @@ async fn stored<T: DeserializeOwned>(
 }
 
 /// Inserts the key as the transaction's first write; `false` when a
-/// concurrent request holds it.
-async fn claim(
+/// concurrent request holds it. Its outcome follows in
+/// [`save_outcome`], before the transaction commits.
+pub(crate) async fn claim(
     txn: &DatabaseTransaction,
     user_id: &str,
     key: &str,
     request: &str,
     now: Timestamp,
 ) -> Result<bool> {
-    let inserted = Keys::insert(row(user_id, key, request, String::new(), now))
-        .on_conflict(
-            OnConflict::columns([Column::UserId, Column::Key])
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    Ok(inserted == 1)
+    insert(txn, row(user_id, key, request, String::new(), now)).await
 }
 
-async fn save_outcome(
+/// Stores the outcome of the request that claimed `key` in `txn`.
+pub(crate) async fn save_outcome<T: Serialize>(
     txn: &DatabaseTransaction,
     user_id: &str,
     key: &str,
-    outcome: String,
+    outcome: std::result::Result<&T, &Error>,
 ) -> Result<()> {
+    let outcome = match outcome {
+        Ok(value) => Outcome::Ok(value),
+        Err(err) => Outcome::Err(err),
+    };
     Keys::update(idempotency_key::ActiveModel {
         user_id: Set(user_id.to_owned()),
         key: Set(key.to_owned()),
-        outcome: Set(outcome),
+        outcome: Set(serde_json::to_string(&outcome)?),
         ..Default::default()
     })
     .exec_without_returning(txn)
@@ -218,22 +251,24 @@ async fn remember_error(
     err: &Error,
     now: Timestamp,
 ) -> Result<bool> {
-    let outcome = serde_json::to_string(&Outcome::<()>::Err(clone_error(err)?))?;
+    let outcome = serde_json::to_string(&Outcome::<(), _>::Err(err))?;
     let txn = domain.begin_write().await?;
-    let inserted = Keys::insert(row(user_id, key, request, outcome, now))
+    let inserted = insert(&txn, row(user_id, key, request, outcome, now)).await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+/// Inserts `row` unless its key exists; `true` when it did.
+async fn insert(txn: &DatabaseTransaction, row: idempotency_key::ActiveModel) -> Result<bool> {
+    let inserted = Keys::insert(row)
         .on_conflict(
             OnConflict::columns([Column::UserId, Column::Key])
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-    txn.commit().await?;
     Ok(inserted == 1)
-}
-
-fn clone_error(err: &Error) -> Result<Error> {
-    Ok(serde_json::from_value(serde_json::to_value(err)?)?)
 }
 
 fn row(

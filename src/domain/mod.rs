@@ -21,6 +21,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
+use self::booking::Holds;
 pub use self::error::{Error, Result};
 use self::queue::tokens::TokenKey;
 use self::queue::{Joins, QueueHub};
@@ -49,6 +50,7 @@ pub struct Domain {
     rules: Rules,
     hub: Arc<QueueHub>,
     joins: Arc<Joins>,
+    holds: Arc<Holds>,
     tokens: Arc<TokenKey>,
     metrics: Arc<Metrics>,
 }
@@ -75,6 +77,7 @@ impl Domain {
             rules,
             hub: Arc::new(QueueHub::new(waiting, version)),
             joins: Arc::default(),
+            holds: Arc::default(),
             tokens: Arc::new(tokens),
             metrics,
         })
@@ -117,6 +120,10 @@ impl Domain {
 
     pub(crate) fn joins(&self) -> &Joins {
         &self.joins
+    }
+
+    pub(crate) fn holds(&self) -> &Holds {
+        &self.holds
     }
 
     #[must_use]

@@ -7,7 +7,9 @@ use chrono::{TimeDelta, Utc};
 use seatline::clock::ManualClock;
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, TestApp, code, data, eventually, spawn_app, spawn_app_with_clock};
+use crate::helpers::{
+    DATE, TestApp, code, data, eventually, spawn_app, spawn_app_with, spawn_app_with_clock,
+};
 
 const HOLD: &str = "mutation($d: ID!, $s: Int!, $k: String) { holdSeat(concertDateId: $d, seatNumber: $s, idempotencyKey: $k) { id status expiresAt seat { number } } }";
 const CHARGE: &str = "mutation($a: Int!, $k: String) { chargeBalance(amount: $a, idempotencyKey: $k) { userId amount } }";
@@ -53,6 +55,71 @@ async fn concurrent_retries_of_one_hold_all_get_its_reservation() {
         assert_eq!(data(answer, "holdSeat"), first, "{answer}");
     }
     assert_eq!(app.scalar("SELECT COUNT(*) FROM reservations").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holds_written_together_are_each_answered_and_replayed_as_if_alone() {
+    // Holds that arrive together share a transaction. Whatever the
+    // batches, each answer and each stored outcome must be the one a hold
+    // written alone would get.
+    let app = Arc::new(spawn_app_with(|s| s.max_holds_per_user = 1).await);
+    let tokens = Arc::new(
+        crate::helpers::concurrently(30, |i| {
+            let app = Arc::clone(&app);
+            async move { app.admitted(&format!("user{i}")).await }
+        })
+        .await,
+    );
+    // Users 0-9 are at the limit already.
+    for (i, token) in tokens.iter().take(10).enumerate() {
+        data(&app.hold(token, DATE, 41 + i as i32).await, "holdSeat");
+    }
+    // 10-19 race for seat 1; 20-29 each take a seat of their own.
+    let seat = |i: usize| match i {
+        0..10 => 31 + i as i32,
+        10..20 => 1,
+        _ => i as i32,
+    };
+    let burst = || {
+        crate::helpers::concurrently(30, |i| {
+            let (app, tokens) = (Arc::clone(&app), Arc::clone(&tokens));
+            async move { hold(&app, &tokens[i], seat(i), &format!("k{i}")).await }
+        })
+    };
+    let answers = burst().await;
+    let codes: Vec<Option<&str>> = answers.iter().map(code).collect();
+    assert!(
+        codes[..10].iter().all(|c| *c == Some("HOLD_LIMIT")),
+        "{codes:?}"
+    );
+    let racers = &codes[10..20];
+    assert_eq!(
+        racers.iter().filter(|c| c.is_none()).count(),
+        1,
+        "{codes:?}"
+    );
+    assert_eq!(
+        racers
+            .iter()
+            .filter(|c| **c == Some("SEAT_UNAVAILABLE"))
+            .count(),
+        9
+    );
+    for (i, answer) in answers.iter().enumerate().skip(20) {
+        assert_eq!(
+            data(answer, "holdSeat")["seat"]["number"],
+            seat(i),
+            "{answer}"
+        );
+    }
+    // The same keys again: every answer replays, even where the seat or
+    // the limit would now refuse it differently.
+    assert_eq!(burst().await, answers);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
+            .await,
+        21
+    );
 }
 
 #[tokio::test]

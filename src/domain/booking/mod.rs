@@ -9,15 +9,17 @@
 //! - A user has at most `max_holds_per_user` unexpired holds; the count and
 //!   the claim run while the user's ticket row is locked.
 
+mod holds;
 mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::holds::Holds;
 pub use self::store::expire_lapsed_holds;
 pub(crate) use self::store::{reservation_by_id, touch_admission};
 use super::catalog::Seat;
-use super::idempotency;
-use super::{Domain, Result};
+use super::idempotency::{self, Checked, Gate};
+use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +41,8 @@ pub struct Reservation {
 }
 
 /// Holds seat `seat_number` of `date_id` for the caller until
-/// `now + hold_ttl`.
+/// `now + hold_ttl`. Holds arriving together are written together (see
+/// `holds`).
 ///
 /// # Errors
 /// The gate's errors, `NotFound` (date or seat), `SeatUnavailable`,
@@ -51,14 +54,20 @@ pub async fn hold_seat(
     seat_number: i32,
     key: Option<&str>,
 ) -> Result<Reservation> {
-    let hold = store::Hold {
+    let mut hold = store::Hold {
         date_id,
         seat_number,
         now: domain.now(),
-        rules: domain.rules().clone(),
         seat_id: None,
     };
-    idempotency::run(domain, token, key, hold)
+    let ticket = match idempotency::gate(domain, token, key, &mut hold).await? {
+        Gate::Answered(answer) => return answer,
+        Gate::Passed(ticket) => ticket,
+    };
+    let seat_id = hold
+        .seat_id
+        .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
+    holds::hold(domain, ticket, seat_id, key, hold.request())
         .await
         .inspect(|_| {
             domain.metrics().holds.inc();

@@ -1,60 +1,74 @@
 //! Hold persistence.
 
+use std::collections::{HashMap, HashSet};
+
 use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
+use crate::domain::Domain;
 use crate::domain::catalog::{SeatState, SeatStatus};
 use crate::domain::error::{Error, Result};
-use crate::domain::idempotency::Mutation;
-use crate::domain::queue::{QueueChanges, Ticket};
-use crate::domain::{Domain, Rules};
+use crate::domain::idempotency::Checked;
+use crate::domain::queue::Ticket;
 
 /// Re-checks, inside the transaction, that the ticket is still admitted,
-/// and locks its row: the user's writes serialize here (lock order: gate,
-/// ticket, reservation, seat, wallet).
+/// and locks its row: the user's writes serialize here (lock order: key,
+/// gate, ticket, reservation, seat, wallet).
 pub(crate) async fn touch_admission(
     txn: &DatabaseTransaction,
     ticket: &Ticket,
     now: Timestamp,
 ) -> Result<()> {
+    if touch_admissions(txn, &[ticket.id], now).await?.is_empty() {
+        Err(Error::TokenExpired)
+    } else {
+        Ok(())
+    }
+}
+
+/// [`touch_admission`] for several tickets at once; returns the ids of
+/// those still admitted, now locked.
+pub(super) async fn touch_admissions(
+    txn: &DatabaseTransaction,
+    tickets: &[i64],
+    now: Timestamp,
+) -> Result<HashSet<i64>> {
+    if tickets.is_empty() {
+        return Ok(HashSet::new());
+    }
     let touched = queue_ticket::Entity::update_many()
         .col_expr(
             queue_ticket::Column::Status,
             Expr::col(queue_ticket::Column::Status),
         )
-        .filter(queue_ticket::Column::Id.eq(ticket.id))
+        .filter(queue_ticket::Column::Id.is_in(tickets.iter().copied()))
         .filter(queue_ticket::Column::Status.eq(QueueStatus::Progress))
         .filter(queue_ticket::Column::ExpiresAt.gt(now))
-        .exec(txn)
+        .exec_with_returning(txn)
         .await?;
-    if touched.rows_affected == 1 {
-        Ok(())
-    } else {
-        Err(Error::TokenExpired)
-    }
+    Ok(touched.into_iter().map(|t| t.id).collect())
 }
 
-/// `holdSeat`: the catalog lookups and the cheap refusals run on a read
-/// connection; the claim runs under the ticket's lock.
+/// `holdSeat`'s checks, on a read connection; the claim itself is written
+/// in a batch (`holds`).
 pub(super) struct Hold {
     pub date_id: i64,
     pub seat_number: i32,
     pub now: Timestamp,
-    pub rules: Rules,
-    /// The seat's id, once [`Mutation::check`] found it.
+    /// The seat's id, once [`Checked::check`] found it.
     pub seat_id: Option<i64>,
 }
 
-impl Mutation for Hold {
+impl Checked for Hold {
     type Output = Reservation;
 
     fn request(&self) -> String {
@@ -92,63 +106,114 @@ impl Mutation for Hold {
         }
         Ok(())
     }
+}
 
-    async fn write(
-        self,
-        txn: &DatabaseTransaction,
-        ticket: &Ticket,
-    ) -> Result<(Reservation, QueueChanges)> {
-        let now = self.now;
-        let seat_id = self
-            .seat_id
-            .ok_or_else(|| Error::invariant("hold written before it was checked"))?;
-        touch_admission(txn, ticket, now).await?;
-        let held = Reservations::find()
-            .filter(reservation::Column::UserId.eq(&ticket.user_id))
-            .filter(reservation::Column::Status.eq(Db::Held))
-            .filter(reservation::Column::ExpiresAt.gt(now))
-            .count(txn)
-            .await?;
-        let max = self.rules.max_holds_per_user;
-        if held >= u64::from(max) {
-            return Err(Error::HoldLimit { max });
-        }
+/// How many unexpired holds each of `users` has.
+pub(super) async fn live_hold_counts(
+    txn: &DatabaseTransaction,
+    users: &[&str],
+    now: Timestamp,
+) -> Result<HashMap<String, u64>> {
+    if users.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = Reservations::find()
+        .select_only()
+        .column(reservation::Column::UserId)
+        .column_as(Expr::col(reservation::Column::Id).count(), "held")
+        .filter(reservation::Column::UserId.is_in(users.iter().copied()))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.gt(now))
+        .group_by(reservation::Column::UserId)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(user, n)| (user, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
 
-        // A lapsed hold on this seat ends now, so the partial unique index
-        // on live reservations admits the new one.
+/// Claims those of `seats` that are free at `now` until `expires_at`, and
+/// returns them.
+pub(super) async fn claim_seats(
+    txn: &DatabaseTransaction,
+    seats: &[i64],
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<Vec<seat::Model>> {
+    if seats.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(seat::Entity::update_many()
+        .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
+        .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
+        .filter(seat::Column::Id.is_in(seats.iter().copied()))
+        .filter(crate::domain::catalog::store_is_free_at(now))
+        .exec_with_returning(txn)
+        .await?)
+}
+
+/// Inserts a hold until `expires_at` for each (user, seat claimed at
+/// `now`).
+pub(super) async fn insert_holds(
+    txn: &DatabaseTransaction,
+    holds: Vec<(String, seat::Model)>,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<Vec<Reservation>> {
+    if holds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let row = |(user_id, seat): &(String, seat::Model)| reservation::ActiveModel {
+        user_id: Set(user_id.clone()),
+        seat_id: Set(seat.id),
+        price_won: Set(seat.price_won),
+        status: Set(Db::Held),
+        held_at: Set(now),
+        expires_at: Set(expires_at),
+        confirmed_at: Set(None),
+        ..Default::default()
+    };
+    // A claimed seat has no live reservation, but it may still have a
+    // lapsed hold that no sweep has ended: the partial unique index on
+    // HELD and CONFIRMED reservations refuses that seat's row.
+    let mut inserted = Reservations::insert_many(holds.iter().map(row))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_with_returning(txn)
+        .await?;
+    if inserted.len() < holds.len() {
+        let refused: Vec<&(String, seat::Model)> = holds
+            .iter()
+            .filter(|(_, seat)| inserted.iter().all(|r| r.seat_id != seat.id))
+            .collect();
+        // Rare, so the statements the common case saves come back here:
+        // the lapsed holds end now, and their seats' rows go in again.
         Reservations::update_many()
             .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
-            .filter(reservation::Column::SeatId.eq(seat_id))
+            .filter(reservation::Column::SeatId.is_in(refused.iter().map(|(_, s)| s.id)))
             .filter(reservation::Column::Status.eq(Db::Held))
             .filter(reservation::Column::ExpiresAt.lte(now))
             .exec(txn)
             .await?;
-
-        let expires_at = now + self.rules.hold_ttl;
-        let claimed = seat::Entity::update_many()
-            .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
-            .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
-            .filter(seat::Column::Id.eq(seat_id))
-            .filter(crate::domain::catalog::store_is_free_at(now))
-            .exec_with_returning(txn)
-            .await?;
-        let Some(seat) = claimed.into_iter().next() else {
-            return Err(Error::SeatUnavailable);
-        };
-        let row = Reservations::insert(reservation::ActiveModel {
-            user_id: Set(ticket.user_id.clone()),
-            seat_id: Set(seat.id),
-            price_won: Set(seat.price_won),
-            status: Set(Db::Held),
-            held_at: Set(now),
-            expires_at: Set(expires_at),
-            confirmed_at: Set(None),
-            ..Default::default()
-        })
-        .exec_with_returning(txn)
-        .await?;
-        Ok((to_reservation(row, seat, now), QueueChanges::default()))
+        inserted.extend(
+            Reservations::insert_many(refused.into_iter().map(row))
+                .exec_with_returning(txn)
+                .await?,
+        );
     }
+    // Matched by seat: RETURNING promises no order.
+    let mut seats: HashMap<i64, seat::Model> =
+        holds.into_iter().map(|(_, seat)| (seat.id, seat)).collect();
+    inserted
+        .into_iter()
+        .map(|row| {
+            let seat = seats
+                .remove(&row.seat_id)
+                .ok_or_else(|| Error::invariant("a hold on a seat that was not claimed"))?;
+            Ok(to_reservation(row, seat, now))
+        })
+        .collect()
 }
 
 /// The reservation with its seat, as of `now`.

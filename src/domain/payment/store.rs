@@ -15,7 +15,7 @@ use crate::clock::Timestamp;
 use crate::domain::booking::{Reservation, ReservationStatus, reservation_by_id, touch_admission};
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
-use crate::domain::idempotency::Mutation;
+use crate::domain::idempotency::{Checked, Mutation};
 use crate::domain::queue::{QueueChanges, Ticket, store as queue_store};
 use crate::domain::wallet::{debit, record_ledger};
 use crate::domain::{Domain, Rules};
@@ -26,11 +26,11 @@ pub(super) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
     pub rules: Rules,
-    /// The reservation as [`Mutation::check`] found it, payable then.
+    /// The reservation as [`Checked::check`] found it, payable then.
     pub payable: Option<Reservation>,
 }
 
-impl Mutation for Pay {
+impl Checked for Pay {
     type Output = Payment;
 
     fn request(&self) -> String {
@@ -45,7 +45,9 @@ impl Mutation for Pay {
         self.payable = Some(self.payable(domain.reader(), ticket).await?);
         Ok(())
     }
+}
 
+impl Mutation for Pay {
     async fn write(
         self,
         txn: &DatabaseTransaction,

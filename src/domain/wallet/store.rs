@@ -11,7 +11,7 @@ use super::{Balance, MAX_BALANCE_WON};
 use crate::clock::Timestamp;
 use crate::domain::Domain;
 use crate::domain::error::{Error, Result};
-use crate::domain::idempotency::Mutation;
+use crate::domain::idempotency::{Checked, Mutation};
 use crate::domain::queue::{QueueChanges, Ticket};
 
 pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Balance> {
@@ -35,7 +35,7 @@ pub(super) struct Charge {
     pub has_wallet: bool,
 }
 
-impl Mutation for Charge {
+impl Checked for Charge {
     type Output = Balance;
 
     fn request(&self) -> String {
@@ -65,7 +65,9 @@ impl Mutation for Charge {
         }
         Ok(())
     }
+}
 
+impl Mutation for Charge {
     async fn write(
         self,
         txn: &DatabaseTransaction,
