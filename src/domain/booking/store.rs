@@ -37,6 +37,10 @@ pub(crate) async fn touch_admission(
 
 /// [`touch_admission`] for several tickets at once; returns the ids of
 /// those still admitted, now locked.
+///
+/// It selects the rows by id alone and checks admission on what it
+/// locked: given `status` and `expires_at` as well, SQLite's planner
+/// prefers their index to the ids and walks every admitted ticket.
 pub(super) async fn touch_admissions(
     txn: &DatabaseTransaction,
     tickets: &[i64],
@@ -51,11 +55,13 @@ pub(super) async fn touch_admissions(
             Expr::col(queue_ticket::Column::Status),
         )
         .filter(queue_ticket::Column::Id.is_in(tickets.iter().copied()))
-        .filter(queue_ticket::Column::Status.eq(QueueStatus::Progress))
-        .filter(queue_ticket::Column::ExpiresAt.gt(now))
         .exec_with_returning(txn)
         .await?;
-    Ok(touched.into_iter().map(|t| t.id).collect())
+    Ok(touched
+        .into_iter()
+        .filter(|t| t.status == QueueStatus::Progress && t.expires_at.is_some_and(|at| at > now))
+        .map(|t| t.id)
+        .collect())
 }
 
 /// `holdSeat`'s checks, on a read connection; the claim itself is written
