@@ -9,6 +9,7 @@ mod m20261125_000004_add_ticket_change_version;
 mod m20261125_000005_hash_ticket_tokens;
 mod m20261129_000006_index_ticket_expiry;
 mod m20261130_000007_index_ticket_user;
+mod m20261130_000008_index_hold_count;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_hash_ticket_tokens::Migration),
             Box::new(m20261129_000006_index_ticket_expiry::Migration),
             Box::new(m20261130_000007_index_ticket_user::Migration),
+            Box::new(m20261130_000008_index_hold_count::Migration),
         ]
     }
 }
