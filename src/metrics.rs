@@ -20,7 +20,7 @@ pub struct Metrics {
     pub admitted: Gauge,
     /// Tickets this process admitted.
     pub admissions: Counter,
-    /// Seat holds this process granted (idempotent replays included).
+    /// Seat holds this process committed (replays not counted).
     pub holds: Counter,
     /// Payments this process confirmed (idempotent replays included).
     pub payments: Counter,
@@ -41,6 +41,10 @@ pub struct Metrics {
     /// rest of [`Self::admission_push`], and the push latency as counted
     /// from the commit.
     pub admission_notify: Histogram,
+    /// Joins per group-committed transaction.
+    pub join_batch: Histogram,
+    /// Holds per group-committed transaction.
+    pub hold_batch: Histogram,
     /// Write transactions begun.
     pub db_transactions: Counter,
     /// SQL statements executed (reads and writes, in or out of a
@@ -53,6 +57,11 @@ pub struct Metrics {
 /// buckets could report 442 ms for a p99 measured at 178 ms.
 fn latency_histogram() -> Histogram {
     Histogram::new(exponential_buckets(0.000_25, std::f64::consts::SQRT_2, 29))
+}
+
+/// 1 to 256 requests, doubling: the sizes a group commit reaches.
+fn batch_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 2.0, 9))
 }
 
 impl Default for Metrics {
@@ -69,6 +78,8 @@ impl Default for Metrics {
             admission_push: latency_histogram(),
             admission_commit: latency_histogram(),
             admission_notify: latency_histogram(),
+            join_batch: batch_histogram(),
+            hold_batch: batch_histogram(),
             db_transactions: Counter::default(),
             db_statements: Counter::default(),
         };
@@ -114,6 +125,16 @@ impl Default for Metrics {
             "admission_notify_seconds",
             "From an admission's commit reaching the queue index to its PROGRESS message leaving the server's stream",
             m.admission_notify.clone(),
+        );
+        registry.register(
+            "join_batch_size",
+            "Joins written per transaction",
+            m.join_batch.clone(),
+        );
+        registry.register(
+            "hold_batch_size",
+            "Holds written per transaction",
+            m.hold_batch.clone(),
         );
         registry.register(
             "db_transactions",

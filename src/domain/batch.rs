@@ -76,19 +76,35 @@ impl<R> Pending<R> {
         Some(batch)
     }
 
-    /// Held by the writer task: if the task panics, the next request
-    /// starts a new writer instead of waiting for one that is gone.
-    pub(crate) fn writer(&self) -> Writer<'_, R> {
-        Writer(self)
+    /// Held by the writer task. If the task panics, the requests of the
+    /// batch it was writing are dropped (their callers get an error), and
+    /// `restart` starts a new writer for the requests still queued; with
+    /// none queued, the next request starts one.
+    pub(crate) fn writer<F: FnOnce()>(&self, restart: F) -> Writer<'_, R, F> {
+        Writer {
+            pending: self,
+            restart: Some(restart),
+        }
     }
 }
 
-pub(crate) struct Writer<'a, R>(&'a Pending<R>);
+pub(crate) struct Writer<'a, R, F: FnOnce()> {
+    pending: &'a Pending<R>,
+    restart: Option<F>,
+}
 
-impl<R> Drop for Writer<'_, R> {
+impl<R, F: FnOnce()> Drop for Writer<'_, R, F> {
     fn drop(&mut self) {
-        if std::thread::panicking() {
-            self.0.lock().writing = false;
+        if !std::thread::panicking() {
+            return;
+        }
+        let queued = {
+            let mut state = self.pending.lock();
+            state.writing = !state.queue.is_empty();
+            state.writing
+        };
+        if queued && let Some(restart) = self.restart.take() {
+            restart();
         }
     }
 }
@@ -105,6 +121,35 @@ mod tests {
         assert_eq!(pending.next_batch(10, |_, _| true), Some(vec![1, 2]));
         assert_eq!(pending.next_batch(10, |_, _| true), None);
         assert!(pending.push(3), "a stopped writer is started again");
+    }
+
+    #[test]
+    fn a_writer_that_panics_is_replaced_while_requests_wait() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let pending = Pending::default();
+        let restarts = AtomicU32::new(0);
+        let restart = || {
+            restarts.fetch_add(1, Ordering::Relaxed);
+        };
+        assert!(pending.push(1));
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let _writer = pending.writer(restart);
+            let _batch = pending.next_batch(1, |_, _| true);
+            pending.push(2);
+            panic!("a bug while writing");
+        }));
+        assert_eq!(restarts.load(Ordering::Relaxed), 1, "request 2 waits");
+        assert!(!pending.push(3), "the new writer is still running");
+
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            let _writer = pending.writer(restart);
+            let _batch = pending.next_batch(10, |_, _| true);
+            panic!("a bug while writing");
+        }));
+        assert_eq!(restarts.load(Ordering::Relaxed), 1, "nothing waits");
+        assert!(pending.push(4), "the next request starts a writer");
     }
 
     #[test]

@@ -112,6 +112,13 @@ async fn holds_written_together_are_each_answered_and_replayed_as_if_alone() {
             "{answer}"
         );
     }
+    // Each of them holds its own seat, not another's.
+    let own = format!(
+        "SELECT COUNT(*) FROM reservations r JOIN seats s ON s.id = r.seat_id \
+         WHERE s.concert_date_id = {DATE} AND s.number BETWEEN 20 AND 29 \
+         AND r.user_id = 'user' || s.number"
+    );
+    assert_eq!(app.scalar(&own).await, 10);
     // The same keys again: every answer replays, even where the seat or
     // the limit would now refuse it differently.
     assert_eq!(burst().await, answers);

@@ -49,6 +49,11 @@ async fn metrics_count_what_the_server_did() {
         "alice's admission, committed"
     );
     assert_eq!(m["seatline_holds_total"], 0.0);
+    assert_eq!(
+        m["seatline_join_batch_size_count"], 2.0,
+        "one join at a time"
+    );
+    assert_eq!(m["seatline_join_batch_size_sum"], 2.0);
     assert!(m["seatline_db_transactions_total"] >= 2.0, "{m:?}");
     assert!(m["seatline_db_statements_total"] > m["seatline_db_transactions_total"]);
 
@@ -95,4 +100,22 @@ async fn the_demo_catalog_takes_its_size_from_the_settings() {
     for c in concerts {
         assert_eq!(c["dates"].as_array().unwrap().len(), 5);
     }
+}
+
+#[tokio::test]
+async fn a_replayed_or_refused_hold_is_not_counted() {
+    let app = spawn_app_with(|_| {}).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let hold = "mutation($d: ID!, $k: String) { holdSeat(concertDateId: $d, seatNumber: 3, idempotencyKey: $k) { id } }";
+    let vars = json!({ "d": DATE.to_string(), "k": "h1" });
+    data(&app.gql(Some(&alice), hold, vars.clone()).await, "holdSeat");
+    data(&app.gql(Some(&alice), hold, vars.clone()).await, "holdSeat");
+    let taken = app.gql(Some(&bob), hold, vars).await;
+    assert!(!taken["errors"].is_null(), "{taken}");
+    let m = scrape(&app).await;
+    assert_eq!(m["seatline_holds_total"], 1.0);
+    // The replay wrote nothing; the refusal was refused before the writer.
+    assert_eq!(m["seatline_hold_batch_size_count"], 1.0);
+    assert_eq!(m["seatline_hold_batch_size_sum"], 1.0);
 }

@@ -1,10 +1,11 @@
 //! Group commit for `holdSeat` (see [`crate::domain::batch`]).
 //!
 //! A batch is one transaction, and each of its steps is one statement for
-//! the whole batch: the holders' tickets touched, their holds counted, the
-//! seats claimed, the reservations inserted. A lone hold is six statements,
-//! `BEGIN` and `COMMIT` included; an idempotency key adds two, to claim the
-//! key and to store the outcome.
+//! the whole batch: the holders' tickets touched, their holds counted,
+//! lapsed holds on the seats ended, the seats claimed, the reservations
+//! inserted. A lone hold is seven statements, `BEGIN` and `COMMIT`
+//! included; an idempotency key adds two, to claim the key and to store
+//! the outcome. If a batch fails, its holds are written again one by one.
 //!
 //! The rules stay those of a hold written alone:
 //! - a user has at most one hold in a batch, so each counts against the
@@ -63,7 +64,7 @@ pub(super) async fn hold(
         reply,
     };
     if domain.holds().0.push(queued) {
-        tokio::spawn(write_batches(domain.clone()));
+        start_writer(domain.clone());
     }
     match (answer.await, key) {
         (Ok(Answer::Done(result)), _) => result,
@@ -75,27 +76,51 @@ pub(super) async fn hold(
     }
 }
 
+fn start_writer(domain: Domain) {
+    tokio::spawn(write_batches(domain));
+}
+
 async fn write_batches(domain: Domain) {
     let pending = &domain.holds().0;
-    let _writer = pending.writer();
+    let _writer = pending.writer(|| start_writer(domain.clone()));
     let one_per_user =
         |batch: &[Request], r: &Request| batch.iter().all(|b| b.ticket.id != r.ticket.id);
     while let Some(batch) = pending.next_batch(MAX_BATCH, one_per_user) {
+        domain.metrics().hold_batch.observe(batch.len() as f64);
         match commit(&domain, &batch).await {
-            Ok(answers) => {
-                for (request, answer) in batch.into_iter().zip(answers) {
-                    let _ = request.reply.send(answer);
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = ?err, holds = batch.len(), "a hold batch failed");
+            Ok(answers) => reply(&domain, batch, answers),
+            Err(err) if batch.len() > 1 => {
+                // A deadlock with another instance, or one request the
+                // database refuses: the others must not pay for it.
+                tracing::warn!(error = ?err, holds = batch.len(), "a hold batch failed; writing its holds one by one");
                 for request in batch {
-                    let failed = Err(Error::invariant("the hold batch failed"));
-                    let _ = request.reply.send(Answer::Done(failed));
+                    let alone = std::slice::from_ref(&request);
+                    let answers = commit(&domain, alone).await.unwrap_or_else(failed);
+                    reply(&domain, vec![request], answers);
                 }
             }
+            Err(err) => reply(&domain, batch, failed(err)),
         }
     }
+}
+
+fn reply(domain: &Domain, batch: Vec<Request>, answers: Vec<Answer>) {
+    for (request, answer) in batch.into_iter().zip(answers) {
+        // Counted as committed, replies or no: a replay is not a hold, and
+        // a client that hung up still holds.
+        if matches!(answer, Answer::Done(Ok(_))) {
+            domain.metrics().holds.inc();
+        }
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// The answer of a hold written alone whose transaction failed.
+fn failed(err: Error) -> Vec<Answer> {
+    tracing::error!(error = ?err, "a hold failed");
+    vec![Answer::Done(Err(Error::invariant(
+        "the hold could not be written",
+    )))]
 }
 
 /// One transaction for `batch` (at most one request per ticket). Returns
@@ -104,11 +129,23 @@ async fn commit(domain: &Domain, batch: &[Request]) -> Result<Vec<Answer>> {
     let txn = domain.begin_write().await?;
     let now = domain.now();
     let mut answers: Vec<Option<Answer>> = batch.iter().map(|_| None).collect();
-    for (request, answer) in batch.iter().zip(&mut answers) {
-        if let Some((key, stored)) = &request.key
-            && !idempotency::claim(&txn, &request.ticket.user_id, key, stored, now).await?
-        {
-            *answer = Some(Answer::KeyTaken);
+    // Locks in the order every writer takes them: keys, tickets,
+    // reservations, seats. Keys are claimed sorted, whatever the arrival
+    // order, so two instances' batches never wait for each other's keys
+    // in a cycle. (A deadlock PostgreSQL breaks anyway fails the batch,
+    // and its holds are then written one by one.)
+    let mut keyed: Vec<(&str, &str, &str, usize)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let (key, stored) = r.key.as_ref()?;
+            Some((r.ticket.user_id.as_str(), key.as_str(), stored.as_str(), i))
+        })
+        .collect();
+    keyed.sort_unstable();
+    for (user_id, key, stored, i) in keyed {
+        if !idempotency::claim(&txn, user_id, key, stored, now).await? {
+            answers[i] = Some(Answer::KeyTaken);
         }
     }
     let open: Vec<usize> = (0..batch.len()).filter(|&i| answers[i].is_none()).collect();
@@ -143,6 +180,7 @@ async fn commit(domain: &Domain, batch: &[Request]) -> Result<Vec<Answer>> {
     }
     let seats: Vec<i64> = claimants.keys().copied().collect();
     let expires_at = now + domain.rules().hold_ttl;
+    store::end_lapsed_holds(&txn, &seats, now).await?;
     let claimed = store::claim_seats(&txn, &seats, now, expires_at).await?;
     let holds = claimed
         .into_iter()

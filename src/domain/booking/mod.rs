@@ -67,9 +67,5 @@ pub async fn hold_seat(
     let seat_id = hold
         .seat_id
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
-    holds::hold(domain, ticket, seat_id, key, hold.request())
-        .await
-        .inspect(|_| {
-            domain.metrics().holds.inc();
-        })
+    holds::hold(domain, ticket, seat_id, key, hold.request()).await
 }

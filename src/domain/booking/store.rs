@@ -6,7 +6,7 @@ use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -140,6 +140,27 @@ pub(super) async fn live_hold_counts(
         .collect())
 }
 
+/// Ends the lapsed holds on `seats`, so the partial unique index on live
+/// reservations admits new ones. Before the seats are claimed: the
+/// reservation's lock comes before its seat's, as in a payment or a sweep.
+pub(super) async fn end_lapsed_holds(
+    txn: &DatabaseTransaction,
+    seats: &[i64],
+    now: Timestamp,
+) -> Result<()> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
+        .filter(reservation::Column::SeatId.is_in(seats.iter().copied()))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
 /// Claims those of `seats` that are free at `now` until `expires_at`, and
 /// returns them.
 pub(super) async fn claim_seats(
@@ -160,54 +181,28 @@ pub(super) async fn claim_seats(
         .await?)
 }
 
-/// Inserts a hold until `expires_at` for each (user, seat claimed at
-/// `now`).
+/// Inserts a hold until `expires_at` for each (user, claimed seat).
 pub(super) async fn insert_holds(
     txn: &DatabaseTransaction,
     holds: Vec<(String, seat::Model)>,
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<Vec<Reservation>> {
-    if holds.is_empty() {
-        return Ok(Vec::new());
-    }
-    let row = |(user_id, seat): &(String, seat::Model)| reservation::ActiveModel {
-        user_id: Set(user_id.clone()),
-        seat_id: Set(seat.id),
-        price_won: Set(seat.price_won),
-        status: Set(Db::Held),
-        held_at: Set(now),
-        expires_at: Set(expires_at),
-        confirmed_at: Set(None),
-        ..Default::default()
-    };
-    // A claimed seat has no live reservation, but it may still have a
-    // lapsed hold that no sweep has ended: the partial unique index on
-    // HELD and CONFIRMED reservations refuses that seat's row.
-    let mut inserted = Reservations::insert_many(holds.iter().map(row))
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
+    let rows = holds
+        .iter()
+        .map(|(user_id, seat)| reservation::ActiveModel {
+            user_id: Set(user_id.clone()),
+            seat_id: Set(seat.id),
+            price_won: Set(seat.price_won),
+            status: Set(Db::Held),
+            held_at: Set(now),
+            expires_at: Set(expires_at),
+            confirmed_at: Set(None),
+            ..Default::default()
+        });
+    let inserted = Reservations::insert_many(rows)
         .exec_with_returning(txn)
         .await?;
-    if inserted.len() < holds.len() {
-        let refused: Vec<&(String, seat::Model)> = holds
-            .iter()
-            .filter(|(_, seat)| inserted.iter().all(|r| r.seat_id != seat.id))
-            .collect();
-        // Rare, so the statements the common case saves come back here:
-        // the lapsed holds end now, and their seats' rows go in again.
-        Reservations::update_many()
-            .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
-            .filter(reservation::Column::SeatId.is_in(refused.iter().map(|(_, s)| s.id)))
-            .filter(reservation::Column::Status.eq(Db::Held))
-            .filter(reservation::Column::ExpiresAt.lte(now))
-            .exec(txn)
-            .await?;
-        inserted.extend(
-            Reservations::insert_many(refused.into_iter().map(row))
-                .exec_with_returning(txn)
-                .await?,
-        );
-    }
     // Matched by seat: RETURNING promises no order.
     let mut seats: HashMap<i64, seat::Model> =
         holds.into_iter().map(|(_, seat)| (seat.id, seat)).collect();

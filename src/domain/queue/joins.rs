@@ -37,18 +37,23 @@ pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
         reply,
     };
     if domain.joins().0.push(request) {
-        tokio::spawn(write_batches(domain.clone()));
+        start_writer(domain.clone());
     }
     answer
         .await
         .unwrap_or_else(|_| Err(Error::invariant("the join batch was dropped")))
 }
 
+fn start_writer(domain: Domain) {
+    tokio::spawn(write_batches(domain));
+}
+
 async fn write_batches(domain: Domain) {
     let pending = &domain.joins().0;
-    let _writer = pending.writer();
+    let _writer = pending.writer(|| start_writer(domain.clone()));
     while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
         let users: Vec<&str> = batch.iter().map(|r| r.user_id.as_str()).collect();
+        domain.metrics().join_batch.observe(users.len() as f64);
         match commit(&domain, &users).await {
             Ok(tickets) => {
                 for (request, ticket) in batch.into_iter().zip(tickets) {
