@@ -1,12 +1,13 @@
 //! Write operations with optional idempotency keys.
 //!
-//! [`run`] is the one path every mutation after the gate takes: it
-//! authenticates, replays a stored outcome for a known key, checks
-//! admission, lets the mutation refuse early from a read connection, then
-//! writes in a transaction that first claims the key and finally stores
-//! the outcome, so the effect and the record of it commit together or not
-//! at all. A concurrent retry with the same key blocks on the key's
-//! primary key until the first commits, then replays.
+//! Every mutation after the gate starts with [`gate`]: it authenticates,
+//! replays a stored outcome for a known key, checks admission and lets the
+//! mutation refuse early from a read connection. [`run`] then writes in a
+//! transaction that first claims the key and finally stores the outcome,
+//! so the effect and the record of it commit together or not at all;
+//! holds do the same for a whole batch (`booking::holds`). A concurrent
+//! retry with the same key blocks on the key's primary key until the
+//! first commits, then replays.
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
