@@ -71,8 +71,9 @@ pub(crate) enum Gate<T> {
     /// (stored under its key when a retry must get it too).
     Answered(Result<T>),
     /// Admitted, with an unused key or none, and its checks passed: the
-    /// caller writes it, claiming the key in the same transaction.
-    Passed(Ticket),
+    /// caller writes it, claiming the key (stored beside `request`) in the
+    /// same transaction.
+    Passed { ticket: Ticket, request: String },
 }
 
 /// Runs `mutation` for the holder of `token`, at most once per `key`.
@@ -86,11 +87,10 @@ pub(crate) async fn run<M: Mutation>(
     key: Option<&str>,
     mut mutation: M,
 ) -> Result<M::Output> {
-    let ticket = match gate(domain, token, key, &mut mutation).await? {
+    let (ticket, request) = match gate(domain, token, key, &mut mutation).await? {
         Gate::Answered(answer) => return answer,
-        Gate::Passed(ticket) => ticket,
+        Gate::Passed { ticket, request } => (ticket, request),
     };
-    let request = mutation.request();
     let now = domain.now();
     let txn = domain.begin_write().await?;
     if let Some(key) = key
@@ -147,7 +147,7 @@ pub(crate) async fn gate<C: Checked>(
     let ticket = queue::check_admitted(domain, ticket).await?;
     let now = domain.now();
     Ok(match checked.check(domain, &ticket).await {
-        Ok(()) => Gate::Passed(ticket),
+        Ok(()) => Gate::Passed { ticket, request },
         Err(err) => Gate::Answered(refuse(domain, &ticket, key, &request, err, now).await),
     })
 }

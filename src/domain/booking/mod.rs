@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use self::holds::Holds;
 pub use self::store::expire_lapsed_holds;
-pub(crate) use self::store::{reservation_by_id, touch_admission};
+pub(crate) use self::store::{live_hold_counts, reservation_by_id, touch_admission};
 use super::catalog::Seat;
-use super::idempotency::{self, Checked, Gate};
+use super::idempotency::{self, Gate};
 use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
 
@@ -60,12 +60,12 @@ pub async fn hold_seat(
         now: domain.now(),
         seat_id: None,
     };
-    let ticket = match idempotency::gate(domain, token, key, &mut hold).await? {
+    let (ticket, request) = match idempotency::gate(domain, token, key, &mut hold).await? {
         Gate::Answered(answer) => return answer,
-        Gate::Passed(ticket) => ticket,
+        Gate::Passed { ticket, request } => (ticket, request),
     };
     let seat_id = hold
         .seat_id
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
-    holds::hold(domain, ticket, seat_id, key, hold.request()).await
+    holds::hold(domain, ticket, seat_id, key, request).await
 }

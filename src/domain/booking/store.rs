@@ -114,8 +114,10 @@ impl Checked for Hold {
     }
 }
 
-/// How many unexpired holds each of `users` has.
-pub(super) async fn live_hold_counts(
+/// How many unexpired holds each of `users` has; no entry for a user
+/// without one. The hold limit's count, and a payment's question whether
+/// the user still holds anything.
+pub(crate) async fn live_hold_counts(
     txn: &DatabaseTransaction,
     users: &[&str],
     now: Timestamp,

@@ -6,13 +6,14 @@ use entity::seat::{self, SeatStatus as DbSeat};
 use entity::wallet_ledger::LedgerKind;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 
 use super::Payment;
 use crate::clock::Timestamp;
-use crate::domain::booking::{Reservation, ReservationStatus, reservation_by_id, touch_admission};
+use crate::domain::booking::{
+    Reservation, ReservationStatus, live_hold_counts, reservation_by_id, touch_admission,
+};
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::{Checked, Mutation};
@@ -114,13 +115,9 @@ impl Mutation for Pay {
             version: Some(gate.version()),
             tickets: Vec::new(),
         };
-        let other_holds = Reservations::find()
-            .filter(reservation::Column::UserId.eq(&ticket.user_id))
-            .filter(reservation::Column::Status.eq(Db::Held))
-            .filter(reservation::Column::ExpiresAt.gt(now))
-            .count(txn)
-            .await?;
-        if other_holds == 0 {
+        // No row for the user: no other unexpired hold.
+        let other_holds = live_hold_counts(txn, &[ticket.user_id.as_str()], now).await?;
+        if other_holds.is_empty() {
             changes.tickets = queue_store::finish(txn, &gate, ticket.id, now).await?;
             let rules = &self.rules;
             let settled =
