@@ -6,9 +6,10 @@
 //! the queue when scraped, so they are never stale.
 
 use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
+pub use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+pub use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::histogram::exponential_buckets;
 use prometheus_client::registry::Registry;
 
 #[derive(Debug)]
@@ -22,7 +23,7 @@ pub struct Metrics {
     pub admissions: Counter,
     /// Seat holds this process committed (replays not counted).
     pub holds: Counter,
-    /// Payments this process confirmed (idempotent replays included).
+    /// Payments this process committed (replays not counted).
     pub payments: Counter,
     /// `queueUpdates` streams open now.
     pub subscribers: Gauge,
@@ -45,6 +46,10 @@ pub struct Metrics {
     pub join_batch: Histogram,
     /// Holds per group-committed transaction.
     pub hold_batch: Histogram,
+    /// Charges per group-committed transaction.
+    pub charge_batch: Histogram,
+    /// Payments per group-committed transaction.
+    pub payment_batch: Histogram,
     /// Write transactions begun.
     pub db_transactions: Counter,
     /// SQL statements executed (reads and writes, in or out of a
@@ -80,6 +85,8 @@ impl Default for Metrics {
             admission_notify: latency_histogram(),
             join_batch: batch_histogram(),
             hold_batch: batch_histogram(),
+            charge_batch: batch_histogram(),
+            payment_batch: batch_histogram(),
             db_transactions: Counter::default(),
             db_statements: Counter::default(),
         };
@@ -135,6 +142,16 @@ impl Default for Metrics {
             "hold_batch_size",
             "Holds written per transaction",
             m.hold_batch.clone(),
+        );
+        registry.register(
+            "charge_batch_size",
+            "Balance charges written per transaction",
+            m.charge_batch.clone(),
+        );
+        registry.register(
+            "payment_batch_size",
+            "Payments written per transaction",
+            m.payment_batch.clone(),
         );
         registry.register(
             "db_transactions",

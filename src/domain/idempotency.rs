@@ -2,12 +2,12 @@
 //!
 //! Every mutation after the gate starts with [`gate`]: it authenticates,
 //! replays a stored outcome for a known key, checks admission and lets the
-//! mutation refuse early from a read connection. [`run`] then writes in a
-//! transaction that first claims the key and finally stores the outcome,
-//! so the effect and the record of it commit together or not at all;
-//! holds do the same for a whole batch (`booking::holds`). A concurrent
-//! retry with the same key blocks on the key's primary key until the
-//! first commits, then replays.
+//! mutation refuse early from a read connection. Its batch
+//! ([`crate::domain::batched`]) then writes it in a transaction that first
+//! claims the key and finally stores the outcome, so the effect and the
+//! record of it commit together or not at all. A concurrent retry with the
+//! same key blocks on the key's primary key until the first commits, then
+//! replays.
 
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseTransaction, EntityTrait};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use entity::idempotency_key::{self, Column, Entity as Keys};
 
-use super::queue::{self, QueueChanges, Ticket};
+use super::queue::{self, Ticket};
 use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
 
@@ -54,17 +54,6 @@ pub(crate) trait Checked: Send {
     ) -> impl Future<Output = Result<()>> + Send;
 }
 
-/// One mutation behind the gate, written in a transaction of its own.
-pub(crate) trait Mutation: Checked {
-    /// The effect, in the write transaction; returns the result and any
-    /// queue changes to publish after commit.
-    fn write(
-        self,
-        txn: &DatabaseTransaction,
-        ticket: &Ticket,
-    ) -> impl Future<Output = Result<(Self::Output, QueueChanges)>> + Send;
-}
-
 /// How far [`gate`] took a request.
 pub(crate) enum Gate<T> {
     /// It has its answer: an outcome stored under its key, or a refusal
@@ -74,46 +63,6 @@ pub(crate) enum Gate<T> {
     /// caller writes it, claiming the key (stored beside `request`) in the
     /// same transaction.
     Passed { ticket: Ticket, request: String },
-}
-
-/// Runs `mutation` for the holder of `token`, at most once per `key`.
-///
-/// # Errors
-/// The gate's errors, `IdempotencyKeyReused`, `BadUserInput` for a bad key,
-/// or whatever the mutation returns (replayed as is on a retry).
-pub(crate) async fn run<M: Mutation>(
-    domain: &Domain,
-    token: &str,
-    key: Option<&str>,
-    mut mutation: M,
-) -> Result<M::Output> {
-    let (ticket, request) = match gate(domain, token, key, &mut mutation).await? {
-        Gate::Answered(answer) => return answer,
-        Gate::Passed { ticket, request } => (ticket, request),
-    };
-    let now = domain.now();
-    let txn = domain.begin_write().await?;
-    if let Some(key) = key
-        && !claim(&txn, &ticket.user_id, key, &request, now).await?
-    {
-        // Another request with this key committed first.
-        txn.rollback().await?;
-        return replay(domain, &ticket.user_id, key, &request).await;
-    }
-    match mutation.write(&txn, &ticket).await {
-        Ok((value, changes)) => {
-            if let Some(key) = key {
-                save_outcome(&txn, &ticket.user_id, key, Ok(&value)).await?;
-            }
-            txn.commit().await?;
-            domain.publish(&changes);
-            Ok(value)
-        }
-        Err(err) => {
-            txn.rollback().await?;
-            refuse(domain, &ticket, key, &request, err, now).await
-        }
-    }
 }
 
 /// Authenticates the holder of `token`, replays a stored outcome for a

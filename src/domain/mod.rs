@@ -8,6 +8,7 @@
 //! in-process [`queue::QueueHub`] is a cache rebuilt from it.
 
 pub(crate) mod batch;
+pub(crate) mod batched;
 pub mod booking;
 pub mod catalog;
 pub mod error;
@@ -23,8 +24,10 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use self::booking::Holds;
 pub use self::error::{Error, Result};
+use self::payment::Payments;
 use self::queue::tokens::TokenKey;
 use self::queue::{Joins, QueueHub};
+use self::wallet::Charges;
 use crate::clock::{Clock, Timestamp};
 use crate::metrics::Metrics;
 
@@ -51,6 +54,8 @@ pub struct Domain {
     hub: Arc<QueueHub>,
     joins: Arc<Joins>,
     holds: Arc<Holds>,
+    charges: Arc<Charges>,
+    payments: Arc<Payments>,
     tokens: Arc<TokenKey>,
     metrics: Arc<Metrics>,
 }
@@ -78,6 +83,8 @@ impl Domain {
             hub: Arc::new(QueueHub::new(waiting, version)),
             joins: Arc::default(),
             holds: Arc::default(),
+            charges: Arc::default(),
+            payments: Arc::default(),
             tokens: Arc::new(tokens),
             metrics,
         })
@@ -124,6 +131,14 @@ impl Domain {
 
     pub(crate) fn holds(&self) -> &Holds {
         &self.holds
+    }
+
+    pub(crate) fn charges(&self) -> &Charges {
+        &self.charges
+    }
+
+    pub(crate) fn payments(&self) -> &Payments {
+        &self.payments
     }
 
     #[must_use]

@@ -214,3 +214,86 @@ async fn one_user_joining_many_times_at_once_gets_one_ticket() {
     );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM queue_tickets").await, 51);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn payments_and_charges_written_together_are_each_answered_as_if_alone() {
+    // Thirty buyers charge, then pay, at once, so their requests share
+    // batches: every third buyer is one won short and must be refused with
+    // nothing changed, while the others' payments go through.
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 30).await);
+    let buyers = Arc::new(
+        concurrently(30, |i| {
+            let app = app.clone();
+            async move {
+                let token = app.admitted(&format!("buyer{i}")).await;
+                let held = data(&app.hold(&token, DATE, i as i32 + 1).await, "holdSeat").clone();
+                let id = held["id"].as_str().unwrap().to_owned();
+                (token, id, held["price"].as_i64().unwrap(), i % 3 == 0)
+            }
+        })
+        .await,
+    );
+    let charged = concurrently(30, |i| {
+        let (app, buyers) = (app.clone(), buyers.clone());
+        async move {
+            let (token, _, price, short) = &buyers[i];
+            app.charge(token, if *short { price - 1 } else { *price })
+                .await
+        }
+    })
+    .await;
+    for ((_, _, price, short), body) in buyers.iter().zip(&charged) {
+        let expected = if *short { price - 1 } else { *price };
+        assert_eq!(data(body, "chargeBalance")["amount"], expected, "{body}");
+    }
+    let paid = concurrently(30, |i| {
+        let (app, buyers) = (app.clone(), buyers.clone());
+        async move { app.pay(&buyers[i].0, &buyers[i].1).await }
+    })
+    .await;
+    for ((token, id, price, short), body) in buyers.iter().zip(&paid) {
+        if *short {
+            assert_eq!(code(body), Some("INSUFFICIENT_BALANCE"), "{body}");
+            assert_eq!(app.balance(token).await, price - 1);
+            assert_eq!(app.ticket(token).await["status"], "PROGRESS");
+        } else {
+            let payment = data(body, "pay");
+            assert_eq!(payment["amount"], *price, "{body}");
+            assert_eq!(payment["reservation"]["id"], *id);
+            assert_eq!(payment["reservation"]["status"], "CONFIRMED");
+            assert_eq!(payment["reservation"]["seat"]["status"], "SOLD");
+        }
+    }
+    let held =
+        |status: &str| format!("SELECT COUNT(*) FROM reservations WHERE status = '{status}'");
+    assert_eq!(app.scalar(&held("CONFIRMED")).await, 20);
+    assert_eq!(app.scalar(&held("HELD")).await, 10);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seats WHERE status = 'SOLD'")
+            .await,
+        20
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seats WHERE status = 'HELD'")
+            .await,
+        10
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 20);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM queue_tickets WHERE status = 'DONE'")
+            .await,
+        20
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'PAYMENT'")
+            .await,
+        20
+    );
+}

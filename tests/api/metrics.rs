@@ -68,6 +68,9 @@ async fn metrics_count_what_the_server_did() {
     let m = scrape(&app).await;
     assert_eq!(m["seatline_holds_total"], 1.0);
     assert_eq!(m["seatline_payments_total"], 1.0);
+    assert_eq!(m["seatline_charge_batch_size_count"], 1.0);
+    assert_eq!(m["seatline_payment_batch_size_count"], 1.0);
+    assert_eq!(m["seatline_payment_batch_size_sum"], 1.0);
     assert_eq!(m["seatline_queue_admissions_total"], 2.0);
     assert_eq!(m["seatline_queue_waiting"], 0.0);
     assert_eq!(m["seatline_pushes_total"], 2.0);
@@ -100,6 +103,22 @@ async fn the_demo_catalog_takes_its_size_from_the_settings() {
     for c in concerts {
         assert_eq!(c["dates"].as_array().unwrap().len(), 5);
     }
+}
+
+#[tokio::test]
+async fn a_replayed_payment_is_not_counted() {
+    let app = spawn_app_with(|_| {}).await;
+    let alice = app.admitted("alice").await;
+    let reservation = data(&app.hold(&alice, DATE, 1).await, "holdSeat")["id"].clone();
+    data(&app.charge(&alice, 1_000_000).await, "chargeBalance");
+    let pay = "mutation($r: ID!) { pay(reservationId: $r, idempotencyKey: \"p1\") { id } }";
+    let vars = json!({ "r": reservation });
+    let first = data(&app.gql(Some(&alice), pay, vars.clone()).await, "pay").clone();
+    let again = data(&app.gql(Some(&alice), pay, vars).await, "pay").clone();
+    assert_eq!(first, again);
+    let m = scrape(&app).await;
+    assert_eq!(m["seatline_payments_total"], 1.0);
+    assert_eq!(m["seatline_payment_batch_size_count"], 1.0);
 }
 
 #[tokio::test]

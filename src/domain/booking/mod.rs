@@ -16,7 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::holds::Holds;
 pub use self::store::expire_lapsed_holds;
-pub(crate) use self::store::{live_hold_counts, reservation_by_id, touch_admission};
+pub(crate) use self::store::{live_hold_counts, reservation_by_id, touch_admissions};
+use super::batched;
 use super::catalog::Seat;
 use super::idempotency::{self, Gate};
 use super::{Domain, Error, Result};
@@ -67,5 +68,5 @@ pub async fn hold_seat(
     let seat_id = hold
         .seat_id
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
-    holds::hold(domain, ticket, seat_id, key, request).await
+    batched::submit(domain, ticket, holds::Claim { seat_id }, key, request).await
 }

@@ -20,28 +20,15 @@ use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::Checked;
 use crate::domain::queue::Ticket;
 
-/// Re-checks, inside the transaction, that the ticket is still admitted,
-/// and locks its row: the user's writes serialize here (lock order: key,
-/// gate, ticket, reservation, seat, wallet).
-pub(crate) async fn touch_admission(
-    txn: &DatabaseTransaction,
-    ticket: &Ticket,
-    now: Timestamp,
-) -> Result<()> {
-    if touch_admissions(txn, &[ticket.id], now).await?.is_empty() {
-        Err(Error::TokenExpired)
-    } else {
-        Ok(())
-    }
-}
-
-/// [`touch_admission`] for several tickets at once; returns the ids of
-/// those still admitted, now locked.
+/// Re-checks, inside the transaction, that the tickets are still
+/// admitted, and locks their rows: each user's writes serialize here
+/// (lock order: key, gate, ticket, reservation, wallet, seat). Returns the
+/// ids of those still admitted.
 ///
 /// It selects the rows by id alone and checks admission on what it
 /// locked: given `status` and `expires_at` as well, SQLite's planner
 /// prefers their index to the ids and walks every admitted ticket.
-pub(super) async fn touch_admissions(
+pub(crate) async fn touch_admissions(
     txn: &DatabaseTransaction,
     tickets: &[i64],
     now: Timestamp,

@@ -10,10 +10,13 @@
 
 mod store;
 
+pub use self::store::Payments;
+
 use serde::{Deserialize, Serialize};
 
+use super::batched;
 use super::booking::Reservation;
-use super::idempotency;
+use super::idempotency::{self, Gate};
 use super::{Domain, Result};
 use crate::clock::Timestamp;
 
@@ -25,7 +28,8 @@ pub struct Payment {
     pub reservation: Reservation,
 }
 
-/// Pays the caller's held reservation from their balance.
+/// Pays the caller's held reservation from their balance. Payments
+/// arriving together are written together (see `crate::domain::batched`).
 ///
 /// # Errors
 /// The gate's errors, `NotFound` (not the caller's, or unknown),
@@ -37,15 +41,15 @@ pub async fn pay(
     reservation_id: i64,
     key: Option<&str>,
 ) -> Result<Payment> {
-    let pay = store::Pay {
+    let mut pay = store::Pay {
         reservation_id,
         now: domain.now(),
-        rules: domain.rules().clone(),
         payable: None,
     };
-    idempotency::run(domain, token, key, pay)
-        .await
-        .inspect(|_| {
-            domain.metrics().payments.inc();
-        })
+    match idempotency::gate(domain, token, key, &mut pay).await? {
+        Gate::Answered(answer) => answer,
+        Gate::Passed { ticket, request } => {
+            batched::submit(domain, ticket, pay, key, request).await
+        }
+    }
 }

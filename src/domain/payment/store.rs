@@ -1,5 +1,7 @@
 //! The payment transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use entity::payment;
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
@@ -11,22 +13,24 @@ use sea_orm::{
 
 use super::Payment;
 use crate::clock::Timestamp;
+use crate::domain::Domain;
+use crate::domain::batch::Pending;
+use crate::domain::batched::{Batched, Request};
 use crate::domain::booking::{
-    Reservation, ReservationStatus, live_hold_counts, reservation_by_id, touch_admission,
+    Reservation, ReservationStatus, live_hold_counts, reservation_by_id, touch_admissions,
 };
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
-use crate::domain::idempotency::{Checked, Mutation};
+use crate::domain::idempotency::Checked;
 use crate::domain::queue::{QueueChanges, Ticket, store as queue_store};
-use crate::domain::wallet::{debit, record_ledger};
-use crate::domain::{Domain, Rules};
+use crate::domain::wallet::{balances, debit, record_ledger};
+use crate::metrics::{Counter, Histogram, Metrics};
 
 /// `pay`: the reservation is checked on a read connection first; the
 /// transaction's guarded updates check it again, with the balance.
 pub(super) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
-    pub rules: Rules,
     /// The reservation as [`Checked::check`] found it, payable then.
     pub payable: Option<Reservation>,
 }
@@ -48,65 +52,95 @@ impl Checked for Pay {
     }
 }
 
-impl Mutation for Pay {
+/// Payments waiting for the next batch.
+#[derive(Default)]
+pub struct Payments(Pending<Request<Pay>>);
+
+/// A payment batch locks the gate once, confirms every reservation in one
+/// guarded update, debits every wallet in another, marks the seats SOLD,
+/// inserts the payments and their ledger rows, finishes the tickets of
+/// buyers who hold nothing else, and settles the queue once.
+impl Batched for Pay {
+    type Output = Payment;
+
+    fn pending(domain: &Domain) -> &Pending<Request<Self>> {
+        &domain.payments().0
+    }
+
+    fn metrics(metrics: &Metrics) -> (&Histogram, Option<&Counter>) {
+        (&metrics.payment_batch, Some(&metrics.payments))
+    }
+
     async fn write(
-        self,
+        domain: &Domain,
         txn: &DatabaseTransaction,
-        ticket: &Ticket,
-    ) -> Result<(Payment, QueueChanges)> {
-        let now = self.now;
-        // Lock order: gate, ticket, reservation, seat, wallet.
+        now: Timestamp,
+        batch: &[&Request<Self>],
+    ) -> Result<(Vec<Result<Payment>>, QueueChanges)> {
+        let mut outcomes: Vec<Option<Result<Payment>>> = batch.iter().map(|_| None).collect();
+        // Lock order: gate, ticket, reservation, wallet, seat.
         let gate = queue_store::lock_gate(txn).await?;
-        touch_admission(txn, ticket, now).await?;
+        let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
+        let admitted = touch_admissions(txn, &tickets, now).await?;
         // Its owner, seat and price never change; its state is re-checked
         // by the guarded confirm below.
-        let mut reservation = self
-            .payable
-            .clone()
-            .ok_or_else(|| Error::invariant("payment written before it was checked"))?;
+        let mut open: Vec<(usize, &Reservation)> = Vec::new();
+        for (i, request) in batch.iter().enumerate() {
+            if !admitted.contains(&request.ticket.id) {
+                outcomes[i] = Some(Err(Error::TokenExpired));
+                continue;
+            }
+            let payable = request.mutation.payable.as_ref();
+            open.push((
+                i,
+                payable.ok_or_else(|| Error::invariant("payment written before it was checked"))?,
+            ));
+        }
 
-        let confirmed = Reservations::update_many()
-            .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
-            .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
-            .filter(reservation::Column::Id.eq(reservation.id))
-            .filter(reservation::Column::Status.eq(Db::Held))
-            .filter(reservation::Column::ExpiresAt.gt(now))
-            .exec(txn)
-            .await?;
-        if confirmed.rows_affected != 1 {
-            // Paid or lapsed since the check: say which.
-            self.payable(txn, ticket).await?;
-            return Err(Error::HoldExpired);
+        let ids: Vec<i64> = open.iter().map(|(_, r)| r.id).collect();
+        let confirmed = confirm(txn, &ids, now).await?;
+        let mut debits = Vec::new();
+        for &(i, reservation) in &open {
+            if confirmed.contains(&reservation.id) {
+                debits.push((reservation.user_id.as_str(), reservation.price_won));
+            } else {
+                // Paid or lapsed since the check: say which.
+                let refusal = batch[i].mutation.payable(txn, &batch[i].ticket).await.err();
+                outcomes[i] = Some(Err(refusal.unwrap_or(Error::HoldExpired)));
+            }
         }
-        let sold = seat::Entity::update_many()
-            .col_expr(seat::Column::Status, Expr::value(DbSeat::Sold))
-            .col_expr(
-                seat::Column::HeldUntil,
-                Expr::value(Option::<Timestamp>::None),
-            )
-            .filter(seat::Column::Id.eq(reservation.seat.id))
-            .filter(seat::Column::Status.eq(DbSeat::Held))
-            .exec(txn)
-            .await?;
-        if sold.rows_affected != 1 {
-            return Err(Error::invariant("a held reservation's seat was not HELD"));
+        let debited = debit(txn, &debits, now).await?;
+        let (paid, short): (Vec<_>, Vec<_>) = open
+            .into_iter()
+            .filter(|(_, r)| confirmed.contains(&r.id))
+            .partition(|(_, r)| debited.contains_key(&r.user_id));
+        if !short.is_empty() {
+            let users: Vec<&str> = short.iter().map(|(_, r)| r.user_id.as_str()).collect();
+            let balances = balances(txn, &users).await?;
+            let ids: Vec<i64> = short.iter().map(|(_, r)| r.id).collect();
+            unconfirm(txn, &ids).await?;
+            for (i, r) in short {
+                outcomes[i] = Some(Err(Error::InsufficientBalance {
+                    balance_won: balances.get(&r.user_id).copied().unwrap_or(0),
+                    price_won: r.price_won,
+                }));
+            }
         }
-        debit(txn, &ticket.user_id, reservation.price_won, now).await?;
-        let payment = payment::Entity::insert(payment::ActiveModel {
-            user_id: Set(ticket.user_id.clone()),
-            reservation_id: Set(reservation.id),
-            amount_won: Set(reservation.price_won),
-            paid_at: Set(now),
-            ..Default::default()
-        })
-        .exec_with_returning(txn)
-        .await?;
+
+        let seats: Vec<i64> = paid.iter().map(|(_, r)| r.seat.id).collect();
+        sell(txn, &seats).await?;
+        let payments = insert_payments(txn, &paid, now).await?;
         record_ledger(
             txn,
-            &ticket.user_id,
-            -reservation.price_won,
-            LedgerKind::Payment,
-            Some(payment.id),
+            paid.iter().map(|(_, r)| {
+                let payment = payments.get(&r.id).map(|p| p.id);
+                (
+                    r.user_id.as_str(),
+                    -r.price_won,
+                    LedgerKind::Payment,
+                    payment,
+                )
+            }),
             now,
         )
         .await?;
@@ -115,28 +149,127 @@ impl Mutation for Pay {
             version: Some(gate.version()),
             tickets: Vec::new(),
         };
-        // No row for the user: no other unexpired hold.
-        let other_holds = live_hold_counts(txn, &[ticket.user_id.as_str()], now).await?;
-        if other_holds.is_empty() {
-            changes.tickets = queue_store::finish(txn, &gate, ticket.id, now).await?;
-            let rules = &self.rules;
+        // No row for a buyer: no other unexpired hold, the purchase is
+        // complete.
+        let buyers: Vec<&str> = paid.iter().map(|(_, r)| r.user_id.as_str()).collect();
+        let still_holding = live_hold_counts(txn, &buyers, now).await?;
+        let done: Vec<i64> = paid
+            .iter()
+            .filter(|(_, r)| !still_holding.contains_key(&r.user_id))
+            .map(|&(i, _)| batch[i].ticket.id)
+            .collect();
+        if !done.is_empty() {
+            changes.tickets = queue_store::finish(txn, &gate, &done, now).await?;
+            let rules = domain.rules();
             let settled =
                 queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl)
                     .await?;
             changes.tickets.extend(settled.changes.tickets);
         }
 
-        // As the two guarded updates above left them.
-        reservation.status = ReservationStatus::Confirmed;
-        reservation.seat.status = SeatStatus::Sold;
-        let payment = Payment {
-            id: payment.id,
-            amount_won: payment.amount_won,
-            paid_at: payment.paid_at,
-            reservation,
-        };
-        Ok((payment, changes))
+        for (i, reservation) in paid {
+            let payment = payments
+                .get(&reservation.id)
+                .ok_or_else(|| Error::invariant("a confirmed reservation has no payment"))?;
+            // As the guarded updates left them.
+            let mut reservation = reservation.clone();
+            reservation.status = ReservationStatus::Confirmed;
+            reservation.seat.status = SeatStatus::Sold;
+            outcomes[i] = Some(Ok(Payment {
+                id: payment.id,
+                amount_won: payment.amount_won,
+                paid_at: payment.paid_at,
+                reservation,
+            }));
+        }
+        let outcomes = outcomes
+            .into_iter()
+            .map(|outcome| {
+                outcome.unwrap_or_else(|| Err(Error::invariant("a payment went unanswered")))
+            })
+            .collect();
+        Ok((outcomes, changes))
     }
+}
+
+/// Confirms those of the reservations `ids` that are held and unexpired at
+/// `now`; returns their ids.
+async fn confirm(txn: &DatabaseTransaction, ids: &[i64], now: Timestamp) -> Result<HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
+        .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
+        .filter(reservation::Column::Id.is_in(ids.iter().copied()))
+        .filter(reservation::Column::Status.eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.gt(now))
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect())
+}
+
+/// Undoes [`confirm`] for payments the balance did not cover.
+async fn unconfirm(txn: &DatabaseTransaction, ids: &[i64]) -> Result<()> {
+    Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Held))
+        .col_expr(
+            reservation::Column::ConfirmedAt,
+            Expr::value(Option::<Timestamp>::None),
+        )
+        .filter(reservation::Column::Id.is_in(ids.iter().copied()))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+/// Marks the held `seats` of confirmed reservations SOLD.
+async fn sell(txn: &DatabaseTransaction, seats: &[i64]) -> Result<()> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    let sold = seat::Entity::update_many()
+        .col_expr(seat::Column::Status, Expr::value(DbSeat::Sold))
+        .col_expr(
+            seat::Column::HeldUntil,
+            Expr::value(Option::<Timestamp>::None),
+        )
+        .filter(seat::Column::Id.is_in(seats.iter().copied()))
+        .filter(seat::Column::Status.eq(DbSeat::Held))
+        .exec(txn)
+        .await?;
+    if sold.rows_affected != seats.len() as u64 {
+        return Err(Error::invariant("a held reservation's seat was not HELD"));
+    }
+    Ok(())
+}
+
+/// Inserts a payment for each paid reservation; the payments by
+/// reservation id.
+async fn insert_payments(
+    txn: &DatabaseTransaction,
+    paid: &[(usize, &Reservation)],
+    now: Timestamp,
+) -> Result<HashMap<i64, payment::Model>> {
+    if paid.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = paid.iter().map(|(_, r)| payment::ActiveModel {
+        user_id: Set(r.user_id.clone()),
+        reservation_id: Set(r.id),
+        amount_won: Set(r.price_won),
+        paid_at: Set(now),
+        ..Default::default()
+    });
+    // Matched by reservation: RETURNING promises no order.
+    Ok(payment::Entity::insert_many(rows)
+        .exec_with_returning(txn)
+        .await?
+        .into_iter()
+        .map(|p| (p.reservation_id, p))
+        .collect())
 }
 
 impl Pay {

@@ -269,18 +269,18 @@ pub async fn insert_tickets(
         .collect())
 }
 
-/// Marks an admitted ticket DONE (its purchase is complete).
+/// Marks admitted tickets DONE (their purchases are complete).
 pub async fn finish(
     txn: &DatabaseTransaction,
     gate: &GateLock,
-    id: i64,
+    ids: &[i64],
     now: Timestamp,
 ) -> Result<Vec<Ticket>> {
     Ok(Tickets::update_many()
         .col_expr(Column::ChangedVersion, Expr::value(gate.version))
         .col_expr(Column::Status, Expr::value(QueueStatus::Done))
         .col_expr(Column::FinishedAt, Expr::value(now))
-        .filter(Column::Id.eq(id))
+        .filter(Column::Id.is_in(ids.iter().copied()))
         .filter(Column::Status.eq(QueueStatus::Progress))
         .exec_with_returning(txn)
         .await?

@@ -10,14 +10,15 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use self::store::{debit, record as record_ledger};
+pub use self::store::Charges;
+pub(crate) use self::store::{balances, debit, record as record_ledger};
 
 /// The largest balance a wallet may hold: GraphQL's `Int` is 32-bit, and
 /// a balance a client cannot read would be worse than a refused charge.
 pub const MAX_BALANCE_WON: i64 = i32::MAX as i64;
-use super::idempotency;
-use super::queue;
+use super::idempotency::{self, Gate};
 use super::{Domain, Result};
+use super::{batched, queue};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Balance {
@@ -25,7 +26,8 @@ pub struct Balance {
     pub amount_won: i64,
 }
 
-/// Adds `amount_won` to the caller's balance.
+/// Adds `amount_won` to the caller's balance. Charges arriving together
+/// are written together (see `crate::domain::batched`).
 ///
 /// # Errors
 /// The gate's errors; `InvalidAmount` when the amount is not positive,
@@ -37,13 +39,17 @@ pub async fn charge(
     amount_won: i64,
     key: Option<&str>,
 ) -> Result<Balance> {
-    let charge = store::Charge {
+    let mut charge = store::Charge {
         amount_won,
         max_charge_won: domain.rules().max_charge_won,
-        now: domain.now(),
         has_wallet: false,
     };
-    idempotency::run(domain, token, key, charge).await
+    match idempotency::gate(domain, token, key, &mut charge).await? {
+        Gate::Answered(answer) => answer,
+        Gate::Passed { ticket, request } => {
+            batched::submit(domain, ticket, charge, key, request).await
+        }
+    }
 }
 
 /// The caller's balance (0 before the first charge).

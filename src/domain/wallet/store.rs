@@ -1,8 +1,10 @@
 //! Wallet persistence: guarded single-statement updates plus ledger rows.
 
+use std::collections::HashMap;
+
 use entity::wallet::{self, Column, Entity as Wallets};
 use entity::wallet_ledger::{self, LedgerKind};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{CaseStatement, Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
@@ -10,9 +12,12 @@ use sea_orm::{
 use super::{Balance, MAX_BALANCE_WON};
 use crate::clock::Timestamp;
 use crate::domain::Domain;
+use crate::domain::batch::Pending;
+use crate::domain::batched::{Batched, Request};
 use crate::domain::error::{Error, Result};
-use crate::domain::idempotency::{Checked, Mutation};
+use crate::domain::idempotency::Checked;
 use crate::domain::queue::{QueueChanges, Ticket};
+use crate::metrics::{Counter, Histogram, Metrics};
 
 pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Balance> {
     let amount_won = Wallets::find_by_id(user_id.to_owned())
@@ -30,7 +35,6 @@ pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result
 pub(super) struct Charge {
     pub amount_won: i64,
     pub max_charge_won: i64,
-    pub now: Timestamp,
     /// The caller has a wallet row (wallets are never deleted).
     pub has_wallet: bool,
 }
@@ -67,46 +71,109 @@ impl Checked for Charge {
     }
 }
 
-impl Mutation for Charge {
+/// Charges waiting for the next batch.
+#[derive(Default)]
+pub struct Charges(Pending<Request<Charge>>);
+
+/// A charge batch is, besides the keys, at most three statements: the new
+/// wallets inserted, every balance credited in one guarded update, the
+/// ledger rows inserted.
+impl Batched for Charge {
+    type Output = Balance;
+
+    fn pending(domain: &Domain) -> &Pending<Request<Self>> {
+        &domain.charges().0
+    }
+
+    fn metrics(metrics: &Metrics) -> (&Histogram, Option<&Counter>) {
+        (&metrics.charge_batch, None)
+    }
+
     async fn write(
-        self,
+        _: &Domain,
         txn: &DatabaseTransaction,
-        ticket: &Ticket,
-    ) -> Result<(Balance, QueueChanges)> {
-        let Self {
-            amount_won, now, ..
-        } = self;
-        let user_id = &ticket.user_id;
-        if !self.has_wallet {
-            Wallets::insert(wallet::ActiveModel {
-                user_id: Set(user_id.clone()),
+        now: Timestamp,
+        batch: &[&Request<Self>],
+    ) -> Result<(Vec<Result<Balance>>, QueueChanges)> {
+        // Sorted, so two instances' batches never wait for each other's
+        // new rows in a cycle.
+        let mut new: Vec<&str> = batch
+            .iter()
+            .filter(|r| !r.mutation.has_wallet)
+            .map(|r| r.ticket.user_id.as_str())
+            .collect();
+        new.sort_unstable();
+        let new: Vec<wallet::ActiveModel> = new
+            .into_iter()
+            .map(|user_id| wallet::ActiveModel {
+                user_id: Set(user_id.to_owned()),
                 balance_won: Set(0),
                 updated_at: Set(now),
             })
-            .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
-            .exec_without_returning(txn)
-            .await?;
+            .collect();
+        if !new.is_empty() {
+            Wallets::insert_many(new)
+                .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
+                .exec_without_returning(txn)
+                .await?;
         }
-        let updated = Wallets::update_many()
+        let credits: Vec<(&str, i64)> = batch
+            .iter()
+            .map(|r| (r.ticket.user_id.as_str(), r.mutation.amount_won))
+            .collect();
+        // Each wallet is credited only if the result stays within the
+        // maximum: no read-then-write.
+        let room = by_user(
+            credits
+                .iter()
+                .map(|&(user, amount)| (user, MAX_BALANCE_WON.saturating_sub(amount))),
+        );
+        let credited: HashMap<String, i64> = Wallets::update_many()
             .col_expr(
                 Column::BalanceWon,
-                Expr::col(Column::BalanceWon).add(amount_won),
+                Expr::col(Column::BalanceWon).add(by_user(credits.iter().copied())),
             )
             .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::UserId.eq(user_id))
-            .filter(Column::BalanceWon.lte(MAX_BALANCE_WON.saturating_sub(amount_won)))
+            .filter(Column::UserId.is_in(credits.iter().map(|&(user, _)| user)))
+            .filter(Expr::col(Column::BalanceWon).lte(room))
             .exec_with_returning(txn)
-            .await?;
-        let Some(wallet) = updated.into_iter().next() else {
-            return Err(too_full());
-        };
-        record(txn, user_id, amount_won, LedgerKind::Charge, None, now).await?;
-        let balance = Balance {
-            user_id: wallet.user_id,
-            amount_won: wallet.balance_won,
-        };
-        Ok((balance, QueueChanges::default()))
+            .await?
+            .into_iter()
+            .map(|w| (w.user_id, w.balance_won))
+            .collect();
+        record(
+            txn,
+            credits
+                .iter()
+                .filter(|(user, _)| credited.contains_key(*user))
+                .map(|&(user, amount)| (user, amount, LedgerKind::Charge, None)),
+            now,
+        )
+        .await?;
+        let outcomes = credits
+            .iter()
+            .map(|&(user, _)| match credited.get(user) {
+                Some(&amount_won) => Ok(Balance {
+                    user_id: user.to_owned(),
+                    amount_won,
+                }),
+                None => Err(too_full()),
+            })
+            .collect();
+        Ok((outcomes, QueueChanges::default()))
     }
+}
+
+/// `CASE WHEN user_id = … THEN … END`: a value per user in one statement
+/// (0 for any other user, whom the statement must not select).
+fn by_user<'a>(values: impl IntoIterator<Item = (&'a str, i64)>) -> Expr {
+    values
+        .into_iter()
+        .fold(CaseStatement::new(), |case, (user, value)| {
+            case.case(Column::UserId.eq(user), value)
+        })
+        .finally(0)
+        .into()
 }
 
 fn too_full() -> Error {
@@ -115,51 +182,73 @@ fn too_full() -> Error {
     }
 }
 
-/// Takes `amount_won` from the balance if it covers it; nothing changes
-/// otherwise. The ledger row is written by the caller once it knows the
-/// payment id.
+/// Takes each user's amount from their balance, for those whose balance
+/// covers it, in one guarded update; nothing changes for the others.
+/// Returns the new balance of each user debited. The ledger rows are
+/// written by the caller once it knows the payment ids.
 pub(crate) async fn debit(
     txn: &DatabaseTransaction,
-    user_id: &str,
-    amount_won: i64,
+    debits: &[(&str, i64)],
     now: Timestamp,
-) -> Result<i64> {
-    let updated = Wallets::update_many()
+) -> Result<HashMap<String, i64>> {
+    if debits.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(Wallets::update_many()
         .col_expr(
             Column::BalanceWon,
-            Expr::col(Column::BalanceWon).sub(amount_won),
+            Expr::col(Column::BalanceWon).sub(by_user(debits.iter().copied())),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::UserId.eq(user_id))
-        .filter(Column::BalanceWon.gte(amount_won))
+        .filter(Column::UserId.is_in(debits.iter().map(|&(user, _)| user)))
+        .filter(Expr::col(Column::BalanceWon).gte(by_user(debits.iter().copied())))
         .exec_with_returning(txn)
-        .await?;
-    match updated.into_iter().next() {
-        Some(wallet) => Ok(wallet.balance_won),
-        None => Err(Error::InsufficientBalance {
-            balance_won: balance(txn, user_id).await?.amount_won,
-            price_won: amount_won,
-        }),
-    }
+        .await?
+        .into_iter()
+        .map(|w| (w.user_id, w.balance_won))
+        .collect())
 }
 
-pub(crate) async fn record(
+/// The balances of `users` (0 for one without a wallet).
+pub(crate) async fn balances<C: ConnectionTrait>(
+    db: &C,
+    users: &[&str],
+) -> Result<HashMap<String, i64>> {
+    let mut balances: HashMap<String, i64> =
+        users.iter().map(|&user| (user.to_owned(), 0)).collect();
+    let wallets = Wallets::find()
+        .filter(Column::UserId.is_in(users.iter().copied()))
+        .all(db)
+        .await?;
+    for w in wallets {
+        balances.insert(w.user_id, w.balance_won);
+    }
+    Ok(balances)
+}
+
+/// Inserts a ledger row (user, amount, kind, payment) for each entry.
+pub(crate) async fn record<'a>(
     txn: &DatabaseTransaction,
-    user_id: &str,
-    amount_won: i64,
-    kind: LedgerKind,
-    payment_id: Option<i64>,
+    entries: impl IntoIterator<Item = (&'a str, i64, LedgerKind, Option<i64>)>,
     now: Timestamp,
 ) -> Result<()> {
-    wallet_ledger::Entity::insert(wallet_ledger::ActiveModel {
-        user_id: Set(user_id.to_owned()),
-        amount_won: Set(amount_won),
-        kind: Set(kind),
-        payment_id: Set(payment_id),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .exec_without_returning(txn)
-    .await?;
+    let rows: Vec<wallet_ledger::ActiveModel> = entries
+        .into_iter()
+        .map(
+            |(user_id, amount_won, kind, payment_id)| wallet_ledger::ActiveModel {
+                user_id: Set(user_id.to_owned()),
+                amount_won: Set(amount_won),
+                kind: Set(kind),
+                payment_id: Set(payment_id),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .collect();
+    if !rows.is_empty() {
+        wallet_ledger::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
     Ok(())
 }

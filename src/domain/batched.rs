@@ -1,0 +1,202 @@
+//! Mutations behind the gate written in group commits (see
+//! [`crate::domain::batch`]): `holdSeat`, `chargeBalance` and `pay`.
+//!
+//! A request that passed [`idempotency::gate`] queues here. Its batch is
+//! one transaction: the batch's idempotency keys are claimed, the
+//! mutation's steps run once for the whole batch, each request's outcome
+//! is stored under its key, and everything commits together. If a batch
+//! fails, its requests are written again one by one, so one request the
+//! database refuses does not fail the others.
+//!
+//! A user has at most one request in a batch: each is then written as it
+//! would be alone, after the user's earlier requests.
+
+use sea_orm::DatabaseTransaction;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::oneshot;
+
+use super::batch::Pending;
+use super::queue::{QueueChanges, Ticket};
+use super::{Domain, Error, Result, idempotency};
+use crate::clock::Timestamp;
+use crate::metrics::{Counter, Histogram, Metrics};
+
+/// Most requests in one transaction (far below SQLite's bound-parameter
+/// limit).
+const MAX_BATCH: usize = 128;
+
+/// A mutation whose requests are written in batches.
+pub(crate) trait Batched: Send + Sync + Sized + 'static {
+    type Output: Serialize + DeserializeOwned + Send + Sync + 'static;
+
+    /// Where this mutation's requests wait.
+    fn pending(domain: &Domain) -> &Pending<Request<Self>>;
+
+    /// The histogram of its batch sizes, and the counter of its committed
+    /// successes if it has one.
+    fn metrics(metrics: &Metrics) -> (&Histogram, Option<&Counter>);
+
+    /// Writes `batch` in `txn`, after its keys were claimed: an outcome per
+    /// request, in order, and the queue changes to publish once committed.
+    /// Refusals must be replayable client errors; anything else fails the
+    /// transaction.
+    fn write(
+        domain: &Domain,
+        txn: &DatabaseTransaction,
+        now: Timestamp,
+        batch: &[&Request<Self>],
+    ) -> impl Future<Output = Result<(Vec<Result<Self::Output>>, QueueChanges)>> + Send;
+}
+
+/// A request waiting for its batch.
+pub(crate) struct Request<B: Batched> {
+    /// The holder's ticket, admitted when the gate checked it.
+    pub ticket: Ticket,
+    pub mutation: B,
+    /// The idempotency key and the request stored beside it.
+    key: Option<(String, String)>,
+    reply: oneshot::Sender<Answer<B::Output>>,
+}
+
+enum Answer<T> {
+    Done(Result<T>),
+    /// Another request holds the key: its outcome is the answer.
+    KeyTaken,
+}
+
+/// Writes `mutation` for the holder of `ticket`, who passed the gate, in
+/// the next batch; `key` (stored beside `request`) is claimed in the same
+/// transaction.
+pub(crate) async fn submit<B: Batched>(
+    domain: &Domain,
+    ticket: Ticket,
+    mutation: B,
+    key: Option<&str>,
+    request: String,
+) -> Result<B::Output> {
+    let (reply, answer) = oneshot::channel();
+    let user_id = ticket.user_id.clone();
+    let queued = Request {
+        ticket,
+        mutation,
+        key: key.map(|key| (key.to_owned(), request.clone())),
+        reply,
+    };
+    if B::pending(domain).push(queued) {
+        start_writer::<B>(domain.clone());
+    }
+    match (answer.await, key) {
+        (Ok(Answer::Done(result)), _) => result,
+        (Ok(Answer::KeyTaken), Some(key)) => {
+            idempotency::replay(domain, &user_id, key, &request).await
+        }
+        (Ok(Answer::KeyTaken), None) => Err(Error::invariant("a keyless request lost its key")),
+        (Err(_), _) => Err(Error::invariant("the batch was dropped")),
+    }
+}
+
+fn start_writer<B: Batched>(domain: Domain) {
+    tokio::spawn(write_batches::<B>(domain));
+}
+
+async fn write_batches<B: Batched>(domain: Domain) {
+    let pending = B::pending(&domain);
+    let _writer = pending.writer(|| start_writer::<B>(domain.clone()));
+    let one_per_user = |batch: &[Request<B>], r: &Request<B>| {
+        batch.iter().all(|b| b.ticket.user_id != r.ticket.user_id)
+    };
+    while let Some(batch) = pending.next_batch(MAX_BATCH, one_per_user) {
+        B::metrics(domain.metrics()).0.observe(batch.len() as f64);
+        match commit(&domain, &batch).await {
+            Ok(answers) => reply(&domain, batch, answers),
+            Err(err) if batch.len() > 1 => {
+                // A deadlock with another instance, or one request the
+                // database refuses: the others must not pay for it.
+                tracing::warn!(error = ?err, requests = batch.len(), "a batch failed; writing its requests one by one");
+                for request in batch {
+                    let answers = commit(&domain, std::slice::from_ref(&request))
+                        .await
+                        .unwrap_or_else(failed);
+                    reply(&domain, vec![request], answers);
+                }
+            }
+            Err(err) => reply(&domain, batch, failed(err)),
+        }
+    }
+}
+
+fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Vec<Answer<B::Output>>) {
+    let committed = B::metrics(domain.metrics()).1;
+    for (request, answer) in batch.into_iter().zip(answers) {
+        // Counted as committed, replies or no: a replay is not a new
+        // effect, and a client that hung up still got one.
+        if let (Some(counter), Answer::Done(Ok(_))) = (committed, &answer) {
+            counter.inc();
+        }
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// The answer of a request written alone whose transaction failed.
+fn failed<T>(err: Error) -> Vec<Answer<T>> {
+    tracing::error!(error = ?err, "a batched write failed");
+    vec![Answer::Done(Err(err))]
+}
+
+/// One transaction for `batch` (at most one request per user): each
+/// request's answer, in order.
+async fn commit<B: Batched>(
+    domain: &Domain,
+    batch: &[Request<B>],
+) -> Result<Vec<Answer<B::Output>>> {
+    let txn = domain.begin_write().await?;
+    let now = domain.now();
+    let mut answers: Vec<Option<Answer<B::Output>>> = batch.iter().map(|_| None).collect();
+    // Keys come first in every writer's lock order, and are claimed
+    // sorted whatever the arrival order, so two instances' batches never
+    // wait for each other's keys in a cycle. (A deadlock PostgreSQL
+    // breaks anyway fails the batch; it is then written one by one.)
+    let mut keyed: Vec<(&str, &str, &str, usize)> = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let (key, stored) = r.key.as_ref()?;
+            Some((r.ticket.user_id.as_str(), key.as_str(), stored.as_str(), i))
+        })
+        .collect();
+    keyed.sort_unstable();
+    for (user_id, key, stored, i) in keyed {
+        if !idempotency::claim(&txn, user_id, key, stored, now).await? {
+            answers[i] = Some(Answer::KeyTaken);
+        }
+    }
+    let open: Vec<usize> = (0..batch.len()).filter(|&i| answers[i].is_none()).collect();
+    let requests: Vec<&Request<B>> = open.iter().map(|&i| &batch[i]).collect();
+    let (outcomes, changes) = B::write(domain, &txn, now, &requests).await?;
+    if outcomes.len() != open.len() {
+        return Err(Error::invariant(
+            "a batch wrote a different number of requests",
+        ));
+    }
+    for (i, outcome) in open.into_iter().zip(outcomes) {
+        let outcome = match outcome {
+            Err(err) if !err.is_replayable() => return Err(err),
+            outcome => outcome,
+        };
+        if let Some((key, _)) = &batch[i].key {
+            idempotency::save_outcome(&txn, &batch[i].ticket.user_id, key, outcome.as_ref())
+                .await?;
+        }
+        answers[i] = Some(Answer::Done(outcome));
+    }
+    txn.commit().await?;
+    domain.publish(&changes);
+    Ok(answers
+        .into_iter()
+        .map(|answer| {
+            answer
+                .unwrap_or_else(|| Answer::Done(Err(Error::invariant("a request went unanswered"))))
+        })
+        .collect())
+}
