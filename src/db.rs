@@ -66,12 +66,20 @@ pub async fn connect_readers(url: &str) -> Result<Option<DatabaseConnection>, Db
 /// How long to wait for a connection, a pooled one, or SQLite's lock.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What every pool shares: its timeouts, and no statement logging.
+/// A pooled connection idle this long is pinged before it is handed out.
+const STALE_AFTER: Duration = Duration::from_secs(30);
+
+/// What every pool shares: its timeouts, no statement logging, and a ping
+/// only for a connection idle long enough that the server or a firewall
+/// may have dropped it. sqlx's default pings on every checkout: a second
+/// round trip for every read outside a transaction and for every
+/// transaction (on SQLite a second hand-off to the connection's thread).
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .acquire_timeout(TIMEOUT)
         .connect_timeout(TIMEOUT)
+        .test_before_acquire_if_idle_for(STALE_AFTER)
         .sqlx_logging(false);
     options
 }
