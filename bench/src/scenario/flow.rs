@@ -1,19 +1,25 @@
 //! `flow`: complete purchases (issue, admitted, seats, hold, charge, pay),
-//! ramped open-loop; then every wallet's ledger sum equals its balance, the
-//! money adds up, and no seat is sold twice.
+//! ramped open-loop; then a burst of buyers who all pay at once; then every
+//! wallet's ledger sum equals its balance, the money adds up, and no seat is
+//! sold twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use std::time::Instant;
+
+use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
 use super::{Ctx, date_ids, scalar};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Rng, Sustained, ramp};
+use crate::load::{Done, Rng, Sustained, histogram, median, ramp};
 use crate::report::Goal;
 
 const P99_MS: f64 = 50.0;
+/// Buyers being readied for the burst at once.
+const READYING: usize = 64;
 
 pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
     eprintln!("flow: complete purchases");
@@ -27,7 +33,9 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
     );
     let duration = Duration::from_secs(ctx.size(1, 3));
     let b = ctx.backend_name();
+    let buyers = ctx.size(200, 1_000);
     let mut sustained = Sustained::default();
+    let mut bursts: Vec<Burst> = Vec::new();
     let mut broken = Vec::new();
     for run in 0..ctx.runs {
         let server = ctx
@@ -58,6 +66,16 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         })
         .await;
         sustained.add(&steps, best);
+        let burst = burst(&server, &gql, run, buyers, &all_dates, seed).await?;
+        paid.fetch_add(burst.paid, Ordering::Relaxed);
+        paid_won.fetch_add(burst.paid_won, Ordering::Relaxed);
+        if burst.errors > 0 {
+            broken.push(format!(
+                "run {run}: {} of the burst's payments failed",
+                burst.errors
+            ));
+        }
+        bursts.push(burst);
         if server.db.is_some() {
             broken.extend(
                 invariants(
@@ -96,6 +114,27 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         "ms",
         Goal::AtMost(P99_MS),
     );
+    ctx.report.figure(
+        "flow",
+        b,
+        &format!("{buyers} buyers paying at once: payments per second"),
+        median(bursts.iter().map(|x| x.rate).collect()),
+        "/s",
+    );
+    ctx.report.figure(
+        "flow",
+        b,
+        "the burst's payment p99",
+        median(bursts.iter().map(|x| x.p99_ms).collect()),
+        "ms",
+    );
+    ctx.report.figure(
+        "flow",
+        b,
+        "the burst's payments per write transaction",
+        median(bursts.iter().map(|x| x.per_transaction).collect()),
+        "payments",
+    );
     ctx.report.check(
         "flow",
         b,
@@ -106,8 +145,101 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One buyer's whole purchase; the price paid.
-async fn purchase(gql: &Gql, user: &str, dates: &[String], mut rng: Rng) -> Result<u64, String> {
+/// What a burst of payments came to.
+struct Burst {
+    rate: f64,
+    p99_ms: f64,
+    /// Mean payments per write transaction (from the server's histogram,
+    /// which also counts the ramp's).
+    per_transaction: f64,
+    paid: u64,
+    paid_won: u64,
+    errors: u64,
+}
+
+/// Readies `n` buyers (each admitted, holding a seat, with the balance to
+/// pay for it), then sends all their payments at once: the shape of a sale's
+/// opening minute, when the writer, not the reads, is the queue.
+async fn burst(
+    server: &crate::server::Server,
+    gql: &Gql,
+    run: usize,
+    n: usize,
+    dates: &[String],
+    seed: u64,
+) -> anyhow::Result<Burst> {
+    let ready: Vec<(String, String, u64)> = stream::iter(0..n)
+        .map(|i| {
+            let rng = Rng::new(seed ^ 0xB0B5 ^ (i as u64).wrapping_mul(0x9E37_79B9));
+            async move { ready(gql, &format!("burst-{run}-{i}"), dates, rng).await }
+        })
+        .buffer_unordered(READYING)
+        .filter_map(|buyer| async move { buyer.ok() })
+        .collect()
+        .await;
+    let before = payment_batches(server).await;
+    let started = Instant::now();
+    let answers = futures_util::future::join_all(ready.iter().map(
+        |(token, reservation, price)| async move {
+            let sent = Instant::now();
+            let outcome = pay(gql, token, reservation).await;
+            (outcome, sent.elapsed(), *price)
+        },
+    ))
+    .await;
+    let elapsed = started.elapsed();
+    let after = payment_batches(server).await;
+    let mut latency = histogram();
+    let (mut paid, mut paid_won, mut errors) = (0, 0, 0);
+    for (outcome, took, price) in answers {
+        latency.saturating_record(u64::try_from(took.as_micros()).unwrap_or(u64::MAX));
+        match outcome {
+            Outcome::Data(_) => {
+                paid += 1;
+                paid_won += price;
+            }
+            _ => errors += 1,
+        }
+    }
+    let per_transaction = match (before, after) {
+        (Some((sum0, count0)), Some((sum1, count1))) if count1 > count0 => {
+            (sum1 - sum0) / (count1 - count0)
+        }
+        _ => f64::NAN,
+    };
+    eprintln!(
+        "  burst: {paid} of {} buyers paid at once in {:.2} s, p99 {:.1} ms, {per_transaction:.1} payments per transaction",
+        ready.len(),
+        elapsed.as_secs_f64(),
+        latency.value_at_quantile(0.99) as f64 / 1000.0
+    );
+    Ok(Burst {
+        rate: paid as f64 / elapsed.as_secs_f64().max(1e-9),
+        p99_ms: latency.value_at_quantile(0.99) as f64 / 1000.0,
+        per_transaction,
+        paid,
+        paid_won,
+        errors,
+    })
+}
+
+/// The server's payment batch histogram: (sum, count).
+async fn payment_batches(server: &crate::server::Server) -> Option<(f64, f64)> {
+    let m = server.metrics().await.ok()?;
+    Some((
+        *m.get("seatline_payment_batch_size_sum")?,
+        *m.get("seatline_payment_batch_size_count")?,
+    ))
+}
+
+/// One buyer up to the payment: admitted, holding a free seat, charged its
+/// price. Returns the token, the reservation and the price.
+async fn ready(
+    gql: &Gql,
+    user: &str,
+    dates: &[String],
+    mut rng: Rng,
+) -> Result<(String, String, u64), String> {
     let data = ok(gql
         .call(
             None,
@@ -158,16 +290,29 @@ async fn purchase(gql: &Gql, user: &str, dates: &[String], mut rng: Rng) -> Resu
                 json!({ "a": price }),
             )
             .await)?;
-        ok(gql
-            .call(
-                Some(&token),
-                "mutation($r: ID!) { pay(reservationId: $r) { id amount } }",
-                json!({ "r": held["holdSeat"]["id"] }),
-            )
-            .await)?;
-        return Ok(price);
+        let reservation = held["holdSeat"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        return Ok((token, reservation, price));
     }
     Err("no free seat after 5 tries".into())
+}
+
+/// One buyer's whole purchase; the price paid.
+async fn purchase(gql: &Gql, user: &str, dates: &[String], rng: Rng) -> Result<u64, String> {
+    let (token, reservation, price) = ready(gql, user, dates, rng).await?;
+    ok(pay(gql, &token, &reservation).await)?;
+    Ok(price)
+}
+
+async fn pay(gql: &Gql, token: &str, reservation: &str) -> Outcome {
+    gql.call(
+        Some(token),
+        "mutation($r: ID!) { pay(reservationId: $r) { id amount } }",
+        json!({ "r": reservation }),
+    )
+    .await
 }
 
 fn ok(outcome: Outcome) -> Result<Value, String> {
