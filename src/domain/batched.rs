@@ -4,9 +4,10 @@
 //! A request that passed [`idempotency::gate`] queues here. Its batch is
 //! one transaction: the batch's idempotency keys are claimed, the
 //! mutation's steps run once for the whole batch, each request's outcome
-//! is stored under its key, and everything commits together. If a batch
-//! fails, its requests are written again one by one, so one request the
-//! database refuses does not fail the others.
+//! is stored under its key, and everything commits together. If a
+//! statement fails, its batch is written again one request at a time, so
+//! one request the database refuses does not fail the others; if the
+//! COMMIT fails, which may have committed, its requests fail instead.
 //!
 //! A user has at most one request in a batch: each is then written as it
 //! would be alone, after the user's earlier requests.
@@ -37,10 +38,10 @@ pub(crate) trait Batched: Send + Sync + Sized + 'static {
     /// successes if it has one.
     fn metrics(metrics: &Metrics) -> (&Histogram, Option<&Counter>);
 
-    /// Writes `batch` in `txn`, after its keys were claimed: an outcome per
-    /// request, in order, and the queue changes to publish once committed.
-    /// Refusals must be replayable client errors; anything else fails the
-    /// transaction.
+    /// Writes `batch` (never empty) in `txn`, after its keys were claimed:
+    /// an outcome per request, in order, and the queue changes to publish
+    /// once committed. Refusals must be replayable client errors; anything
+    /// else fails the transaction.
     fn write(
         domain: &Domain,
         txn: &DatabaseTransaction,
@@ -110,20 +111,35 @@ async fn write_batches<B: Batched>(domain: Domain) {
         B::metrics(domain.metrics()).0.observe(batch.len() as f64);
         match commit(&domain, &batch).await {
             Ok(answers) => reply(&domain, batch, answers),
-            Err(err) if batch.len() > 1 => {
+            Err(Failure::BeforeCommit(err)) if batch.len() > 1 => {
                 // A deadlock with another instance, or one request the
-                // database refuses: the others must not pay for it.
+                // database refuses: nothing was written, and the others
+                // must not pay for it.
                 tracing::warn!(error = ?err, requests = batch.len(), "a batch failed; writing its requests one by one");
                 for request in batch {
                     let answers = commit(&domain, std::slice::from_ref(&request))
                         .await
-                        .unwrap_or_else(failed);
+                        .unwrap_or_else(|failure| failed(failure, 1));
                     reply(&domain, vec![request], answers);
                 }
             }
-            Err(err) => reply(&domain, batch, failed(err)),
+            Err(failure) => {
+                let n = batch.len();
+                reply(&domain, batch, failed(failure, n));
+            }
         }
     }
+}
+
+/// Why a batch has no answers of its own.
+enum Failure {
+    /// A statement failed: the transaction rolls back, nothing was written.
+    BeforeCommit(Error),
+    /// No transaction could begin (the database is unreachable), or its
+    /// COMMIT failed, which on PostgreSQL may still have committed: written
+    /// again, a charge without a key would be credited twice. Its requests
+    /// fail; a client retries with its idempotency key.
+    Uncertain(Error),
 }
 
 fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Vec<Answer<B::Output>>) {
@@ -138,10 +154,20 @@ fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Vec<Answe
     }
 }
 
-/// The answer of a request written alone whose transaction failed.
-fn failed<T>(err: Error) -> Vec<Answer<T>> {
-    tracing::error!(error = ?err, "a batched write failed");
-    vec![Answer::Done(Err(err))]
+/// The answers of `n` requests whose transaction failed: an internal
+/// error each (its cause is logged, never shown).
+fn failed<T>(failure: Failure, n: usize) -> Vec<Answer<T>> {
+    match failure {
+        Failure::BeforeCommit(err) => {
+            tracing::error!(error = ?err, requests = n, "a batched write failed");
+        }
+        Failure::Uncertain(err) => {
+            tracing::error!(error = ?err, requests = n, "a batch may not have committed");
+        }
+    }
+    (0..n)
+        .map(|_| Answer::Done(Err(Error::invariant("the batch could not be written"))))
+        .collect()
 }
 
 /// One transaction for `batch` (at most one request per user): each
@@ -149,8 +175,25 @@ fn failed<T>(err: Error) -> Vec<Answer<T>> {
 async fn commit<B: Batched>(
     domain: &Domain,
     batch: &[Request<B>],
-) -> Result<Vec<Answer<B::Output>>> {
-    let txn = domain.begin_write().await?;
+) -> Result<Vec<Answer<B::Output>>, Failure> {
+    let txn = domain.begin_write().await.map_err(Failure::Uncertain)?;
+    let (answers, changes) = write(domain, &txn, batch)
+        .await
+        .map_err(Failure::BeforeCommit)?;
+    txn.commit()
+        .await
+        .map_err(|err| Failure::Uncertain(err.into()))?;
+    domain.publish(&changes);
+    Ok(answers)
+}
+
+/// Everything before the COMMIT: the keys claimed, the batch written and
+/// its outcomes stored. Each request's answer, and the queue changes.
+async fn write<B: Batched>(
+    domain: &Domain,
+    txn: &DatabaseTransaction,
+    batch: &[Request<B>],
+) -> Result<(Vec<Answer<B::Output>>, QueueChanges)> {
     let now = domain.now();
     let mut answers: Vec<Option<Answer<B::Output>>> = batch.iter().map(|_| None).collect();
     // Keys come first in every writer's lock order, and are claimed
@@ -167,13 +210,18 @@ async fn commit<B: Batched>(
         .collect();
     keyed.sort_unstable();
     for (user_id, key, stored, i) in keyed {
-        if !idempotency::claim(&txn, user_id, key, stored, now).await? {
+        if !idempotency::claim(txn, user_id, key, stored, now).await? {
             answers[i] = Some(Answer::KeyTaken);
         }
     }
     let open: Vec<usize> = (0..batch.len()).filter(|&i| answers[i].is_none()).collect();
     let requests: Vec<&Request<B>> = open.iter().map(|&i| &batch[i]).collect();
-    let (outcomes, changes) = B::write(domain, &txn, now, &requests).await?;
+    let (outcomes, changes) = if requests.is_empty() {
+        // Every key was taken: nothing to write.
+        (Vec::new(), QueueChanges::default())
+    } else {
+        B::write(domain, txn, now, &requests).await?
+    };
     if outcomes.len() != open.len() {
         return Err(Error::invariant(
             "a batch wrote a different number of requests",
@@ -185,18 +233,16 @@ async fn commit<B: Batched>(
             outcome => outcome,
         };
         if let Some((key, _)) = &batch[i].key {
-            idempotency::save_outcome(&txn, &batch[i].ticket.user_id, key, outcome.as_ref())
-                .await?;
+            idempotency::save_outcome(txn, &batch[i].ticket.user_id, key, outcome.as_ref()).await?;
         }
         answers[i] = Some(Answer::Done(outcome));
     }
-    txn.commit().await?;
-    domain.publish(&changes);
-    Ok(answers
+    let answers = answers
         .into_iter()
         .map(|answer| {
             answer
                 .unwrap_or_else(|| Answer::Done(Err(Error::invariant("a request went unanswered"))))
         })
-        .collect())
+        .collect();
+    Ok((answers, changes))
 }

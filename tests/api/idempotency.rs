@@ -144,6 +144,43 @@ async fn a_retried_charge_moves_money_once() {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM wallet_ledger").await, 1);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_charge_and_one_payment_apply_once() {
+    let app = Arc::new(spawn_app().await);
+    let alice = Arc::new(app.admitted("alice").await);
+    let charges = crate::helpers::concurrently(20, |_| {
+        let (app, alice) = (Arc::clone(&app), Arc::clone(&alice));
+        async move {
+            app.gql(Some(&alice), CHARGE, json!({ "a": 500_000, "k": "c" }))
+                .await
+        }
+    })
+    .await;
+    for answer in &charges {
+        assert_eq!(data(answer, "chargeBalance")["amount"], 500_000, "{answer}");
+    }
+    let reservation = data(&app.hold(&alice, DATE, 4).await, "holdSeat")["id"].clone();
+    let payments = crate::helpers::concurrently(20, |_| {
+        let (app, alice, reservation) = (Arc::clone(&app), Arc::clone(&alice), reservation.clone());
+        async move {
+            app.gql(Some(&alice), PAY, json!({ "r": reservation, "k": "p" }))
+                .await
+        }
+    })
+    .await;
+    let first = data(&payments[0], "pay");
+    for answer in &payments {
+        assert_eq!(data(answer, "pay"), first, "{answer}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 1);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM wallet_ledger").await, 2);
+    let price = first["amount"].as_i64().unwrap();
+    assert_eq!(
+        app.scalar("SELECT balance_won FROM wallets").await,
+        500_000 - price
+    );
+}
+
 #[tokio::test]
 async fn a_key_reused_with_other_arguments_is_refused() {
     let app = spawn_app().await;
