@@ -253,9 +253,6 @@ async fn insert_payments(
     paid: &[(usize, &Reservation)],
     now: Timestamp,
 ) -> Result<HashMap<i64, payment::Model>> {
-    if paid.is_empty() {
-        return Ok(HashMap::new());
-    }
     let rows = paid.iter().map(|(_, r)| payment::ActiveModel {
         user_id: Set(r.user_id.clone()),
         reservation_id: Set(r.id),

@@ -20,10 +20,11 @@ use crate::domain::queue::{QueueChanges, Ticket};
 use crate::metrics::{Counter, Histogram, Metrics};
 
 pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result<Balance> {
-    let amount_won = Wallets::find_by_id(user_id.to_owned())
-        .one(db)
+    let amount_won = balances(db, &[user_id])
         .await?
-        .map_or(0, |w| w.balance_won);
+        .get(user_id)
+        .copied()
+        .unwrap_or(0);
     Ok(Balance {
         user_id: user_id.to_owned(),
         amount_won,
@@ -103,20 +104,15 @@ impl Batched for Charge {
             .map(|r| r.ticket.user_id.as_str())
             .collect();
         new.sort_unstable();
-        let new: Vec<wallet::ActiveModel> = new
-            .into_iter()
-            .map(|user_id| wallet::ActiveModel {
-                user_id: Set(user_id.to_owned()),
-                balance_won: Set(0),
-                updated_at: Set(now),
-            })
-            .collect();
-        if !new.is_empty() {
-            Wallets::insert_many(new)
-                .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
-                .exec_without_returning(txn)
-                .await?;
-        }
+        // None new: no statement.
+        Wallets::insert_many(new.into_iter().map(|user_id| wallet::ActiveModel {
+            user_id: Set(user_id.to_owned()),
+            balance_won: Set(0),
+            updated_at: Set(now),
+        }))
+        .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
         let credits: Vec<(&str, i64)> = batch
             .iter()
             .map(|r| (r.ticket.user_id.as_str(), r.mutation.amount_won))
@@ -226,13 +222,14 @@ pub(crate) async fn balances<C: ConnectionTrait>(
     Ok(balances)
 }
 
-/// Inserts a ledger row (user, amount, kind, payment) for each entry.
+/// Inserts a ledger row (user, amount, kind, payment) for each entry, in
+/// one statement (none for no entries).
 pub(crate) async fn record<'a>(
     txn: &DatabaseTransaction,
     entries: impl IntoIterator<Item = (&'a str, i64, LedgerKind, Option<i64>)>,
     now: Timestamp,
 ) -> Result<()> {
-    let rows: Vec<wallet_ledger::ActiveModel> = entries
+    let rows = entries
         .into_iter()
         .map(
             |(user_id, amount_won, kind, payment_id)| wallet_ledger::ActiveModel {
@@ -243,12 +240,9 @@ pub(crate) async fn record<'a>(
                 created_at: Set(now),
                 ..Default::default()
             },
-        )
-        .collect();
-    if !rows.is_empty() {
-        wallet_ledger::Entity::insert_many(rows)
-            .exec_without_returning(txn)
-            .await?;
-    }
+        );
+    wallet_ledger::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
     Ok(())
 }
