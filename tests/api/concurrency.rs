@@ -299,20 +299,9 @@ async fn payments_and_charges_written_together_are_each_answered_as_if_alone() {
     // Thirty requests sent at once queue behind the first batch: measured
     // 7-15 to a transaction on SQLite and PostgreSQL. At least one batch
     // of each kind must have held two, or this test proved nothing.
-    let metrics = reqwest::get(app.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     for kind in ["charge", "payment"] {
-        let value = |suffix: &str| {
-            let name = format!("seatline_{kind}_batch_size_{suffix} ");
-            metrics
-                .lines()
-                .find_map(|l| l.strip_prefix(&name)?.parse::<f64>().ok())
-                .unwrap_or_else(|| panic!("no {name}in {metrics}"))
-        };
+        let value = |part: &str| metrics[&format!("seatline_{kind}_batch_size_{part}")];
         assert_eq!(value("sum"), 30.0, "{kind}");
         assert!(value("count") < 30.0, "no two {kind}s shared a batch");
     }

@@ -205,6 +205,29 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `GET /metrics`, served as OpenMetrics text: each sample by name
+    /// (with its labels, if any).
+    pub async fn metrics(&self) -> HashMap<String, f64> {
+        let response = reqwest::get(self.url("/metrics")).await.unwrap();
+        assert!(response.status().is_success());
+        let content_type = response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            content_type.starts_with("application/openmetrics-text"),
+            "{content_type}"
+        );
+        let text = response.text().await.unwrap();
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let (name, value) = l.rsplit_once(' ')?;
+                Some((name.to_owned(), value.parse().ok()?))
+            })
+            .collect()
+    }
+
     /// POSTs a GraphQL operation; returns the whole response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
         let mut request = self

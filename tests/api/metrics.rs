@@ -1,32 +1,9 @@
 //! `GET /metrics`: what the server counts, in the Prometheus text format,
 //! and the demo catalog's size setting the benchmarks use.
 
-use std::collections::HashMap;
-
 use serde_json::json;
 
-use crate::helpers::{DATE, TestApp, data, eventually, spawn_app_with};
-
-async fn scrape(app: &TestApp) -> HashMap<String, f64> {
-    let response = reqwest::get(app.url("/metrics")).await.unwrap();
-    assert!(response.status().is_success());
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/openmetrics-text"),
-        "{content_type}"
-    );
-    let text = response.text().await.unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#'))
-        .filter_map(|l| {
-            let (name, value) = l.rsplit_once(' ')?;
-            Some((name.to_owned(), value.parse().ok()?))
-        })
-        .collect()
-}
+use crate::helpers::{DATE, data, eventually, spawn_app_with};
 
 #[tokio::test]
 async fn metrics_count_what_the_server_did() {
@@ -37,7 +14,7 @@ async fn metrics_count_what_the_server_did() {
     ws.subscribe("1", None).await;
     assert_eq!(ws.next_ticket().await["status"], "WAITING");
 
-    let m = scrape(&app).await;
+    let m = app.metrics().await;
     assert_eq!(m["seatline_queue_waiting"], 1.0);
     assert_eq!(m["seatline_queue_admitted"], 1.0);
     assert_eq!(m["seatline_queue_admissions_total"], 1.0);
@@ -65,7 +42,7 @@ async fn metrics_count_what_the_server_did() {
     data(&app.pay(&alice, &reservation).await, "pay");
     assert_eq!(ws.next_ticket().await["status"], "PROGRESS");
 
-    let m = scrape(&app).await;
+    let m = app.metrics().await;
     assert_eq!(m["seatline_holds_total"], 1.0);
     assert_eq!(m["seatline_payments_total"], 1.0);
     assert_eq!(m["seatline_charge_batch_size_count"], 1.0);
@@ -87,7 +64,7 @@ async fn metrics_count_what_the_server_did() {
 
     drop(ws);
     eventually("the subscriber is gone", || async {
-        scrape(&app).await["seatline_subscribers"] == 0.0
+        app.metrics().await["seatline_subscribers"] == 0.0
     })
     .await;
 }
@@ -116,7 +93,7 @@ async fn a_replayed_payment_is_not_counted() {
     let first = data(&app.gql(Some(&alice), pay, vars.clone()).await, "pay").clone();
     let again = data(&app.gql(Some(&alice), pay, vars).await, "pay").clone();
     assert_eq!(first, again);
-    let m = scrape(&app).await;
+    let m = app.metrics().await;
     assert_eq!(m["seatline_payments_total"], 1.0);
     assert_eq!(m["seatline_payment_batch_size_count"], 1.0);
 }
@@ -132,7 +109,7 @@ async fn a_replayed_or_refused_hold_is_not_counted() {
     data(&app.gql(Some(&alice), hold, vars.clone()).await, "holdSeat");
     let taken = app.gql(Some(&bob), hold, vars).await;
     assert!(!taken["errors"].is_null(), "{taken}");
-    let m = scrape(&app).await;
+    let m = app.metrics().await;
     assert_eq!(m["seatline_holds_total"], 1.0);
     // The replay wrote nothing; the refusal was refused before the writer.
     assert_eq!(m["seatline_hold_batch_size_count"], 1.0);
