@@ -12,7 +12,7 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
-use super::{Ctx, date_ids, scalar};
+use super::{Ctx, batch_sizes, date_ids, scalar};
 use crate::client::{Gql, Outcome};
 use crate::load::{Done, Rng, Sustained, histogram, median, ramp};
 use crate::report::Goal;
@@ -177,7 +177,7 @@ async fn burst(
         .filter_map(|buyer| async move { buyer.ok() })
         .collect()
         .await;
-    let before = payment_batches(server).await;
+    let before = batch_sizes(server, "payment").await.ok();
     let started = Instant::now();
     let answers = futures_util::future::join_all(ready.iter().map(
         |(token, reservation, price)| async move {
@@ -188,7 +188,7 @@ async fn burst(
     ))
     .await;
     let elapsed = started.elapsed();
-    let after = payment_batches(server).await;
+    let after = batch_sizes(server, "payment").await.ok();
     let mut latency = histogram();
     let (mut paid, mut paid_won, mut errors) = (0, 0, 0);
     for (outcome, took, price) in answers {
@@ -221,15 +221,6 @@ async fn burst(
         paid_won,
         errors,
     })
-}
-
-/// The server's payment batch histogram: (sum, count).
-async fn payment_batches(server: &crate::server::Server) -> Option<(f64, f64)> {
-    let m = server.metrics().await.ok()?;
-    Some((
-        *m.get("seatline_payment_batch_size_sum")?,
-        *m.get("seatline_payment_batch_size_count")?,
-    ))
 }
 
 /// One buyer up to the payment: admitted, holding a free seat, charged its

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Ctx, date_ids, scalar};
+use super::{Ctx, batch_sizes, date_ids, scalar};
 use crate::client::{Gql, Outcome};
 use crate::load::{Done, Rng, Sustained, median, open_loop, ramp};
 use crate::report::Goal;
@@ -113,15 +113,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.add(&steps, best);
         // Warm-up and ramp together; a server run by hand (`--url`) has
         // its own history, so its mean says less.
-        let m = server.metrics().await?;
-        let (sum, count) = (
-            m.get("seatline_hold_batch_size_sum")
-                .copied()
-                .unwrap_or(0.0),
-            m.get("seatline_hold_batch_size_count")
-                .copied()
-                .unwrap_or(0.0),
-        );
+        let (sum, count) = batch_sizes(&server, "hold").await?;
         if count > 0.0 {
             batch_means.push(sum / count);
         }

@@ -135,6 +135,18 @@ pub async fn date_ids(gql: &Gql) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
+/// The server's `seatline_<kind>_batch_size` histogram as (sum, count):
+/// zeros before its first batch, or from a server that has none.
+pub async fn batch_sizes(server: &Server, kind: &str) -> anyhow::Result<(f64, f64)> {
+    let m = server.metrics().await?;
+    let get = |part: &str| {
+        m.get(&format!("seatline_{kind}_batch_size_{part}"))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Ok((get("sum"), get("count")))
+}
+
 /// A count from the database under test.
 pub async fn scalar(server: &Server, sql: &str) -> anyhow::Result<i64> {
     use sea_orm::{ConnectionTrait, Statement};
