@@ -132,6 +132,13 @@ async fn available_dates_are_future_dates_with_a_free_seat() {
     .unwrap();
     let body = app.gql(Some(&token), query, json!({ "c": "1" })).await;
     assert_eq!(data(&body, "availableDates").as_array().unwrap().len(), 1);
+
+    // Their seats: none, from a date that exists (not NOT_FOUND).
+    let seats = "query($d: ID!) { availableSeats(concertDateId: $d) { number } }";
+    for (date, why) in [("1", "sold out"), ("2", "started")] {
+        let body = app.gql(Some(&token), seats, json!({ "d": date })).await;
+        assert_eq!(data(&body, "availableSeats"), &json!([]), "{why}: {body}");
+    }
 }
 
 #[tokio::test]

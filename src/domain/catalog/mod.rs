@@ -80,13 +80,11 @@ pub async fn available_dates(
 /// The gate's errors; `NotFound` for an unknown date.
 pub async fn available_seats(domain: &Domain, token: &str, date_id: i64) -> Result<Vec<Seat>> {
     queue::admitted(domain, token).await?;
-    let now = domain.now();
-    let Some(date) = store::date(domain.reader(), date_id).await? else {
+    let seats = store::available_seats(domain.reader(), date_id, domain.now()).await?;
+    // One read when the date has free seats; a second only when it has
+    // none, to tell an unknown date from a started or sold-out one.
+    if seats.is_empty() && store::date(domain.reader(), date_id).await?.is_none() {
         return Err(Error::not_found("concert date"));
-    };
-    if date.starts_at <= now {
-        // A performance that has started sells nothing more.
-        return Ok(Vec::new());
     }
-    store::available_seats(domain.reader(), date_id, now).await
+    Ok(seats)
 }

@@ -127,13 +127,17 @@ pub async fn date<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<concert_
     Ok(concert_date::Entity::find_by_id(id).one(db).await?)
 }
 
+/// The date's seats free at `now`, by number; none once the performance
+/// has started, since it sells nothing more.
 pub async fn available_seats<C: ConnectionTrait>(
     db: &C,
     date_id: i64,
     now: Timestamp,
 ) -> Result<Vec<Seat>> {
     Ok(seat::Entity::find()
+        .inner_join(concert_date::Entity)
         .filter(seat::Column::ConcertDateId.eq(date_id))
+        .filter(concert_date::Column::StartsAt.gt(now))
         .filter(is_free_at(now))
         .order_by_asc(seat::Column::Number)
         .all(db)
