@@ -20,7 +20,7 @@ pub mod wallet;
 use std::sync::Arc;
 
 use chrono::TimeDelta;
-use sea_orm::{DatabaseConnection, DatabaseTransaction};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 
 use self::booking::Holds;
 pub use self::error::{Error, Result};
@@ -75,12 +75,18 @@ impl Domain {
     ) -> Result<Self> {
         let version = queue::store::gate_version(&db).await?;
         let waiting = queue::store::waiting_ids(&db).await?;
+        let mut hub = QueueHub::new(waiting, version);
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // One process owns a SQLite file (start-up refuses a second),
+            // so every queue change passes through this hub first.
+            hub = hub.keeping_admitted();
+        }
         Ok(Self {
             db,
             reader,
             clock,
             rules,
-            hub: Arc::new(QueueHub::new(waiting, version)),
+            hub: Arc::new(hub),
             joins: Arc::default(),
             holds: Arc::default(),
             charges: Arc::default(),

@@ -17,6 +17,10 @@
 //!   once per push interval. A `watch` keeps only the latest value, so a
 //!   slow subscriber never lags behind a queue of stale positions: it just
 //!   reads the newest line when it next runs.
+//!
+//! A single-process deployment (SQLite) also keeps the tickets admitted in
+//! this process's life by token, so the gate answers most requests without
+//! a read (see [`QueueHub::admitted`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -36,6 +40,10 @@ const MAX_PENDING: usize = 4096;
 /// several times any read pool, so the pool never idles while others wait.
 const MAX_STARTING: usize = 64;
 
+/// Most admitted tickets kept by token; past this, the gate reads the
+/// others from the database.
+const MAX_ADMITTED: usize = 65_536;
+
 #[derive(Debug)]
 pub struct QueueHub {
     /// Taken first by every writer: serializes the application of changes.
@@ -48,6 +56,8 @@ pub struct QueueHub {
     catching_up: tokio::sync::Mutex<()>,
     /// Turns to start following a ticket (see [`Self::start_turn`]).
     starting: tokio::sync::Semaphore,
+    /// PROGRESS tickets by token hash, when kept (see [`Self::admitted`]).
+    admitted: Option<Mutex<HashMap<String, Ticket>>>,
 }
 
 /// A ticket's state as the hub last published it, and when.
@@ -80,7 +90,29 @@ impl QueueHub {
             watchers: Mutex::new(HashMap::new()),
             catching_up: tokio::sync::Mutex::new(()),
             starting: tokio::sync::Semaphore::new(MAX_STARTING),
+            admitted: None,
         }
+    }
+
+    /// Also keeps the tickets admitted from now on by token hash, for
+    /// [`Self::admitted`]. Only for a process that commits every queue
+    /// change itself: another's admissions and finishes reach this one a
+    /// moment after they commit, and the gate must not answer from before.
+    #[must_use]
+    pub fn keeping_admitted(mut self) -> Self {
+        self.admitted = Some(Mutex::new(HashMap::new()));
+        self
+    }
+
+    /// The admitted ticket this token hash names, if this process admitted
+    /// it and nothing has changed it since; `None` sends the caller to the
+    /// database. A ticket enters when the admission is applied here, in
+    /// queue-version order, and leaves as soon as a commit changing it is
+    /// handed over (before that commit's requests are answered), so a
+    /// finished ticket is never found.
+    #[must_use]
+    pub fn admitted(&self, token_hash: &str) -> Option<Ticket> {
+        lock(self.admitted.as_ref()?).get(token_hash).cloned()
     }
 
     /// Waits for any catch-up under way to finish: one at a time, so the
@@ -103,6 +135,10 @@ impl QueueHub {
 
     /// Records the changes of a transaction this process committed.
     pub fn apply(&self, changes: &QueueChanges) {
+        // At once, even if an earlier version holds the rest back: a
+        // ticket this commit changed is read from the database until its
+        // new state is applied.
+        self.forget_admitted(&changes.tickets);
         let Some(version) = changes.version else {
             self.apply_tickets(&changes.tickets);
             return;
@@ -143,6 +179,11 @@ impl QueueHub {
         let mut versions = lock(&self.versions);
         *self.line.write().unwrap_or_else(PoisonError::into_inner) =
             WaitingLine::from_sorted(waiting_ids);
+        if let Some(admitted) = &self.admitted {
+            // Whatever changed in the versions skipped: read from the
+            // database again.
+            lock(admitted).clear();
+        }
         self.line_version.send_modify(|v| *v += 1);
         self.publish(watched);
         self.advance_to(&mut versions, committed);
@@ -189,8 +230,29 @@ impl QueueHub {
                 }
             }
         }
+        if let Some(admitted) = &self.admitted {
+            let mut admitted = lock(admitted);
+            for ticket in tickets {
+                let keep = ticket.status == TicketStatus::Progress
+                    && (admitted.len() < MAX_ADMITTED || admitted.contains_key(&ticket.token_hash));
+                if keep {
+                    admitted.insert(ticket.token_hash.clone(), ticket.clone());
+                } else {
+                    admitted.remove(&ticket.token_hash);
+                }
+            }
+        }
         self.line_version.send_modify(|v| *v += 1);
         self.publish(tickets);
+    }
+
+    fn forget_admitted(&self, tickets: &[Ticket]) {
+        if let Some(admitted) = &self.admitted {
+            let mut admitted = lock(admitted);
+            for ticket in tickets {
+                admitted.remove(&ticket.token_hash);
+            }
+        }
     }
 
     /// Pushes each ticket to its watchers, if any, when it differs from
@@ -317,6 +379,7 @@ mod tests {
         Ticket {
             id,
             token_salt: format!("t{id}"),
+            token_hash: format!("h{id}"),
             user_id: format!("u{id}"),
             status,
             entered_at: Utc::now(),
@@ -374,6 +437,36 @@ mod tests {
         // A late own commit at or below the watermark changes nothing.
         hub.apply(&at(12, vec![ticket(7, TicketStatus::Waiting)]));
         assert_eq!(hub.position(7), None);
+    }
+
+    #[test]
+    fn admitted_tickets_are_kept_by_token_until_a_commit_changes_them() {
+        let hub = QueueHub::new(vec![1], 10).keeping_admitted();
+        assert_eq!(hub.admitted("h1"), None, "waiting");
+        hub.apply(&at(11, vec![ticket(1, TicketStatus::Progress)]));
+        assert_eq!(hub.admitted("h1").map(|t| t.id), Some(1));
+        // Version 12 (another ticket) is not applied yet: 13 waits for it,
+        // but its finish must not leave ticket 1 admitted meanwhile.
+        hub.apply(&at(13, vec![ticket(1, TicketStatus::Done)]));
+        assert_eq!(hub.applied_version(), 11);
+        assert_eq!(hub.admitted("h1"), None);
+        hub.apply(&at(12, vec![ticket(2, TicketStatus::Progress)]));
+        assert_eq!(hub.applied_version(), 13);
+        assert_eq!(hub.admitted("h1"), None, "12 did not bring it back");
+        assert_eq!(hub.admitted("h2").map(|t| t.id), Some(2));
+        hub.reload(20, vec![], &[]);
+        assert_eq!(
+            hub.admitted("h2"),
+            None,
+            "skipped versions may have changed it"
+        );
+    }
+
+    #[test]
+    fn a_hub_not_keeping_admitted_tickets_sends_every_gate_to_the_database() {
+        let hub = QueueHub::new(vec![], 10);
+        hub.apply(&at(11, vec![ticket(1, TicketStatus::Progress)]));
+        assert_eq!(hub.admitted("h1"), None);
     }
 
     #[test]

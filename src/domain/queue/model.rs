@@ -31,6 +31,8 @@ pub struct Ticket {
     pub id: i64,
     /// Derives the bearer token (see `tokens`).
     pub token_salt: String,
+    /// What the database keeps of the token, to look the ticket up by.
+    pub token_hash: String,
     pub user_id: String,
     pub status: TicketStatus,
     pub entered_at: Timestamp,
@@ -171,6 +173,7 @@ mod tests {
         let t = Ticket {
             id: 1,
             token_salt: "t".into(),
+            token_hash: "h".into(),
             user_id: "u".into(),
             status,
             entered_at: now,

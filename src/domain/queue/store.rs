@@ -400,6 +400,7 @@ impl From<queue_ticket::Model> for Ticket {
         Self {
             id: m.id,
             token_salt: m.token_salt.unwrap_or_default(),
+            token_hash: m.token_hash,
             user_id: m.user_id,
             status: match m.status {
                 QueueStatus::Waiting => TicketStatus::Waiting,
