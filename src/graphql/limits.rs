@@ -1,14 +1,20 @@
 //! A guard in front of async-graphql's validation: the size of a document
-//! once its fragment spreads are expanded.
+//! once its fragment spreads are expanded. And a cache of the documents
+//! that passed every parse-time check.
 //!
 //! async-graphql's recursion-depth check and validation walk fragment
 //! spreads without memoizing, so a "fragment bomb" (each fragment spreading
 //! the next one twice) costs 2^n before any limit refuses it: 20 levels
 //! took 30 s of CPU in a debug build. Counting the expanded size here, once
 //! per fragment, is linear in the document and runs before either.
+//!
+//! That count needs a parse of its own, so each document was parsed twice.
+//! Clients send the same few documents over and over; one that passed is
+//! kept by its text and cloned for the next request that sends it, which
+//! then skips both parses and the checks it already passed.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::parse_query;
@@ -17,17 +23,35 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables};
 
-/// Installs the expansion limit on a schema.
-pub struct ExpansionLimit(pub usize);
+/// Installs the expansion limit, and the cache of documents that passed it,
+/// on a schema.
+pub struct ExpansionLimit {
+    max_fields: usize,
+    passed: Arc<Passed>,
+}
+
+impl ExpansionLimit {
+    #[must_use]
+    pub fn new(max_fields: usize) -> Self {
+        Self {
+            max_fields,
+            passed: Arc::default(),
+        }
+    }
+}
 
 impl ExtensionFactory for ExpansionLimit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ExpansionGuard { max_fields: self.0 })
+        Arc::new(ExpansionGuard {
+            max_fields: self.max_fields,
+            passed: Arc::clone(&self.passed),
+        })
     }
 }
 
 struct ExpansionGuard {
     max_fields: usize,
+    passed: Arc<Passed>,
 }
 
 #[async_trait::async_trait]
@@ -39,6 +63,9 @@ impl Extension for ExpansionGuard {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        if let Some(document) = self.passed.get(query) {
+            return Ok(document);
+        }
         // Count on our own parse, before async-graphql's: its recursion
         // depth check also walks spreads without memoizing.
         let Ok(document) = parse_query(query) else {
@@ -56,7 +83,56 @@ impl Extension for ExpansionGuard {
             error.extensions = Some(extensions);
             return Err(error);
         }
-        next.run(ctx, query, variables).await
+        let document = next.run(ctx, query, variables).await?;
+        self.passed.insert(query, &document);
+        Ok(document)
+    }
+}
+
+/// Longest document kept, in bytes; the app's own are a few hundred.
+const MAX_KEPT_LEN: usize = 2048;
+/// Documents per generation: a document unused for a whole generation is
+/// dropped with the older one, so at most twice this many are kept.
+const GENERATION: usize = 128;
+
+/// Documents that passed every parse-time check, by their text, in two
+/// generations: a least-recently-used cache in spirit, bounded whatever
+/// stream of distinct documents arrives.
+#[derive(Default)]
+struct Passed(Mutex<Generations>);
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<String, ExecutableDocument>,
+    old: HashMap<String, ExecutableDocument>,
+}
+
+impl Passed {
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(document) = kept.young.get(query) {
+            return Some(document.clone());
+        }
+        let (text, document) = kept.old.remove_entry(query)?;
+        let copy = document.clone();
+        kept.keep(text, document);
+        Some(copy)
+    }
+
+    fn insert(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() <= MAX_KEPT_LEN {
+            let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.keep(query.to_owned(), document.clone());
+        }
+    }
+}
+
+impl Generations {
+    fn keep(&mut self, query: String, document: ExecutableDocument) {
+        if self.young.len() >= GENERATION {
+            self.old = std::mem::take(&mut self.young);
+        }
+        self.young.insert(query, document);
     }
 }
 
@@ -150,6 +226,28 @@ mod tests {
             16,
             "8 copies of concerts {{ id }}"
         );
+    }
+
+    #[test]
+    fn kept_documents_stay_bounded_and_the_recently_used_survive() {
+        let passed = Passed::default();
+        let doc = |i: usize| format!("{{ concerts {{ id }} f{i}: concerts {{ title }} }}");
+        passed.insert(
+            "{ concerts { id } }",
+            &parse_query("{ concerts { id } }").unwrap(),
+        );
+        for i in 0..10 * GENERATION {
+            passed.insert(&doc(i), &parse_query(doc(i)).unwrap());
+            // Used all along, so it is always promoted before it ages out.
+            assert!(passed.get("{ concerts { id } }").is_some());
+        }
+        let kept = passed.0.lock().unwrap();
+        assert!(kept.young.len() + kept.old.len() <= 2 * GENERATION);
+        assert!(!kept.young.contains_key(&doc(0)) && !kept.old.contains_key(&doc(0)));
+        drop(kept);
+        let long = format!("{{ concerts {{ id }} }} # {}", "x".repeat(MAX_KEPT_LEN));
+        passed.insert(&long, &parse_query(&long).unwrap());
+        assert!(passed.get(&long).is_none(), "too long to keep");
     }
 
     #[test]

@@ -58,7 +58,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32)
     .limit_directives(8)
-    .extension(limits::ExpansionLimit(MAX_COMPLEXITY));
+    .extension(limits::ExpansionLimit::new(MAX_COMPLEXITY));
     if state.as_ref().is_some_and(|s| !s.settings.introspection) {
         builder = builder.disable_introspection().disable_suggestions();
     }
