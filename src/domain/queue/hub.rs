@@ -73,6 +73,9 @@ struct Published {
 struct Versions {
     watermark: i64,
     pending: BTreeMap<i64, Vec<Ticket>>,
+    /// The newest own commit not buffered (`MAX_PENDING`): admitted
+    /// tickets are kept again once the watermark passes it.
+    skipped: i64,
 }
 
 impl QueueHub {
@@ -83,6 +86,7 @@ impl QueueHub {
             versions: Mutex::new(Versions {
                 watermark: version,
                 pending: BTreeMap::new(),
+                skipped: version,
             }),
             line: RwLock::new(WaitingLine::from_sorted(waiting_ids)),
             rate: Mutex::new(AdmissionRate::default()),
@@ -135,18 +139,24 @@ impl QueueHub {
 
     /// Records the changes of a transaction this process committed.
     pub fn apply(&self, changes: &QueueChanges) {
+        let mut versions = lock(&self.versions);
         // At once, even if an earlier version holds the rest back: a
         // ticket this commit changed is read from the database until its
-        // new state is applied.
+        // new state is applied. (Under the versions lock: a drain running
+        // now cannot bring it back behind our back.)
         self.forget_admitted(&changes.tickets);
         let Some(version) = changes.version else {
-            self.apply_tickets(&changes.tickets);
+            self.apply_tickets(&versions, &changes.tickets);
             return;
         };
-        let mut versions = lock(&self.versions);
-        if version <= versions.watermark || versions.pending.len() >= MAX_PENDING {
-            // Already covered by a catch-up, or far behind: a catch-up will
-            // bring the newest state.
+        if version <= versions.watermark {
+            // Already covered by a catch-up.
+            return;
+        }
+        if versions.pending.len() >= MAX_PENDING {
+            // Far behind: a catch-up will bring the newest state. Until it
+            // has, no admission applied here may outlive this change.
+            versions.skipped = versions.skipped.max(version);
             return;
         }
         versions.pending.insert(version, changes.tickets.clone());
@@ -168,7 +178,7 @@ impl QueueHub {
             .filter(|(v, _)| *v > versions.watermark)
             .map(|(_, t)| t)
             .collect();
-        self.apply_tickets(&fresh);
+        self.apply_tickets(&versions, &fresh);
         self.advance_to(&mut versions, newest);
     }
 
@@ -205,11 +215,13 @@ impl QueueHub {
     fn drain(&self, versions: &mut Versions) {
         while let Some(tickets) = versions.pending.remove(&(versions.watermark + 1)) {
             versions.watermark += 1;
-            self.apply_tickets(&tickets);
+            self.apply_tickets(versions, &tickets);
         }
     }
 
-    fn apply_tickets(&self, tickets: &[Ticket]) {
+    /// Applies tickets in their newest known state, with the versions
+    /// lock held (`versions` says what is still to come).
+    fn apply_tickets(&self, versions: &Versions, tickets: &[Ticket]) {
         if tickets.is_empty() {
             return;
         }
@@ -234,7 +246,8 @@ impl QueueHub {
             let mut admitted = lock(admitted);
             for ticket in tickets {
                 let keep = ticket.status == TicketStatus::Progress
-                    && (admitted.len() < MAX_ADMITTED || admitted.contains_key(&ticket.token_hash));
+                    && (admitted.len() < MAX_ADMITTED || admitted.contains_key(&ticket.token_hash))
+                    && versions.may_keep(ticket);
                 if keep {
                     admitted.insert(ticket.token_hash.clone(), ticket.clone());
                 } else {
@@ -365,6 +378,16 @@ impl Drop for TicketWatch {
     }
 }
 
+impl Versions {
+    /// Whether `ticket`, applied now, may be kept as admitted: no own
+    /// commit waiting to be applied names it (it was read, or committed,
+    /// before that commit's change to it), and none was skipped since.
+    fn may_keep(&self, ticket: &Ticket) -> bool {
+        self.watermark >= self.skipped
+            && !self.pending.values().flatten().any(|t| t.id == ticket.id)
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -460,6 +483,43 @@ mod tests {
             None,
             "skipped versions may have changed it"
         );
+    }
+
+    #[test]
+    fn a_catch_up_read_before_a_finish_does_not_bring_the_ticket_back() {
+        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        // Another process admitted ticket 1 at 11 and committed 12; this
+        // one finished ticket 1 at 13, which waits for 12.
+        hub.apply(&at(13, vec![ticket(1, TicketStatus::Done)]));
+        // A catch-up that read the database before 12 and 13 committed.
+        hub.catch_up(11, vec![(11, ticket(1, TicketStatus::Progress))]);
+        assert_eq!(hub.applied_version(), 11);
+        assert_eq!(hub.admitted("h1"), None, "13 finished it");
+        hub.apply(&at(12, vec![]));
+        assert_eq!(hub.applied_version(), 13);
+        assert_eq!(hub.admitted("h1"), None);
+    }
+
+    #[test]
+    fn no_admission_is_kept_across_a_commit_the_hub_could_not_buffer() {
+        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        // 11 is missing; 12 admits ticket 1, and the buffer fills up.
+        hub.apply(&at(12, vec![ticket(1, TicketStatus::Progress)]));
+        let last = 12 + MAX_PENDING as i64;
+        for version in 13..last {
+            hub.apply(&at(version, vec![ticket(version, TicketStatus::Waiting)]));
+        }
+        // The finish of ticket 1 finds no room.
+        hub.apply(&at(last, vec![ticket(1, TicketStatus::Done)]));
+        // A catch-up as of 11 lets the buffered versions through.
+        hub.catch_up(11, vec![]);
+        assert_eq!(hub.applied_version(), last - 1);
+        assert_eq!(hub.admitted("h1"), None, "its finish was never applied");
+        // A catch-up brings the finish, and admissions are kept again.
+        hub.catch_up(last, vec![(last, ticket(1, TicketStatus::Done))]);
+        hub.apply(&at(last + 1, vec![ticket(2, TicketStatus::Progress)]));
+        assert_eq!(hub.admitted("h1"), None);
+        assert_eq!(hub.admitted("h2").map(|t| t.id), Some(2));
     }
 
     #[test]
