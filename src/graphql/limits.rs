@@ -63,6 +63,10 @@ impl Extension for ExpansionGuard {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // A hit skips what `next` would run: async-graphql's parse and its
+        // recursion-depth and directive checks, which this text passed
+        // already (and the `parse_query` hook of any extension installed
+        // after this one: there is none).
         if let Some(document) = self.passed.get(query) {
             return Ok(document);
         }

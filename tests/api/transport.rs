@@ -260,3 +260,30 @@ async fn a_fragment_bomb_is_refused_quickly() {
         started.elapsed()
     );
 }
+
+/// Documents are kept once they pass the parse-time limits; one refused by
+/// a limit is refused again, the same way, every time it comes back.
+#[tokio::test]
+async fn a_refused_document_is_refused_every_time_it_is_sent() {
+    let app = spawn_app().await;
+    let mut bomb = String::from("query { ...F0 } ");
+    for i in 0..12 {
+        bomb.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{0} ...F{0} }} ",
+            i + 1
+        ));
+    }
+    bomb.push_str("fragment F12 on Query { concerts { id } }");
+    let refused = [
+        format!("{{ concerts {} {{ id }} }}", "@skip(if: false) ".repeat(9)),
+        format!("{}{}", "{ concerts ".repeat(40), "}".repeat(40)),
+        bomb,
+    ];
+    for query in &refused {
+        let first = app.gql(None, query, json!({})).await;
+        assert!(first["data"].is_null(), "{query}: {first}");
+        assert!(code(&first).is_some(), "{query}: {first}");
+        let again = app.gql(None, query, json!({})).await;
+        assert_eq!(again, first, "{query}");
+    }
+}
