@@ -22,7 +22,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 
-use self::booking::Holds;
+use self::booking::{Holds, Taken};
 pub use self::error::{Error, Result};
 use self::payment::Payments;
 use self::queue::tokens::TokenKey;
@@ -54,6 +54,7 @@ pub struct Domain {
     hub: Arc<QueueHub>,
     joins: Arc<Joins>,
     holds: Arc<Holds>,
+    taken: Arc<Taken>,
     charges: Arc<Charges>,
     payments: Arc<Payments>,
     tokens: Arc<TokenKey>,
@@ -89,6 +90,7 @@ impl Domain {
             hub: Arc::new(hub),
             joins: Arc::default(),
             holds: Arc::default(),
+            taken: Arc::default(),
             charges: Arc::default(),
             payments: Arc::default(),
             tokens: Arc::new(tokens),
@@ -137,6 +139,10 @@ impl Domain {
 
     pub(crate) fn holds(&self) -> &Holds {
         &self.holds
+    }
+
+    pub(crate) fn taken(&self) -> &Taken {
+        &self.taken
     }
 
     pub(crate) fn charges(&self) -> &Charges {

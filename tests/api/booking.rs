@@ -63,6 +63,12 @@ async fn an_expired_hold_lets_another_user_win_the_seat_even_before_the_sweep() 
     let bob = app.admitted("bob").await;
     let first = app.hold(&alice, DATE, 5).await;
     let first_id = data(&first, "holdSeat")["id"].as_str().unwrap().to_owned();
+    // Refused while the hold lasts: the server now knows the seat is
+    // taken, but only until the hold lapses.
+    assert_eq!(
+        code(&app.hold(&bob, DATE, 5).await),
+        Some("SEAT_UNAVAILABLE")
+    );
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = app.hold(&bob, DATE, 5).await;
     assert_eq!(data(&second, "holdSeat")["status"], "HELD");
@@ -156,4 +162,33 @@ async fn holding_an_unknown_seat_or_date_is_not_found() {
         )
         .await;
     assert_eq!(code(&body), Some("BAD_USER_INPUT"));
+}
+
+/// When a sale opens, most holds are on seats already taken. Once a read
+/// has seen a seat taken, the next holds on it are refused without one,
+/// until the hold lapses (no hold ends sooner) or forever once sold.
+#[tokio::test]
+async fn a_seat_seen_taken_is_refused_again_without_a_read() {
+    let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let held = data(&app.hold(&alice, DATE, 7).await, "holdSeat")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    data(&app.hold(&alice, DATE, 8).await, "holdSeat");
+    app.charge(&alice, 1_000_000).await;
+    data(&app.pay(&alice, &held).await, "pay");
+    // On PostgreSQL the gate still reads Bob's ticket.
+    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
+    for (seat, why) in [(7, "sold"), (8, "held")] {
+        let refused = || async {
+            assert_eq!(
+                code(&app.hold(&bob, DATE, seat).await),
+                Some("SEAT_UNAVAILABLE")
+            );
+        };
+        refused().await;
+        assert_eq!(app.statements_of(refused).await, ticket_read, "{why}");
+    }
 }

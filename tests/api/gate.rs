@@ -1,6 +1,5 @@
 //! SPEC section 2: every shopping operation needs a PROGRESS ticket.
 
-use sea_orm::DbBackend;
 use serde_json::json;
 
 use crate::helpers::{DATE, code, data, spawn_app, spawn_app_with};
@@ -80,24 +79,8 @@ async fn public_operations_need_no_token() {
 async fn a_single_process_answers_the_gate_for_its_admitted_tickets_without_a_read() {
     let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
     let alice = app.admitted("alice").await;
-    let statements = || async { app.metrics().await["seatline_db_statements_total"] };
-    // Background work (the sweeper; on PostgreSQL, the catch-up after our
-    // own NOTIFY) only adds statements, so the fewest seen are the cost.
-    // A scrape reads too: what one costs is taken off the request's.
-    let (mut scrape, mut request) = (f64::MAX, f64::MAX);
-    for _ in 0..5 {
-        let (a, b) = (statements().await, statements().await);
-        app.balance(&alice).await;
-        let c = statements().await;
-        scrape = scrape.min(b - a);
-        request = request.min(c - b);
-    }
-    let fewest = request - scrape;
-    let ticket_read = if app.db.get_database_backend() == DbBackend::Postgres {
-        1.0
-    } else {
-        0.0
-    };
+    let fewest = app.statements_of(|| app.balance(&alice)).await;
+    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
     assert_eq!(
         fewest,
         1.0 + ticket_read,

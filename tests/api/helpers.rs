@@ -205,6 +205,34 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The SQL statements `request` costs the server, as it counts them
+    /// (`seatline_db_statements_total`); `request` must be repeatable.
+    /// Background work (the sweeper; on PostgreSQL, the catch-up after the
+    /// server's own NOTIFY) only adds statements, so the fewest seen over
+    /// five tries are the cost. A scrape reads too: what one costs is
+    /// taken off.
+    pub async fn statements_of<F, Fut>(&self, mut request: F) -> f64
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future,
+    {
+        let statements = || async { self.metrics().await["seatline_db_statements_total"] };
+        let (mut scrape, mut cost) = (f64::MAX, f64::MAX);
+        for _ in 0..5 {
+            let (a, b) = (statements().await, statements().await);
+            request().await;
+            let c = statements().await;
+            scrape = scrape.min(b - a);
+            cost = cost.min(c - b);
+        }
+        cost - scrape
+    }
+
+    /// Whether the server runs on PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+    }
+
     /// `GET /metrics`, served as OpenMetrics text: each sample by name
     /// (with its labels, if any).
     pub async fn metrics(&self) -> HashMap<String, f64> {

@@ -8,15 +8,19 @@
 //! - A hold stops blocking at `expires_at`, whether or not the sweeper ran.
 //! - A user has at most `max_holds_per_user` unexpired holds; the count and
 //!   the claim run while the user's ticket row is locked.
+//! - Nothing frees a seat before its hold lapses, so a seat seen taken is
+//!   refused without a read until then (`taken`).
 
 mod holds;
 mod store;
+mod taken;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::holds::Holds;
 pub use self::store::expire_lapsed_holds;
 pub(crate) use self::store::{live_hold_counts, reservation_by_id, touch_admissions};
+pub use self::taken::Taken;
 use super::batched;
 use super::catalog::Seat;
 use super::idempotency::{self, Gate};

@@ -69,6 +69,10 @@ impl Checked for Hold {
     }
 
     async fn check(&mut self, domain: &Domain, _: &Ticket) -> Result<()> {
+        let taken = domain.taken();
+        if taken.at(self.date_id, self.seat_number, self.now) {
+            return Err(Error::SeatUnavailable);
+        }
         let db = domain.reader();
         let found = seat::Entity::find()
             .filter(seat::Column::ConcertDateId.eq(self.date_id))
@@ -93,11 +97,21 @@ impl Checked for Hold {
         let seat = seat.ok_or_else(|| Error::not_found("seat"))?;
         self.seat_id = Some(seat.id);
         // Taken as of a committed state: a hold ends no sooner than its
-        // `held_until` and a sale never, so it is still taken at `now`.
-        if seat.into_seat(self.now).status != SeatStatus::Available {
-            return Err(Error::SeatUnavailable);
+        // `held_until` and a sale never, so it is still taken at `now`,
+        // and until then.
+        let until = seat.held_until;
+        match seat.into_seat(self.now).status {
+            SeatStatus::Available => Ok(()),
+            status => {
+                let until = if status == SeatStatus::Sold {
+                    None
+                } else {
+                    until
+                };
+                taken.remember(self.date_id, self.seat_number, until, self.now);
+                Err(Error::SeatUnavailable)
+            }
         }
-        Ok(())
     }
 }
 

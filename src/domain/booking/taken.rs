@@ -1,0 +1,92 @@
+//! Seats known to be taken, and until when: the answer to most holds on a
+//! contested seat without a read.
+//!
+//! Nothing frees a seat early. A hold lapses at its `held_until` or a
+//! payment sells the seat, and a sold seat stays sold (SPEC sections 4 and
+//! 6; the sweeper frees only holds already past `held_until`). So what a
+//! read of committed rows saw stays true, in every process, until that
+//! instant, and only then is the seat read again. When a sale opens,
+//! thousands of holds on the same front rows are refused here.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use crate::clock::Timestamp;
+
+/// Most seats remembered; past this, expired entries are dropped, and if
+/// none has expired the newest go unremembered (and are read).
+const MAX_SEATS: usize = 1 << 18;
+
+/// Seats by (concert date, number), each with the end of the hold that
+/// took it, or `None` once sold.
+#[derive(Debug, Default)]
+pub struct Taken(Mutex<HashMap<(i64, i32), Option<Timestamp>>>);
+
+impl Taken {
+    /// Whether the seat is known to be taken at `now`.
+    pub(super) fn at(&self, date_id: i64, number: i32, now: Timestamp) -> bool {
+        self.lock()
+            .get(&(date_id, number))
+            .is_some_and(|until| until.is_none_or(|until| until > now))
+    }
+
+    /// Remembers that a committed row showed the seat held until `until`
+    /// (`None`: sold).
+    pub(super) fn remember(
+        &self,
+        date_id: i64,
+        number: i32,
+        until: Option<Timestamp>,
+        now: Timestamp,
+    ) {
+        let mut seats = self.lock();
+        if seats.len() >= MAX_SEATS {
+            seats.retain(|_, until| until.is_none_or(|until| until > now));
+            if seats.len() >= MAX_SEATS {
+                return;
+            }
+        }
+        seats.insert((date_id, number), until);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i32), Option<Timestamp>>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, Utc};
+
+    use super::*;
+
+    #[test]
+    fn a_held_seat_is_taken_until_its_hold_lapses_and_a_sold_one_for_good() {
+        let now = Utc::now();
+        let taken = Taken::default();
+        assert!(!taken.at(1, 5, now), "never seen");
+        taken.remember(1, 5, Some(now + TimeDelta::seconds(1)), now);
+        taken.remember(1, 6, None, now);
+        assert!(taken.at(1, 5, now));
+        assert!(!taken.at(2, 5, now), "another date's seat 5");
+        let later = now + TimeDelta::seconds(1);
+        assert!(!taken.at(1, 5, later), "free the instant the hold lapses");
+        assert!(taken.at(1, 6, later + TimeDelta::days(365)));
+    }
+
+    #[test]
+    fn a_full_memory_drops_lapsed_holds_first() {
+        let now = Utc::now();
+        let taken = Taken::default();
+        let lapsed = Some(now + TimeDelta::seconds(1));
+        for n in 0..MAX_SEATS {
+            let number = i32::try_from(n).unwrap();
+            taken.remember(1, number, if n == 0 { None } else { lapsed }, now);
+        }
+        let later = now + TimeDelta::seconds(2);
+        taken.remember(2, 1, Some(later + TimeDelta::seconds(1)), later);
+        assert!(taken.at(2, 1, later));
+        assert!(taken.at(1, 0, later), "the sold seat stays");
+        assert_eq!(taken.lock().len(), 2);
+    }
+}
