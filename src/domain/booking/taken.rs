@@ -6,15 +6,19 @@
 //! 6; the sweeper frees only holds already past `held_until`). So what a
 //! read of committed rows saw stays true, in every process, until that
 //! instant, and only then is the seat read again. When a sale opens,
-//! thousands of holds on the same front rows are refused here.
+//! thousands of holds on the same front rows are refused here. (With
+//! several instances, "that instant" is by this process's clock; a
+//! sweeper on a clock ahead of it frees the seat that much sooner, the
+//! skew every instance's reading of `held_until` already has.)
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
 use crate::clock::Timestamp;
 
-/// Most seats remembered; past this, expired entries are dropped, and if
-/// none has expired the newest go unremembered (and are read).
+/// Most seats remembered. When full, lapsed holds are dropped, and if
+/// that leaves it more than half full, everything is: forgetting a seat
+/// only costs its next hold a read.
 const MAX_SEATS: usize = 1 << 18;
 
 /// Seats by (concert date, number), each with the end of the hold that
@@ -42,8 +46,8 @@ impl Taken {
         let mut seats = self.lock();
         if seats.len() >= MAX_SEATS {
             seats.retain(|_, until| until.is_none_or(|until| until > now));
-            if seats.len() >= MAX_SEATS {
-                return;
+            if seats.len() > MAX_SEATS / 2 {
+                seats.clear();
             }
         }
         seats.insert((date_id, number), until);
@@ -72,6 +76,19 @@ mod tests {
         let later = now + TimeDelta::seconds(1);
         assert!(!taken.at(1, 5, later), "free the instant the hold lapses");
         assert!(taken.at(1, 6, later + TimeDelta::days(365)));
+    }
+
+    #[test]
+    fn a_full_memory_of_seats_still_taken_starts_over() {
+        let now = Utc::now();
+        let taken = Taken::default();
+        for n in 0..MAX_SEATS {
+            taken.remember(1, i32::try_from(n).unwrap(), None, now);
+        }
+        taken.remember(2, 1, None, now);
+        assert!(taken.at(2, 1, now), "the newest is remembered");
+        assert!(!taken.at(1, 0, now), "the others are read again");
+        assert_eq!(taken.lock().len(), 1);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! this process's life by token, so the gate answers most requests without
 //! a read (see [`QueueHub::admitted`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
@@ -243,11 +243,14 @@ impl QueueHub {
             }
         }
         if let Some(admitted) = &self.admitted {
+            let unsettled = versions.unsettled();
             let mut admitted = lock(admitted);
             for ticket in tickets {
                 let keep = ticket.status == TicketStatus::Progress
                     && (admitted.len() < MAX_ADMITTED || admitted.contains_key(&ticket.token_hash))
-                    && versions.may_keep(ticket);
+                    && unsettled
+                        .as_ref()
+                        .is_some_and(|ids| !ids.contains(&ticket.id));
                 if keep {
                     admitted.insert(ticket.token_hash.clone(), ticket.clone());
                 } else {
@@ -379,12 +382,13 @@ impl Drop for TicketWatch {
 }
 
 impl Versions {
-    /// Whether `ticket`, applied now, may be kept as admitted: no own
-    /// commit waiting to be applied names it (it was read, or committed,
-    /// before that commit's change to it), and none was skipped since.
-    fn may_keep(&self, ticket: &Ticket) -> bool {
-        self.watermark >= self.skipped
-            && !self.pending.values().flatten().any(|t| t.id == ticket.id)
+    /// The tickets that own commits waiting to be applied will change: one
+    /// applied now was read, or committed, before that change, so it may
+    /// not be kept as admitted. `None` while a skipped commit is unapplied:
+    /// then none may be.
+    fn unsettled(&self) -> Option<HashSet<i64>> {
+        (self.watermark >= self.skipped)
+            .then(|| self.pending.values().flatten().map(|t| t.id).collect())
     }
 }
 
