@@ -44,6 +44,10 @@ const MAX_STARTING: usize = 64;
 /// others from the database.
 const MAX_ADMITTED: usize = 65_536;
 
+/// Own commits that may wait for an earlier version while tickets are
+/// still kept as admitted (see [`Versions::unsettled`]).
+const MAX_UNSETTLED: usize = 64;
+
 #[derive(Debug)]
 pub struct QueueHub {
     /// Taken first by every writer: serializes the application of changes.
@@ -384,10 +388,11 @@ impl Drop for TicketWatch {
 impl Versions {
     /// The tickets that own commits waiting to be applied will change: one
     /// applied now was read, or committed, before that change, so it may
-    /// not be kept as admitted. `None` while a skipped commit is unapplied:
-    /// then none may be.
+    /// not be kept as admitted. `None` while a skipped commit is unapplied,
+    /// or while more than a few commits wait (rare, and walked again for
+    /// every version drained): then none may be.
     fn unsettled(&self) -> Option<HashSet<i64>> {
-        (self.watermark >= self.skipped)
+        (self.watermark >= self.skipped && self.pending.len() <= MAX_UNSETTLED)
             .then(|| self.pending.values().flatten().map(|t| t.id).collect())
     }
 }
@@ -523,6 +528,22 @@ mod tests {
         hub.catch_up(last, vec![(last, ticket(1, TicketStatus::Done))]);
         hub.apply(&at(last + 1, vec![ticket(2, TicketStatus::Progress)]));
         assert_eq!(hub.admitted("h1"), None);
+        assert_eq!(hub.admitted("h2").map(|t| t.id), Some(2));
+    }
+
+    #[test]
+    fn a_long_backlog_keeps_nothing_while_it_drains() {
+        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        // 11 is missing; 12 admits ticket 1, and many commits follow it.
+        hub.apply(&at(12, vec![ticket(1, TicketStatus::Progress)]));
+        let last = 13 + MAX_UNSETTLED as i64;
+        for version in 13..=last {
+            hub.apply(&at(version, vec![]));
+        }
+        hub.apply(&at(11, vec![]));
+        assert_eq!(hub.applied_version(), last);
+        assert_eq!(hub.admitted("h1"), None, "read from the database");
+        hub.apply(&at(last + 1, vec![ticket(2, TicketStatus::Progress)]));
         assert_eq!(hub.admitted("h2").map(|t| t.id), Some(2));
     }
 
