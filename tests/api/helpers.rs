@@ -230,7 +230,7 @@ impl TestApp {
 
     /// Whether the server runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.db.get_database_backend() == sea_orm::DbBackend::Postgres
+        self._database.is_postgres()
     }
 
     /// `GET /metrics`, served as OpenMetrics text: each sample by name
