@@ -49,6 +49,12 @@ async fn the_balance_never_leaves_graphqls_int_range() {
     assert_eq!(app.balance(&alice).await, max);
     let body = app.charge(&alice, i64::MAX).await;
     assert_eq!(code(&body), Some("INVALID_AMOUNT"), "{body}");
+    let ledger = "SELECT COALESCE(SUM(amount_won), 0) FROM wallet_ledger WHERE user_id = 'alice'";
+    assert_eq!(
+        app.scalar(ledger).await,
+        max,
+        "refused charges leave no row"
+    );
 }
 
 #[tokio::test]

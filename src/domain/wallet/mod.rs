@@ -42,7 +42,6 @@ pub async fn charge(
     let mut charge = store::Charge {
         amount_won,
         max_charge_won: domain.rules().max_charge_won,
-        has_wallet: false,
     };
     match idempotency::gate(domain, token, key, &mut charge).await? {
         Gate::Answered(answer) => answer,

@@ -31,13 +31,11 @@ pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result
     })
 }
 
-/// `chargeBalance`: the amount is checked, and the wallet looked up, on a
-/// read connection.
+/// `chargeBalance`: the amount is checked before the write; whether it
+/// fits in the balance, only by the write.
 pub(super) struct Charge {
     pub amount_won: i64,
     pub max_charge_won: i64,
-    /// The caller has a wallet row (wallets are never deleted).
-    pub has_wallet: bool,
 }
 
 impl Checked for Charge {
@@ -47,7 +45,7 @@ impl Checked for Charge {
         format!("chargeBalance({})", self.amount_won)
     }
 
-    async fn check(&mut self, domain: &Domain, ticket: &Ticket) -> Result<()> {
+    async fn check(&mut self, _: &Domain, _: &Ticket) -> Result<()> {
         let (amount_won, max) = (self.amount_won, self.max_charge_won);
         if amount_won <= 0 {
             return Err(Error::InvalidAmount {
@@ -59,13 +57,7 @@ impl Checked for Charge {
                 reason: format!("a single charge is at most {max} won"),
             });
         }
-        let wallet = Wallets::find_by_id(ticket.user_id.clone())
-            .one(domain.reader())
-            .await?;
-        self.has_wallet = wallet.is_some();
-        // Balances only grow by charges, which the write re-checks; one
-        // already too full is refused without the write lock.
-        if wallet.is_some_and(|w| w.balance_won > MAX_BALANCE_WON - amount_won) {
+        if amount_won > MAX_BALANCE_WON {
             return Err(too_full());
         }
         Ok(())
@@ -76,9 +68,8 @@ impl Checked for Charge {
 #[derive(Default)]
 pub struct Charges(Pending<Request<Charge>>);
 
-/// A charge batch is, besides the keys, at most three statements: the new
-/// wallets inserted, every balance credited in one guarded update, the
-/// ledger rows inserted.
+/// A charge batch is, besides the keys, two statements: every wallet
+/// created or credited in one guarded upsert, and the ledger rows.
 impl Batched for Charge {
     type Output = Balance;
 
@@ -96,42 +87,39 @@ impl Batched for Charge {
         now: Timestamp,
         batch: &[&Request<Self>],
     ) -> Result<(Vec<Result<Balance>>, QueueChanges)> {
-        // Sorted, so two instances' batches never wait for each other's
-        // new rows in a cycle.
-        let mut new: Vec<&str> = batch
-            .iter()
-            .filter(|r| !r.mutation.has_wallet)
-            .map(|r| r.ticket.user_id.as_str())
-            .collect();
-        new.sort_unstable();
-        // None new: no statement.
-        Wallets::insert_many(new.into_iter().map(|user_id| wallet::ActiveModel {
-            user_id: Set(user_id.to_owned()),
-            balance_won: Set(0),
-            updated_at: Set(now),
-        }))
-        .on_conflict(OnConflict::column(Column::UserId).do_nothing().to_owned())
-        .exec_without_returning(txn)
-        .await?;
         let credits: Vec<(&str, i64)> = batch
             .iter()
             .map(|r| (r.ticket.user_id.as_str(), r.mutation.amount_won))
             .collect();
-        // Each wallet is credited only if the result stays within the
-        // maximum: no read-then-write.
-        let room = by_user(
-            credits
-                .iter()
-                .map(|&(user, amount)| (user, MAX_BALANCE_WON.saturating_sub(amount))),
+        // Sorted, so two instances' batches never wait for each other's
+        // wallets in a cycle.
+        let mut rows = credits.clone();
+        rows.sort_unstable();
+        // A new wallet starts at the amount (at most the maximum, as
+        // checked); an existing one is credited only if the result stays
+        // within the maximum: no read-then-write.
+        let (balance, new) = (
+            Expr::col((Wallets, Column::BalanceWon)),
+            Expr::col(("excluded", Column::BalanceWon)),
         );
-        let credited: HashMap<String, i64> = Wallets::update_many()
-            .col_expr(
-                Column::BalanceWon,
-                Expr::col(Column::BalanceWon).add(by_user(credits.iter().copied())),
+        let credited: HashMap<String, i64> =
+            Wallets::insert_many(rows.into_iter().map(|(user_id, amount_won)| {
+                wallet::ActiveModel {
+                    user_id: Set(user_id.to_owned()),
+                    balance_won: Set(amount_won),
+                    updated_at: Set(now),
+                }
+            }))
+            .on_conflict(
+                OnConflict::column(Column::UserId)
+                    .value(Column::BalanceWon, balance.clone().add(new.clone()))
+                    .value(
+                        Column::UpdatedAt,
+                        Expr::col(("excluded", Column::UpdatedAt)),
+                    )
+                    .action_and_where(balance.lte(Expr::val(MAX_BALANCE_WON).sub(new)))
+                    .to_owned(),
             )
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .filter(Column::UserId.is_in(credits.iter().map(|&(user, _)| user)))
-            .filter(Expr::col(Column::BalanceWon).lte(room))
             .exec_with_returning(txn)
             .await?
             .into_iter()
