@@ -76,7 +76,8 @@ impl Domain {
     ) -> Result<Self> {
         let version = queue::store::gate_version(&db).await?;
         let waiting = queue::store::waiting_ids(&db).await?;
-        let mut hub = QueueHub::new(waiting, version);
+        let admitted = queue::store::admitted_lapses(&db).await?;
+        let mut hub = QueueHub::new(waiting, admitted, version);
         if db.get_database_backend() == DbBackend::Sqlite {
             // One process owns a SQLite file (start-up refuses a second),
             // so every queue change passes through this hub first.

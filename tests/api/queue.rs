@@ -203,3 +203,32 @@ async fn an_idle_queue_is_left_alone_by_the_sweeper() {
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(app.scalar(version).await, before);
 }
+
+/// The hub has applied every queue version before the one a join batch
+/// locks, so it knows the admitted tickets and the line as the batch sees
+/// them: the settle reads neither. What is left is the gate (and its
+/// NOTIFY on PostgreSQL), the users' live tickets and the insert.
+#[tokio::test]
+async fn a_join_settles_the_queue_without_reading_it() {
+    let app = spawn_app_with(|s| {
+        s.queue_capacity = 2;
+        s.sweep_interval_ms = 3_600_000;
+    })
+    .await;
+    let joined = std::sync::atomic::AtomicU32::new(0);
+    let join = || {
+        let n = joined.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let app = &app;
+        async move { app.issue(&format!("user-{n}")).await }
+    };
+    let notify = if app.is_postgres() { 1.0 } else { 0.0 };
+    assert_eq!(
+        app.statements_of(join).await,
+        3.0 + notify,
+        "admitted at once"
+    );
+    assert_eq!(app.statements_of(join).await, 3.0 + notify, "waiting");
+    let tickets = app.scalar("SELECT COUNT(*) FROM queue_tickets").await;
+    let admitted = "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'";
+    assert_eq!(app.scalar(admitted).await, 2, "of {tickets}");
+}

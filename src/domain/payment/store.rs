@@ -161,9 +161,21 @@ impl Batched for Pay {
         if !done.is_empty() {
             changes.tickets = queue_store::finish(txn, &gate, &done, now).await?;
             let rules = domain.rules();
-            let settled =
-                queue_store::settle(txn, &gate, now, rules.queue_capacity, rules.active_ttl)
-                    .await?;
+            let plan = domain.hub().settle_plan(
+                gate.version(),
+                now,
+                rules.queue_capacity,
+                &changes.tickets,
+            );
+            let settled = queue_store::settle(
+                txn,
+                &gate,
+                now,
+                rules.queue_capacity,
+                rules.active_ttl,
+                plan,
+            )
+            .await?;
             changes.tickets.extend(settled.changes.tickets);
         }
 

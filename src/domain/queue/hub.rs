@@ -18,11 +18,14 @@
 //!   slow subscriber never lags behind a queue of stale positions: it just
 //!   reads the newest line when it next runs.
 //!
-//! A single-process deployment (SQLite) also keeps the tickets admitted in
+//! The hub also knows every admitted ticket and when it lapses, so a
+//! transaction that holds the gate while the hub is current settles the
+//! queue without reading it (see [`QueueHub::settle_plan`]). A
+//! single-process deployment (SQLite) also keeps the tickets admitted in
 //! this process's life by token, so the gate answers most requests without
 //! a read (see [`QueueHub::admitted`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
@@ -53,6 +56,8 @@ pub struct QueueHub {
     /// Taken first by every writer: serializes the application of changes.
     versions: Mutex<Versions>,
     line: RwLock<WaitingLine>,
+    /// Changed only with `versions` held, like `line`.
+    admissions: Mutex<Admissions>,
     rate: Mutex<AdmissionRate>,
     line_version: watch::Sender<u64>,
     watchers: Mutex<HashMap<i64, watch::Sender<Published>>>,
@@ -62,6 +67,53 @@ pub struct QueueHub {
     starting: tokio::sync::Semaphore,
     /// PROGRESS tickets by token hash, when kept (see [`Self::admitted`]).
     admitted: Option<Mutex<HashMap<String, Ticket>>>,
+}
+
+/// The admitted (PROGRESS) tickets, and when each lapses.
+#[derive(Debug, Default)]
+struct Admissions {
+    lapse_of: HashMap<i64, Option<Timestamp>>,
+    by_lapse: BTreeSet<(Timestamp, i64)>,
+}
+
+impl Admissions {
+    fn of(admitted: Vec<(i64, Option<Timestamp>)>) -> Self {
+        let mut admissions = Self::default();
+        for (id, lapses_at) in admitted {
+            admissions.insert(id, lapses_at);
+        }
+        admissions
+    }
+
+    fn insert(&mut self, id: i64, lapses_at: Option<Timestamp>) {
+        self.lapse_of.insert(id, lapses_at);
+        if let Some(at) = lapses_at {
+            self.by_lapse.insert((at, id));
+        }
+    }
+
+    /// Records the ticket's new state.
+    fn set(&mut self, ticket: &Ticket) {
+        if let Some(Some(at)) = self.lapse_of.remove(&ticket.id) {
+            self.by_lapse.remove(&(at, ticket.id));
+        }
+        if ticket.status == TicketStatus::Progress {
+            self.insert(ticket.id, ticket.expires_at);
+        }
+    }
+}
+
+/// What a settle would find in the database, known without reading it
+/// (see [`QueueHub::settle_plan`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettlePlan {
+    /// Tickets admitted, the lapsed ones included.
+    pub admitted: u64,
+    /// Admitted tickets lapsed by then.
+    pub lapsed: u64,
+    /// The earliest waiters, as many as the free slots take once the
+    /// lapsed ones are expired.
+    pub next: Vec<i64>,
 }
 
 /// A ticket's state as the hub last published it, and when.
@@ -83,9 +135,14 @@ struct Versions {
 }
 
 impl QueueHub {
-    /// A hub over the waiting line as of queue version `version`.
+    /// A hub over the waiting line and the admitted tickets (with when
+    /// each lapses) as of queue version `version`.
     #[must_use]
-    pub fn new(waiting_ids: Vec<i64>, version: i64) -> Self {
+    pub fn new(
+        waiting_ids: Vec<i64>,
+        admitted: Vec<(i64, Option<Timestamp>)>,
+        version: i64,
+    ) -> Self {
         Self {
             versions: Mutex::new(Versions {
                 watermark: version,
@@ -93,6 +150,7 @@ impl QueueHub {
                 skipped: version,
             }),
             line: RwLock::new(WaitingLine::from_sorted(waiting_ids)),
+            admissions: Mutex::new(Admissions::of(admitted)),
             rate: Mutex::new(AdmissionRate::default()),
             line_version: watch::Sender::new(0),
             watchers: Mutex::new(HashMap::new()),
@@ -186,13 +244,20 @@ impl QueueHub {
         self.advance_to(&mut versions, newest);
     }
 
-    /// Replaces the line with the database's and pushes `watched`, the
-    /// current state of every watched ticket, read at version `committed`
-    /// or later.
-    pub fn reload(&self, committed: i64, waiting_ids: Vec<i64>, watched: &[Ticket]) {
+    /// Replaces the line and the admitted tickets with the database's and
+    /// pushes `watched`, the current state of every watched ticket, read at
+    /// version `committed` or later.
+    pub fn reload(
+        &self,
+        committed: i64,
+        waiting_ids: Vec<i64>,
+        admitted: Vec<(i64, Option<Timestamp>)>,
+        watched: &[Ticket],
+    ) {
         let mut versions = lock(&self.versions);
         *self.line.write().unwrap_or_else(PoisonError::into_inner) =
             WaitingLine::from_sorted(waiting_ids);
+        *lock(&self.admissions) = Admissions::of(admitted);
         if let Some(admitted) = &self.admitted {
             // Whatever changed in the versions skipped: read from the
             // database again.
@@ -207,6 +272,67 @@ impl QueueHub {
     #[must_use]
     pub fn applied_version(&self) -> i64 {
         lock(&self.versions).watermark
+    }
+
+    /// What a settle at `now` would find, for a transaction that holds the
+    /// gate at queue version `version` and has already changed the tickets
+    /// `earlier` (never to WAITING); `None` unless this hub has applied
+    /// every version before `version`.
+    ///
+    /// Holding the gate, the transaction sees the database as of the
+    /// version before its own, and nobody else can change a ticket's
+    /// status until it commits. Every version up to that one applied here,
+    /// in order, the hub knows the same waiting line and the same admitted
+    /// tickets, so the settle need not read them.
+    #[must_use]
+    pub fn settle_plan(
+        &self,
+        version: i64,
+        now: Timestamp,
+        capacity: u32,
+        earlier: &[Ticket],
+    ) -> Option<SettlePlan> {
+        let versions = lock(&self.versions);
+        if versions.watermark != version - 1
+            || earlier.iter().any(|t| t.status == TicketStatus::Waiting)
+        {
+            return None;
+        }
+        let changed: HashSet<i64> = earlier.iter().map(|t| t.id).collect();
+        let mine = earlier
+            .iter()
+            .filter(|t| t.status == TicketStatus::Progress);
+        let (admitted, lapsed) = {
+            let admissions = lock(&self.admissions);
+            let gone = changed
+                .iter()
+                .filter(|id| admissions.lapse_of.contains_key(id))
+                .count();
+            let lapsed = admissions
+                .by_lapse
+                .range(..=(now, i64::MAX))
+                .filter(|(_, id)| !changed.contains(id))
+                .count();
+            (
+                admissions.lapse_of.len() - gone + mine.clone().count(),
+                lapsed
+                    + mine
+                        .filter(|t| t.expires_at.is_some_and(|at| at <= now))
+                        .count(),
+            )
+        };
+        let free = u64::from(capacity).saturating_sub((admitted - lapsed) as u64);
+        let next = self
+            .line
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first(usize::try_from(free).unwrap_or(usize::MAX))
+            .collect();
+        Some(SettlePlan {
+            admitted: admitted as u64,
+            lapsed: lapsed as u64,
+            next,
+        })
     }
 
     fn advance_to(&self, versions: &mut Versions, version: i64) {
@@ -231,11 +357,13 @@ impl QueueHub {
         }
         {
             let mut line = self.line.write().unwrap_or_else(PoisonError::into_inner);
+            let mut admissions = lock(&self.admissions);
             for ticket in tickets {
                 match ticket.status {
                     TicketStatus::Waiting => line.insert(ticket.id),
                     _ => line.remove(ticket.id),
                 }
+                admissions.set(ticket);
             }
         }
         {
@@ -429,7 +557,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_status_change_reaches_only_its_ticket() {
-        let hub = Arc::new(QueueHub::new(vec![1, 2], 0));
+        let hub = Arc::new(QueueHub::new(vec![1, 2], vec![], 0));
         let mut one = hub.watch_ticket(&ticket(1, TicketStatus::Waiting));
         let two = hub.watch_ticket(&ticket(2, TicketStatus::Waiting));
         hub.apply(&at(1, vec![ticket(1, TicketStatus::Progress)]));
@@ -445,7 +573,7 @@ mod tests {
 
     #[test]
     fn commits_apply_in_version_order() {
-        let hub = QueueHub::new(vec![], 10);
+        let hub = QueueHub::new(vec![], vec![], 10);
         hub.apply(&at(12, vec![ticket(7, TicketStatus::Progress)]));
         assert_eq!(hub.applied_version(), 10, "11 is missing");
         hub.apply(&at(11, vec![ticket(7, TicketStatus::Waiting)]));
@@ -459,7 +587,7 @@ mod tests {
 
     #[test]
     fn a_catch_up_supersedes_older_own_commits() {
-        let hub = QueueHub::new(vec![], 10);
+        let hub = QueueHub::new(vec![], vec![], 10);
         hub.apply(&at(13, vec![ticket(7, TicketStatus::Waiting)]));
         // Another process committed 11 and 12; the database's row for
         // ticket 7 is newer than our buffered commit.
@@ -473,7 +601,7 @@ mod tests {
 
     #[test]
     fn admitted_tickets_are_kept_by_token_until_a_commit_changes_them() {
-        let hub = QueueHub::new(vec![1], 10).keeping_admitted();
+        let hub = QueueHub::new(vec![1], vec![], 10).keeping_admitted();
         assert_eq!(hub.admitted("h1"), None, "waiting");
         hub.apply(&at(11, vec![ticket(1, TicketStatus::Progress)]));
         assert_eq!(hub.admitted("h1").map(|t| t.id), Some(1));
@@ -486,7 +614,7 @@ mod tests {
         assert_eq!(hub.applied_version(), 13);
         assert_eq!(hub.admitted("h1"), None, "12 did not bring it back");
         assert_eq!(hub.admitted("h2").map(|t| t.id), Some(2));
-        hub.reload(20, vec![], &[]);
+        hub.reload(20, vec![], vec![], &[]);
         assert_eq!(
             hub.admitted("h2"),
             None,
@@ -496,7 +624,7 @@ mod tests {
 
     #[test]
     fn a_catch_up_read_before_a_finish_does_not_bring_the_ticket_back() {
-        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        let hub = QueueHub::new(vec![], vec![], 10).keeping_admitted();
         // Another process admitted ticket 1 at 11 and committed 12; this
         // one finished ticket 1 at 13, which waits for 12.
         hub.apply(&at(13, vec![ticket(1, TicketStatus::Done)]));
@@ -511,7 +639,7 @@ mod tests {
 
     #[test]
     fn no_admission_is_kept_across_a_commit_the_hub_could_not_buffer() {
-        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        let hub = QueueHub::new(vec![], vec![], 10).keeping_admitted();
         // 11 is missing; 12 admits ticket 1, and the buffer fills up.
         hub.apply(&at(12, vec![ticket(1, TicketStatus::Progress)]));
         let last = 12 + MAX_PENDING as i64;
@@ -533,7 +661,7 @@ mod tests {
 
     #[test]
     fn a_long_backlog_keeps_nothing_while_it_drains() {
-        let hub = QueueHub::new(vec![], 10).keeping_admitted();
+        let hub = QueueHub::new(vec![], vec![], 10).keeping_admitted();
         // 11 is missing; 12 admits ticket 1, and many commits follow it.
         hub.apply(&at(12, vec![ticket(1, TicketStatus::Progress)]));
         let last = 13 + MAX_UNSETTLED as i64;
@@ -549,14 +677,109 @@ mod tests {
 
     #[test]
     fn a_hub_not_keeping_admitted_tickets_sends_every_gate_to_the_database() {
-        let hub = QueueHub::new(vec![], 10);
+        let hub = QueueHub::new(vec![], vec![], 10);
         hub.apply(&at(11, vec![ticket(1, TicketStatus::Progress)]));
         assert_eq!(hub.admitted("h1"), None);
     }
 
+    fn admitted_until(id: i64, lapses_at: Timestamp) -> Ticket {
+        Ticket {
+            expires_at: Some(lapses_at),
+            ..ticket(id, TicketStatus::Progress)
+        }
+    }
+
+    #[test]
+    fn a_current_hub_plans_the_settle_of_the_next_version() {
+        let now = Utc::now();
+        let (past, future) = (
+            now - chrono::TimeDelta::seconds(1),
+            now + chrono::TimeDelta::seconds(60),
+        );
+        let hub = QueueHub::new(vec![5, 6, 7], vec![(1, Some(past)), (2, Some(future))], 10);
+        // Capacity 3: 2 admitted, 1 of them lapsed, so 2 slots free.
+        assert_eq!(
+            hub.settle_plan(11, now, 3, &[]),
+            Some(SettlePlan {
+                admitted: 2,
+                lapsed: 1,
+                next: vec![5, 6]
+            })
+        );
+        assert_eq!(
+            hub.settle_plan(12, now, 3, &[]),
+            None,
+            "version 11 is not applied"
+        );
+        assert_eq!(
+            hub.settle_plan(10, now, 3, &[]),
+            None,
+            "version 10 is already applied"
+        );
+
+        // Version 11 admits 5 and 6 and finishes 2; ticket 1's lapse was
+        // expired with it.
+        hub.apply(&at(
+            11,
+            vec![
+                Ticket {
+                    status: TicketStatus::Expired,
+                    ..admitted_until(1, past)
+                },
+                Ticket {
+                    status: TicketStatus::Done,
+                    ..admitted_until(2, future)
+                },
+                admitted_until(5, future),
+                admitted_until(6, future),
+            ],
+        ));
+        assert_eq!(
+            hub.settle_plan(12, now, 3, &[]),
+            Some(SettlePlan {
+                admitted: 2,
+                lapsed: 0,
+                next: vec![7]
+            })
+        );
+        // A transaction that finished ticket 5 before its settle.
+        let finished = Ticket {
+            status: TicketStatus::Done,
+            ..admitted_until(5, future)
+        };
+        assert_eq!(
+            hub.settle_plan(12, now, 2, &[finished]),
+            Some(SettlePlan {
+                admitted: 1,
+                lapsed: 0,
+                next: vec![7]
+            })
+        );
+        assert_eq!(
+            hub.settle_plan(12, now, 3, &[ticket(9, TicketStatus::Waiting)]),
+            None,
+            "a new waiter may belong anywhere in the line"
+        );
+    }
+
+    #[test]
+    fn a_reload_replaces_the_admitted_tickets() {
+        let now = Utc::now();
+        let hub = QueueHub::new(vec![], vec![(1, None), (2, None)], 10);
+        hub.reload(20, vec![8], vec![(3, Some(now))], &[]);
+        assert_eq!(
+            hub.settle_plan(21, now, 1, &[]),
+            Some(SettlePlan {
+                admitted: 1,
+                lapsed: 1,
+                next: vec![8]
+            })
+        );
+    }
+
     #[test]
     fn watchers_unregister_when_dropped() {
-        let hub = Arc::new(QueueHub::new(vec![], 0));
+        let hub = Arc::new(QueueHub::new(vec![], vec![], 0));
         let a = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
         let b = hub.watch_ticket(&ticket(5, TicketStatus::Waiting));
         assert_eq!(hub.watched_ids().len(), 1);
@@ -570,7 +793,7 @@ mod tests {
     async fn followers_start_a_bounded_number_at_a_time() {
         use futures_util::FutureExt;
 
-        let hub = QueueHub::new(vec![], 0);
+        let hub = QueueHub::new(vec![], vec![], 0);
         let mut turns = Vec::new();
         for _ in 0..MAX_STARTING {
             turns.push(hub.start_turn().await);

@@ -82,7 +82,18 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     // for the connection or the lock must not date entries and admissions
     // early (or behind the settle that ran before this one).
     let now = domain.now();
-    let settled = store::settle(&txn, &gate, now, rules.queue_capacity, rules.active_ttl).await?;
+    let plan = domain
+        .hub()
+        .settle_plan(gate.version(), now, rules.queue_capacity, &[]);
+    let settled = store::settle(
+        &txn,
+        &gate,
+        now,
+        rules.queue_capacity,
+        rules.active_ttl,
+        plan,
+    )
+    .await?;
     let mut changes = settled.changes;
     let mut unique: Vec<&str> = Vec::with_capacity(users.len());
     for user in users {

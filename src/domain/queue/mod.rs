@@ -137,8 +137,21 @@ pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
         return Ok(QueueChanges::default());
     }
     let txn = domain.begin_write().await?;
-    let changes =
-        store::lock_and_settle(&txn, domain.now(), rules.queue_capacity, rules.active_ttl).await?;
+    let gate = store::lock_gate(&txn).await?;
+    let now = domain.now();
+    let plan = domain
+        .hub()
+        .settle_plan(gate.version(), now, rules.queue_capacity, &[]);
+    let settled = store::settle(
+        &txn,
+        &gate,
+        now,
+        rules.queue_capacity,
+        rules.active_ttl,
+        plan,
+    )
+    .await?;
+    let changes = settled.changes;
     txn.commit().await?;
     domain.publish(&changes);
     Ok(changes)
@@ -178,11 +191,12 @@ async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
     let changed = store::changed_since(db, watermark, CATCH_UP_LIMIT).await?;
     if changed.len() as u64 == CATCH_UP_LIMIT {
         let waiting = store::waiting_ids(db).await?;
+        let admitted = store::admitted_lapses(db).await?;
         let mut watched = Vec::new();
         for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
             watched.extend(store::by_ids(db, ids).await?);
         }
-        hub.reload(committed, waiting, &watched);
+        hub.reload(committed, waiting, admitted, &watched);
     } else {
         hub.catch_up(committed, changed);
     }

@@ -110,6 +110,11 @@ impl WaitingLine {
         }
     }
 
+    /// The first `n` waiting tickets, earliest first.
+    pub fn first(&self, n: usize) -> impl Iterator<Item = i64> + '_ {
+        self.ids.iter().take(n).copied()
+    }
+
     /// How many waiting tickets entered before `id`; `None` when `id` is not
     /// waiting.
     #[must_use]

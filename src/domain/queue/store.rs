@@ -10,6 +10,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Statement,
 };
 
+use super::hub::SettlePlan;
 use super::model::{Ticket, TicketStatus};
 use crate::clock::Timestamp;
 use crate::domain::error::{Error, Result};
@@ -91,18 +92,6 @@ pub async fn gate_version<C: ConnectionTrait>(db: &C) -> Result<i64> {
         .ok_or_else(|| Error::invariant("queue_gate row is missing"))
 }
 
-/// Locks the gate, marks admissions past their `expires_at` EXPIRED, then
-/// admits the earliest waiters into every free slot.
-pub async fn lock_and_settle(
-    txn: &DatabaseTransaction,
-    now: Timestamp,
-    capacity: u32,
-    active_ttl: TimeDelta,
-) -> Result<QueueChanges> {
-    let gate = lock_gate(txn).await?;
-    Ok(settle(txn, &gate, now, capacity, active_ttl).await?.changes)
-}
-
 /// What a settle left: its changes, and how many tickets are admitted.
 #[derive(Debug)]
 pub struct Settled {
@@ -114,52 +103,71 @@ pub struct Settled {
 
 /// Marks admissions past their `expires_at` EXPIRED, then admits the
 /// earliest waiters into every free slot. Call with the gate locked.
+///
+/// With a `plan` from the queue hub, which knows what this transaction
+/// sees, it reads nothing: the lapsed admissions are expired only if there
+/// are any, and the waiters to admit are known. Without one, or if the
+/// expiry finds other than the plan said, it reads the count and the line.
 pub async fn settle(
     txn: &DatabaseTransaction,
     gate: &GateLock,
     now: Timestamp,
     capacity: u32,
     active_ttl: TimeDelta,
+    plan: Option<SettlePlan>,
 ) -> Result<Settled> {
     let mut changes = QueueChanges {
         version: Some(gate.version),
         tickets: Vec::new(),
     };
-    let lapsed = Tickets::update_many()
-        .col_expr(Column::ChangedVersion, Expr::value(gate.version))
-        .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
-        .col_expr(Column::FinishedAt, Expr::value(now))
-        .filter(Column::Status.eq(QueueStatus::Progress))
-        .filter(Column::ExpiresAt.lte(now))
-        .exec_with_returning(txn)
-        .await?;
+    let lapsed = if plan.as_ref().is_none_or(|plan| plan.lapsed > 0) {
+        Tickets::update_many()
+            .col_expr(Column::ChangedVersion, Expr::value(gate.version))
+            .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
+            .col_expr(Column::FinishedAt, Expr::value(now))
+            .filter(Column::Status.eq(QueueStatus::Progress))
+            .filter(Column::ExpiresAt.lte(now))
+            .exec_with_returning(txn)
+            .await?
+    } else {
+        Vec::new()
+    };
+    let expired = lapsed.len() as u64;
     changes.extend(lapsed);
 
-    let mut admitted = count_status(txn, QueueStatus::Progress).await?;
-    let free = u64::from(capacity).saturating_sub(admitted);
-    if free > 0 {
-        let next: Vec<i64> = Tickets::find()
-            .select_only()
-            .column(Column::Id)
-            .filter(Column::Status.eq(QueueStatus::Waiting))
-            .order_by_asc(Column::Id)
-            .limit(free)
-            .into_tuple()
-            .all(txn)
-            .await?;
-        if !next.is_empty() {
-            let promoted = Tickets::update_many()
-                .col_expr(Column::ChangedVersion, Expr::value(gate.version))
-                .col_expr(Column::Status, Expr::value(QueueStatus::Progress))
-                .col_expr(Column::AdmittedAt, Expr::value(now))
-                .col_expr(Column::ExpiresAt, Expr::value(now + active_ttl))
-                .filter(Column::Id.is_in(next))
-                .filter(Column::Status.eq(QueueStatus::Waiting))
-                .exec_with_returning(txn)
-                .await?;
-            admitted += promoted.len() as u64;
-            changes.extend(promoted);
+    let (mut admitted, next) = match plan {
+        Some(plan) if plan.lapsed == expired => (plan.admitted - expired, plan.next),
+        _ => {
+            let admitted = count_status(txn, QueueStatus::Progress).await?;
+            let free = u64::from(capacity).saturating_sub(admitted);
+            let next = if free > 0 {
+                Tickets::find()
+                    .select_only()
+                    .column(Column::Id)
+                    .filter(Column::Status.eq(QueueStatus::Waiting))
+                    .order_by_asc(Column::Id)
+                    .limit(free)
+                    .into_tuple()
+                    .all(txn)
+                    .await?
+            } else {
+                Vec::new()
+            };
+            (admitted, next)
         }
+    };
+    if !next.is_empty() {
+        let promoted = Tickets::update_many()
+            .col_expr(Column::ChangedVersion, Expr::value(gate.version))
+            .col_expr(Column::Status, Expr::value(QueueStatus::Progress))
+            .col_expr(Column::AdmittedAt, Expr::value(now))
+            .col_expr(Column::ExpiresAt, Expr::value(now + active_ttl))
+            .filter(Column::Id.is_in(next))
+            .filter(Column::Status.eq(QueueStatus::Waiting))
+            .exec_with_returning(txn)
+            .await?;
+        admitted += promoted.len() as u64;
+        changes.extend(promoted);
     }
     Ok(Settled { changes, admitted })
 }
@@ -348,6 +356,18 @@ pub async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
         .column(Column::Id)
         .filter(Column::Status.eq(QueueStatus::Waiting))
         .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The admitted tickets, with when each lapses.
+pub async fn admitted_lapses<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, Option<Timestamp>)>> {
+    Ok(Tickets::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::ExpiresAt)
+        .filter(Column::Status.eq(QueueStatus::Progress))
         .into_tuple()
         .all(db)
         .await?)
