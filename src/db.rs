@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Opens a pool for `url` (`sqlite:…` or `postgres:…`).
@@ -99,6 +99,25 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
         _ => TransactionOptions::default(),
     };
     db.begin_with_options(options).await
+}
+
+/// Begins a read-only transaction whose statements all read one snapshot:
+/// REPEATABLE READ on PostgreSQL; on SQLite (WAL) every read transaction
+/// does, from its first statement.
+///
+/// # Errors
+/// When the database is unavailable.
+pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => db.begin().await,
+        _ => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+    }
 }
 
 /// Why a SQLite database could not be claimed for this process.

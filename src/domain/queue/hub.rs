@@ -245,8 +245,10 @@ impl QueueHub {
     }
 
     /// Replaces the line and the admitted tickets with the database's and
-    /// pushes `watched`, the current state of every watched ticket, read at
-    /// version `committed` or later.
+    /// pushes `watched`, the state of every watched ticket, all read in one
+    /// snapshot at version `committed`. Nothing changes if the hub has
+    /// applied that version meanwhile: its own commits since are newer
+    /// than the snapshot, which would move their tickets back.
     pub fn reload(
         &self,
         committed: i64,
@@ -255,6 +257,9 @@ impl QueueHub {
         watched: &[Ticket],
     ) {
         let mut versions = lock(&self.versions);
+        if versions.watermark >= committed {
+            return;
+        }
         *self.line.write().unwrap_or_else(PoisonError::into_inner) =
             WaitingLine::from_sorted(waiting_ids);
         *lock(&self.admissions) = Admissions::of(admitted);
@@ -774,6 +779,29 @@ mod tests {
                 lapsed: 1,
                 next: vec![8]
             })
+        );
+    }
+
+    #[test]
+    fn a_reload_older_than_what_the_hub_applied_changes_nothing() {
+        let hub = QueueHub::new(vec![1], vec![], 10);
+        // Read as of 11, while this process committed 11 and 12: 12 took
+        // ticket 1 out of the line and admitted ticket 2.
+        hub.apply(&at(11, vec![]));
+        hub.apply(&at(
+            12,
+            vec![
+                ticket(1, TicketStatus::Done),
+                ticket(2, TicketStatus::Progress),
+            ],
+        ));
+        hub.reload(11, vec![1], vec![], &[]);
+        assert_eq!(hub.position(1), None, "ticket 1 stays finished");
+        assert_eq!(
+            hub.settle_plan(13, Utc::now(), 2, &[])
+                .map(|plan| plan.admitted),
+            Some(1),
+            "ticket 2 stays admitted"
         );
     }
 

@@ -190,12 +190,17 @@ async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
     }
     let changed = store::changed_since(db, watermark, CATCH_UP_LIMIT).await?;
     if changed.len() as u64 == CATCH_UP_LIMIT {
-        let waiting = store::waiting_ids(db).await?;
-        let admitted = store::admitted_lapses(db).await?;
+        // One snapshot for the version and everything the hub replaces:
+        // the line and the admitted tickets as they stood at that version.
+        let snapshot = crate::db::begin_snapshot(db).await?;
+        let committed = store::gate_version(&snapshot).await?;
+        let waiting = store::waiting_ids(&snapshot).await?;
+        let admitted = store::admitted_lapses(&snapshot).await?;
         let mut watched = Vec::new();
         for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
-            watched.extend(store::by_ids(db, ids).await?);
+            watched.extend(store::by_ids(&snapshot, ids).await?);
         }
+        snapshot.commit().await?;
         hub.reload(committed, waiting, admitted, &watched);
     } else {
         hub.catch_up(committed, changed);
