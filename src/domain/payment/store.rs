@@ -22,7 +22,7 @@ use crate::domain::booking::{
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::Checked;
-use crate::domain::queue::{QueueChanges, Ticket, store as queue_store};
+use crate::domain::queue::{QueueChanges, Ticket, settle_locked, store as queue_store};
 use crate::domain::wallet::{balances, debit, record_ledger};
 use crate::metrics::{Counter, Histogram, Metrics};
 
@@ -160,22 +160,7 @@ impl Batched for Pay {
             .collect();
         if !done.is_empty() {
             changes.tickets = queue_store::finish(txn, &gate, &done, now).await?;
-            let rules = domain.rules();
-            let plan = domain.hub().settle_plan(
-                gate.version(),
-                now,
-                rules.queue_capacity,
-                &changes.tickets,
-            );
-            let settled = queue_store::settle(
-                txn,
-                &gate,
-                now,
-                rules.queue_capacity,
-                rules.active_ttl,
-                plan,
-            )
-            .await?;
+            let settled = settle_locked(domain, txn, &gate, now, &changes.tickets).await?;
             changes.tickets.extend(settled.changes.tickets);
         }
 

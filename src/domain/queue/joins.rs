@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use tokio::sync::oneshot;
 
-use super::{Ticket, catch_up, store};
+use super::{Ticket, catch_up, settle_locked, store};
 use crate::domain::batch::Pending;
 use crate::domain::{Domain, Error, Result};
 
@@ -82,18 +82,7 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     // for the connection or the lock must not date entries and admissions
     // early (or behind the settle that ran before this one).
     let now = domain.now();
-    let plan = domain
-        .hub()
-        .settle_plan(gate.version(), now, rules.queue_capacity, &[]);
-    let settled = store::settle(
-        &txn,
-        &gate,
-        now,
-        rules.queue_capacity,
-        rules.active_ttl,
-        plan,
-    )
-    .await?;
+    let settled = settle_locked(domain, &txn, &gate, now, &[]).await?;
     let mut changes = settled.changes;
     let mut unique: Vec<&str> = Vec::with_capacity(users.len());
     for user in users {

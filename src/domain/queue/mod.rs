@@ -16,6 +16,7 @@ pub mod model;
 pub mod store;
 pub mod tokens;
 
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 pub use self::follow::follow;
@@ -23,7 +24,9 @@ pub use self::hub::{QueueHub, TicketWatch};
 pub use self::joins::Joins;
 pub use self::model::{Ticket, TicketStatus, TicketView};
 pub use self::store::QueueChanges;
+use self::store::{GateLock, Settled};
 use super::{Domain, Error, Result};
+use crate::clock::Timestamp;
 
 /// Longest user id accepted by `issueQueueToken`.
 pub const MAX_USER_ID_LEN: usize = 128;
@@ -138,23 +141,32 @@ pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     }
     let txn = domain.begin_write().await?;
     let gate = store::lock_gate(&txn).await?;
-    let now = domain.now();
-    let plan = domain
-        .hub()
-        .settle_plan(gate.version(), now, rules.queue_capacity, &[]);
-    let settled = store::settle(
-        &txn,
-        &gate,
-        now,
-        rules.queue_capacity,
-        rules.active_ttl,
-        plan,
-    )
-    .await?;
-    let changes = settled.changes;
+    let changes = settle_locked(domain, &txn, &gate, domain.now(), &[])
+        .await?
+        .changes;
     txn.commit().await?;
     domain.publish(&changes);
     Ok(changes)
+}
+
+/// Settles the queue at `now` in `txn`, which holds `gate` and has already
+/// changed the tickets `earlier`: from the hub's plan when the hub is
+/// current, from reads otherwise (see [`store::settle`]).
+///
+/// # Errors
+/// When the database fails.
+pub(crate) async fn settle_locked(
+    domain: &Domain,
+    txn: &DatabaseTransaction,
+    gate: &GateLock,
+    now: Timestamp,
+    earlier: &[Ticket],
+) -> Result<Settled> {
+    let rules = domain.rules();
+    let plan = domain
+        .hub()
+        .settle_plan(gate.version(), now, rules.queue_capacity, earlier);
+    store::settle(txn, gate, now, rules.queue_capacity, rules.active_ttl, plan).await
 }
 
 /// Most ticket changes one catch-up applies; further behind, the line is
