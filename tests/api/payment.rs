@@ -116,6 +116,26 @@ async fn paying_twice_is_already_paid_and_the_ticket_waits_for_other_holds() {
     assert_eq!(app.ticket(&alice).await["status"], "DONE");
 }
 
+/// "No other HELD reservation" means no unexpired one: a hold past its
+/// `expiresAt` no longer keeps the ticket open, swept or not.
+#[tokio::test]
+async fn a_lapsed_hold_does_not_keep_the_ticket_open() {
+    let app = spawn_app_with(|s| {
+        s.hold_ttl_secs = 2;
+        s.sweep_interval_ms = 3_600_000;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    let (_, p1) = held(&app, &alice, 4).await;
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let (second, p2) = held(&app, &alice, 3).await;
+    app.charge(&alice, p1 + p2).await;
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    // The first hold has lapsed (still HELD in the table); the second has not.
+    data(&app.pay(&alice, &second).await, "pay");
+    assert_eq!(app.ticket(&alice).await["status"], "DONE");
+}
+
 impl TestApp {
     /// The balance read from the database (the ticket may be DONE).
     async fn balance_after_done(&self, _token: &str) -> i64 {

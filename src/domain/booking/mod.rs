@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::holds::Holds;
 pub use self::store::expire_lapsed_holds;
-pub(crate) use self::store::{live_hold_counts, reservation_by_id, touch_admissions};
+pub(crate) use self::store::{holds_nothing, reservation_by_id, touch_admissions};
 pub use self::taken::Taken;
 use super::batched;
 use super::catalog::Seat;

@@ -6,7 +6,7 @@ use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
     QuerySelect,
@@ -116,9 +116,8 @@ impl Checked for Hold {
 }
 
 /// How many unexpired holds each of `users` has; no entry for a user
-/// without one. The hold limit's count, and a payment's question whether
-/// the user still holds anything.
-pub(crate) async fn live_hold_counts(
+/// without one. The hold limit's count.
+pub(super) async fn live_hold_counts(
     txn: &DatabaseTransaction,
     users: &[&str],
     now: Timestamp,
@@ -141,6 +140,23 @@ pub(crate) async fn live_hold_counts(
         .into_iter()
         .map(|(user, n)| (user, u64::try_from(n).unwrap_or(0)))
         .collect())
+}
+
+/// A condition on queue tickets: their holder has no unexpired hold (a
+/// `NOT EXISTS` over reservations, correlated by user). A payment
+/// finishes the tickets of buyers for whom it holds.
+pub(crate) fn holds_nothing(now: Timestamp) -> Expr {
+    let live = Query::select()
+        .expr(Expr::val(1))
+        .from(Reservations)
+        .and_where(
+            Expr::col((Reservations, reservation::Column::UserId))
+                .equals((queue_ticket::Entity, queue_ticket::Column::UserId)),
+        )
+        .and_where(Expr::col((Reservations, reservation::Column::Status)).eq(Db::Held))
+        .and_where(Expr::col((Reservations, reservation::Column::ExpiresAt)).gt(now))
+        .to_owned();
+    Expr::exists(live).not()
 }
 
 /// Ends the lapsed holds on `seats`, so the partial unique index on live

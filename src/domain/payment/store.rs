@@ -17,7 +17,7 @@ use crate::domain::Domain;
 use crate::domain::batch::Pending;
 use crate::domain::batched::{Batched, Request};
 use crate::domain::booking::{
-    Reservation, ReservationStatus, live_hold_counts, reservation_by_id, touch_admissions,
+    Reservation, ReservationStatus, holds_nothing, reservation_by_id, touch_admissions,
 };
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
@@ -149,17 +149,11 @@ impl Batched for Pay {
             version: Some(gate.version()),
             tickets: Vec::new(),
         };
-        // No row for a buyer: no other unexpired hold, the purchase is
-        // complete.
-        let buyers: Vec<&str> = paid.iter().map(|(_, r)| r.user_id.as_str()).collect();
-        let still_holding = live_hold_counts(txn, &buyers, now).await?;
-        let done: Vec<i64> = paid
-            .iter()
-            .filter(|(_, r)| !still_holding.contains_key(&r.user_id))
-            .map(|&(i, _)| batch[i].ticket.id)
-            .collect();
-        if !done.is_empty() {
-            changes.tickets = queue_store::finish(txn, &gate, &done, now).await?;
+        // A buyer with no other unexpired hold has completed the purchase.
+        let tickets: Vec<i64> = paid.iter().map(|&(i, _)| batch[i].ticket.id).collect();
+        changes.tickets =
+            queue_store::finish(txn, &gate, &tickets, holds_nothing(now), now).await?;
+        if !changes.tickets.is_empty() {
             let settled = settle_locked(domain, txn, &gate, now, &changes.tickets).await?;
             changes.tickets.extend(settled.changes.tickets);
         }

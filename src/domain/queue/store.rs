@@ -277,19 +277,25 @@ pub async fn insert_tickets(
         .collect())
 }
 
-/// Marks admitted tickets DONE (their purchases are complete).
+/// Marks those of the admitted tickets `ids` that meet `complete` DONE
+/// (their purchases are complete), and returns them.
 pub async fn finish(
     txn: &DatabaseTransaction,
     gate: &GateLock,
     ids: &[i64],
+    complete: Expr,
     now: Timestamp,
 ) -> Result<Vec<Ticket>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
     Ok(Tickets::update_many()
         .col_expr(Column::ChangedVersion, Expr::value(gate.version))
         .col_expr(Column::Status, Expr::value(QueueStatus::Done))
         .col_expr(Column::FinishedAt, Expr::value(now))
         .filter(Column::Id.is_in(ids.iter().copied()))
         .filter(Column::Status.eq(QueueStatus::Progress))
+        .filter(complete)
         .exec_with_returning(txn)
         .await?
         .into_iter()
