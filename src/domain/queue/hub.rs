@@ -281,8 +281,9 @@ impl QueueHub {
 
     /// What a settle at `now` would find, for a transaction that holds the
     /// gate at queue version `version` and has already changed the tickets
-    /// `earlier` (never to WAITING); `None` unless this hub has applied
-    /// every version before `version`.
+    /// `earlier` (admitted ones only, never to WAITING: the line is the
+    /// hub's as it stands); `None` unless this hub has applied every
+    /// version before `version`.
     ///
     /// Holding the gate, the transaction sees the database as of the
     /// version before its own, and nobody else can change a ticket's
