@@ -19,6 +19,13 @@ impl ErrorExtensions for Error {
                     ext.set("retryAfterSeconds", *retry_after_secs);
                 }
                 Self::HoldLimit { max } => ext.set("maxHolds", *max),
+                Self::InsufficientBalance {
+                    balance_won,
+                    price_won,
+                } => {
+                    ext.set("balance", *balance_won);
+                    ext.set("price", *price_won);
+                }
                 _ => {}
             }
         })

@@ -59,6 +59,10 @@ async fn an_insufficient_balance_changes_nothing() {
     app.charge(&alice, price - 1).await;
     let body = app.pay(&alice, &id).await;
     assert_eq!(code(&body), Some("INSUFFICIENT_BALANCE"), "{body}");
+    // What the client needs to offer the top-up, without another query.
+    let extensions = &body["errors"][0]["extensions"];
+    assert_eq!(extensions["balance"], price - 1, "{body}");
+    assert_eq!(extensions["price"], price, "{body}");
     assert_eq!(app.balance(&alice).await, price - 1);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
