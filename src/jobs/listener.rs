@@ -1,18 +1,23 @@
 //! PostgreSQL only: follows the queue versions other instances commit.
 //!
-//! Every gate-locking transaction announces its version with `NOTIFY`,
-//! delivered at commit. One `LISTEN` connection per instance hears them;
-//! a version this instance has not applied triggers a catch-up from the
-//! database, which also coalesces bursts (one fetch covers every version
-//! up to the newest). Notifications sent while the connection was down are
-//! lost, so every (re)connect starts with a catch-up. The sweeper's
-//! periodic check stays as the backstop.
+//! Every gate-locking transaction announces its version and its instance
+//! with `NOTIFY`, delivered at commit. One `LISTEN` connection per instance
+//! hears them. Its own it ignores: the commit's publish brings the same
+//! changes without a read (and if a publish is lost, the sweeper finds the
+//! version missing). Another's version this instance has not applied
+//! triggers a catch-up from the database, which also coalesces bursts (one
+//! fetch covers every version up to the newest). Notifications sent while
+//! the connection was down are lost, so every (re)connect starts with a
+//! catch-up. The sweeper's periodic check stays as the backstop.
 
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
 
-use crate::domain::queue::{self, store::QUEUE_CHANNEL};
+use crate::domain::queue::{
+    self,
+    store::{Announcement, QUEUE_CHANNEL},
+};
 use crate::state::AppState;
 
 /// Pause before reconnecting after the listener failed.
@@ -42,8 +47,8 @@ async fn listen(state: &AppState) -> Result<(), sea_orm::sqlx::Error> {
         };
         match notification {
             Some(n) => {
-                let announced = n.payload().parse::<i64>().unwrap_or(i64::MAX);
-                if announced > state.domain.hub().applied_version() {
+                let hub = state.domain.hub();
+                if is_news(n.payload(), hub.instance(), hub.applied_version()) {
                     catch_up(state).await;
                 }
             }
@@ -57,8 +62,35 @@ async fn listen(state: &AppState) -> Result<(), sea_orm::sqlx::Error> {
     }
 }
 
+/// Whether an announcement heard by instance `own`, which has applied
+/// every queue version up to `applied`, names a version it must fetch:
+/// another's, and newer. One this build cannot read is fetched, to be safe.
+fn is_news(payload: &str, own: u64, applied: i64) -> bool {
+    Announcement::parse(payload).is_none_or(|a| a.from != Some(own) && a.version > applied)
+}
+
 async fn catch_up(state: &AppState) {
     if let Err(err) = queue::catch_up(&state.domain).await {
         tracing::warn!(error = ?err, "queue catch-up failed");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_news;
+
+    #[test]
+    fn only_anothers_newer_version_is_news() {
+        let own = 7;
+        // Its own commit, heard before its publish applied it: the
+        // publish brings the changes.
+        assert!(!is_news("11 7", own, 10));
+        assert!(is_news("11 8", own, 10), "another's, newer");
+        assert!(!is_news("10 8", own, 10), "another's, already applied");
+        assert!(
+            is_news("11", own, 10),
+            "from an instance that does not name itself"
+        );
+        assert!(is_news("garbage", own, 10), "unreadable");
     }
 }

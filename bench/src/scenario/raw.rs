@@ -162,7 +162,8 @@ async fn claim(db: DatabaseConnection, ids: Arc<Vec<i64>>, i: u64) -> anyhow::Re
 /// `issueQueueToken`'s writes for a new user.
 async fn gate_and_ticket(db: DatabaseConnection, i: u64) -> anyhow::Result<bool> {
     let txn = seatline::db::begin_write(&db).await?;
-    let gate = queue_store::lock_gate(&txn).await?;
+    // Announced as from no server: every server would catch up on it.
+    let gate = queue_store::lock_gate(&txn, 0).await?;
     queue_store::insert_tickets(
         &txn,
         &gate,

@@ -79,7 +79,7 @@ impl Batched for Pay {
     ) -> Result<(Vec<Result<Payment>>, QueueChanges)> {
         let mut outcomes: Vec<Option<Result<Payment>>> = batch.iter().map(|_| None).collect();
         // Lock order: gate, ticket, reservation, wallet, seat.
-        let gate = queue_store::lock_gate(txn).await?;
+        let gate = queue_store::lock_gate(txn, domain.hub().instance()).await?;
         let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
         let admitted = touch_admissions(txn, &tickets, now).await?;
         // Its owner, seat and price never change; its state is re-checked

@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use tokio::sync::watch;
 use tokio::time::Instant;
+use uuid::Uuid;
 
 use super::model::{AdmissionRate, Ticket, TicketStatus, WaitingLine};
 use super::store::QueueChanges;
@@ -67,6 +68,8 @@ pub struct QueueHub {
     starting: tokio::sync::Semaphore,
     /// PROGRESS tickets by token hash, when kept (see [`Self::admitted`]).
     admitted: Option<Mutex<HashMap<String, Ticket>>>,
+    /// This process's name in the queue versions it announces.
+    instance: u64,
 }
 
 /// The admitted (PROGRESS) tickets, and when each lapses.
@@ -157,6 +160,7 @@ impl QueueHub {
             catching_up: tokio::sync::Mutex::new(()),
             starting: tokio::sync::Semaphore::new(MAX_STARTING),
             admitted: None,
+            instance: Uuid::new_v4().as_u64_pair().0,
         }
     }
 
@@ -179,6 +183,13 @@ impl QueueHub {
     #[must_use]
     pub fn admitted(&self, token_hash: &str) -> Option<Ticket> {
         lock(self.admitted.as_ref()?).get(token_hash).cloned()
+    }
+
+    /// This process's name in queue announcements: random, so two
+    /// processes (or two servers in one test process) never share it.
+    #[must_use]
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
 
     /// Waits for any catch-up under way to finish: one at a time, so the

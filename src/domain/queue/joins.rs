@@ -77,7 +77,7 @@ async fn write_batches(domain: Domain) {
 async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     let rules = domain.rules();
     let txn = domain.begin_write().await?;
-    let gate = store::lock_gate(&txn).await?;
+    let gate = store::lock_gate(&txn, domain.hub().instance()).await?;
     // Stamped once the gate is held, like every other queue change: a wait
     // for the connection or the lock must not date entries and admissions
     // early (or behind the settle that ran before this one).

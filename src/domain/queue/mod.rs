@@ -140,7 +140,7 @@ pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
         return Ok(QueueChanges::default());
     }
     let txn = domain.begin_write().await?;
-    let gate = store::lock_gate(&txn).await?;
+    let gate = store::lock_gate(&txn, domain.hub().instance()).await?;
     let changes = settle_locked(domain, &txn, &gate, domain.now(), &[])
         .await?
         .changes;

@@ -38,6 +38,35 @@ impl QueueChanges {
 /// The PostgreSQL channel every committed queue version is announced on.
 pub const QUEUE_CHANNEL: &str = "seatline_queue";
 
+/// A committed queue version as announced on [`QUEUE_CHANNEL`]: the version,
+/// and the instance that committed it. The instance's own announcements
+/// tell it nothing its publish does not bring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Announcement {
+    pub version: i64,
+    /// `None` from an instance that does not name itself (before this
+    /// field existed).
+    pub from: Option<u64>,
+}
+
+impl Announcement {
+    fn payload(self) -> String {
+        match self.from {
+            Some(from) => format!("{} {from}", self.version),
+            None => self.version.to_string(),
+        }
+    }
+
+    /// Reads a payload; `None` for one this build does not understand.
+    #[must_use]
+    pub fn parse(payload: &str) -> Option<Self> {
+        let mut words = payload.split(' ');
+        let version = words.next()?.parse().ok()?;
+        let from = words.next().map(str::parse).transpose().ok()?;
+        words.next().is_none().then_some(Self { version, from })
+    }
+}
+
 /// Proof that the transaction holds the gate, and the queue version it
 /// will commit. Every ticket change needs one.
 #[derive(Debug)]
@@ -56,9 +85,9 @@ impl GateLock {
 /// row lock every admission decision queues behind, so "count admitted,
 /// then admit" cannot interleave across processes (write skew); on SQLite
 /// the `BEGIN IMMEDIATE` write lock already serializes. The new queue
-/// version is announced with `NOTIFY`, which PostgreSQL delivers to other
-/// instances only if and when the transaction commits.
-pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<GateLock> {
+/// version is announced with `NOTIFY` as committed by instance `from`,
+/// which PostgreSQL delivers only if and when the transaction commits.
+pub async fn lock_gate(txn: &DatabaseTransaction, from: u64) -> Result<GateLock> {
     let rows = queue_gate::Entity::update_many()
         .col_expr(
             queue_gate::Column::Version,
@@ -75,7 +104,15 @@ pub async fn lock_gate(txn: &DatabaseTransaction) -> Result<GateLock> {
         txn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
             "SELECT pg_notify($1, $2)",
-            [QUEUE_CHANNEL.into(), version.to_string().into()],
+            [
+                QUEUE_CHANNEL.into(),
+                Announcement {
+                    version,
+                    from: Some(from),
+                }
+                .payload()
+                .into(),
+            ],
         ))
         .await?;
     }
@@ -437,6 +474,31 @@ impl From<queue_ticket::Model> for Ticket {
             entered_at: m.entered_at,
             admitted_at: m.admitted_at,
             expires_at: m.expires_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Announcement;
+
+    #[test]
+    fn an_announcement_names_its_instance() {
+        let named = Announcement {
+            version: 42,
+            from: Some(u64::MAX),
+        };
+        assert_eq!(Announcement::parse(&named.payload()), Some(named));
+        // As instances announced before they named themselves.
+        assert_eq!(
+            Announcement::parse("7"),
+            Some(Announcement {
+                version: 7,
+                from: None
+            })
+        );
+        for garbage in ["", "x", "7 x", "7 1 2", "7  1"] {
+            assert_eq!(Announcement::parse(garbage), None, "{garbage:?}");
         }
     }
 }
