@@ -88,6 +88,28 @@ async fn an_expired_hold_lets_another_user_win_the_seat_even_before_the_sweep() 
     );
 }
 
+/// A hold on a seat its check saw AVAILABLE has no lapsed hold to end
+/// first: the seat read, then the ticket touched, the holds counted, the
+/// seat claimed and the hold inserted (one more on PostgreSQL, where the
+/// gate reads the ticket). A seat seen held, its hold lapsed, still ends
+/// that hold first (the test above).
+#[tokio::test]
+async fn a_hold_on_a_seat_never_held_ends_nothing_first() {
+    let app = spawn_app_with(|s| {
+        s.max_holds_per_user = 100;
+        s.sweep_interval_ms = 3_600_000;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    let seat = std::sync::atomic::AtomicI32::new(1);
+    let hold = || async {
+        let n = seat.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        data(&app.hold(&alice, DATE, n).await, "holdSeat");
+    };
+    let expected = if app.is_postgres() { 6.0 } else { 5.0 };
+    assert_eq!(app.statements_of(hold).await, expected);
+}
+
 #[tokio::test]
 async fn the_sweeper_expires_unpaid_holds_and_frees_their_seats() {
     let app = spawn_app_with(|s| {

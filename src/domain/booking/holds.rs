@@ -2,9 +2,10 @@
 //!
 //! Each step of a hold batch is one statement for the whole batch: the
 //! holders' tickets touched, their holds counted, lapsed holds on the
-//! seats ended, the seats claimed, the reservations inserted. A lone hold
-//! is seven statements, `BEGIN` and `COMMIT` included; an idempotency key
-//! adds two, to claim the key and to store the outcome.
+//! seats ended (only if a check saw one), the seats claimed, the
+//! reservations inserted. A lone hold on a seat never held is six
+//! statements, `BEGIN` and `COMMIT` included; an idempotency key adds two,
+//! to claim the key and to store the outcome.
 //!
 //! The rules stay those of a hold written alone:
 //! - a user has at most one hold in a batch, so each counts against the
@@ -31,8 +32,11 @@ use crate::metrics::{Counter, Histogram, Metrics};
 pub struct Holds(Pending<Request<Claim>>);
 
 /// A hold on the seat the checks found.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Claim {
     pub seat_id: i64,
+    /// The check saw the seat AVAILABLE: it had no hold, live or lapsed.
+    pub unheld: bool,
 }
 
 impl Batched for Claim {
@@ -84,8 +88,18 @@ impl Batched for Claim {
         }
         let seats: Vec<i64> = claimants.keys().copied().collect();
         let expires_at = now + domain.rules().hold_ttl;
-        store::end_lapsed_holds(txn, &seats, now).await?;
-        let claimed = store::claim_seats(txn, &seats, now, expires_at).await?;
+        // A lapsed hold blocks a new one on its seat until it is ended.
+        // Seats the checks saw AVAILABLE had none then, and a hold taken
+        // since (which lapses no sooner than it was taken) makes the seat
+        // taken since the check: those are claimed only if still AVAILABLE,
+        // with nothing to end first.
+        let claimable = if claimants.values().all(|&i| batch[i].mutation.unheld) {
+            store::Claimable::Available
+        } else {
+            store::end_lapsed_holds(txn, &seats, now).await?;
+            store::Claimable::FreeAt(now)
+        };
+        let claimed = store::claim_seats(txn, &seats, claimable, expires_at).await?;
         let holds = claimed
             .into_iter()
             .map(|seat| (batch[claimants[&seat.id]].ticket.user_id.clone(), seat))

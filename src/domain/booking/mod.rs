@@ -63,14 +63,14 @@ pub async fn hold_seat(
         date_id,
         seat_number,
         now: domain.now(),
-        seat_id: None,
+        claim: None,
     };
     let (ticket, request) = match idempotency::gate(domain, token, key, &mut hold).await? {
         Gate::Answered(answer) => return answer,
         Gate::Passed { ticket, request } => (ticket, request),
     };
-    let seat_id = hold
-        .seat_id
+    let claim = hold
+        .claim
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
-    batched::submit(domain, ticket, holds::Claim { seat_id }, key, request).await
+    batched::submit(domain, ticket, claim, key, request).await
 }

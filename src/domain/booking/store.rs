@@ -8,10 +8,11 @@ use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db}
 use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
+use super::holds::Claim;
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
 use crate::domain::Domain;
@@ -57,8 +58,8 @@ pub(super) struct Hold {
     pub date_id: i64,
     pub seat_number: i32,
     pub now: Timestamp,
-    /// The seat's id, once [`Checked::check`] found it.
-    pub seat_id: Option<i64>,
+    /// What to claim, once [`Checked::check`] found the seat free.
+    pub claim: Option<Claim>,
 }
 
 impl Checked for Hold {
@@ -95,7 +96,10 @@ impl Checked for Hold {
             return Err(Error::SeatUnavailable);
         }
         let seat = seat.ok_or_else(|| Error::not_found("seat"))?;
-        self.seat_id = Some(seat.id);
+        self.claim = Some(Claim {
+            seat_id: seat.id,
+            unheld: seat.status == DbSeat::Available,
+        });
         // Taken as of a committed state: a hold ends no sooner than its
         // `held_until` and a sale never, so it is still taken at `now`,
         // and until then.
@@ -180,22 +184,36 @@ pub(super) async fn end_lapsed_holds(
     Ok(())
 }
 
-/// Claims those of `seats` that are free at `now` until `expires_at`, and
+/// Which seats a hold batch may claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Claimable {
+    /// Those free at this instant: AVAILABLE, or HELD by a lapsed hold
+    /// (which the batch must have ended first).
+    FreeAt(Timestamp),
+    /// Only those AVAILABLE, on which no hold, live or lapsed, exists.
+    Available,
+}
+
+/// Claims those of `seats` that are `claimable` until `expires_at`, and
 /// returns them.
 pub(super) async fn claim_seats(
     txn: &DatabaseTransaction,
     seats: &[i64],
-    now: Timestamp,
+    claimable: Claimable,
     expires_at: Timestamp,
 ) -> Result<Vec<seat::Model>> {
     if seats.is_empty() {
         return Ok(Vec::new());
     }
+    let free = match claimable {
+        Claimable::FreeAt(now) => crate::domain::catalog::store_is_free_at(now),
+        Claimable::Available => Condition::all().add(seat::Column::Status.eq(DbSeat::Available)),
+    };
     Ok(seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
         .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
         .filter(seat::Column::Id.is_in(seats.iter().copied()))
-        .filter(crate::domain::catalog::store_is_free_at(now))
+        .filter(free)
         .exec_with_returning(txn)
         .await?)
 }
