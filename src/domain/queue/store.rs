@@ -38,9 +38,10 @@ impl QueueChanges {
 /// The PostgreSQL channel every committed queue version is announced on.
 pub const QUEUE_CHANNEL: &str = "seatline_queue";
 
-/// A committed queue version as announced on [`QUEUE_CHANNEL`]: the version,
-/// and the instance that committed it. The instance's own announcements
-/// tell it nothing its publish does not bring.
+/// A committed queue version as announced on [`QUEUE_CHANNEL`] by
+/// [`lock_gate`]: the version and the instance that committed it, as
+/// "<version> <instance>". The instance's own announcements tell it nothing
+/// its publish does not bring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Announcement {
     pub version: i64,
@@ -50,13 +51,6 @@ pub struct Announcement {
 }
 
 impl Announcement {
-    fn payload(self) -> String {
-        match self.from {
-            Some(from) => format!("{} {from}", self.version),
-            None => self.version.to_string(),
-        }
-    }
-
     /// Reads a payload; `None` for one this build does not understand.
     #[must_use]
     pub fn parse(payload: &str) -> Option<Self> {
@@ -84,38 +78,37 @@ impl GateLock {
 /// Locks the gate row until the transaction ends. On PostgreSQL this is a
 /// row lock every admission decision queues behind, so "count admitted,
 /// then admit" cannot interleave across processes (write skew); on SQLite
-/// the `BEGIN IMMEDIATE` write lock already serializes. The new queue
-/// version is announced with `NOTIFY` as committed by instance `from`,
-/// which PostgreSQL delivers only if and when the transaction commits.
+/// the `BEGIN IMMEDIATE` write lock already serializes. On PostgreSQL the
+/// new queue version is announced with `NOTIFY` as committed by instance
+/// `from`, in the same statement; PostgreSQL delivers it only if and when
+/// the transaction commits.
 pub async fn lock_gate(txn: &DatabaseTransaction, from: u64) -> Result<GateLock> {
-    let rows = queue_gate::Entity::update_many()
-        .col_expr(
-            queue_gate::Column::Version,
-            Expr::col(queue_gate::Column::Version).add(1),
-        )
-        .filter(queue_gate::Column::Id.eq(1))
-        .exec_with_returning(txn)
-        .await?;
-    let version = rows
-        .first()
-        .map(|gate| gate.version)
-        .ok_or_else(|| Error::invariant("queue_gate row is missing"))?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [
-                QUEUE_CHANNEL.into(),
-                Announcement {
-                    version,
-                    from: Some(from),
-                }
-                .payload()
-                .into(),
-            ],
-        ))
-        .await?;
-    }
+    let version = if txn.get_database_backend() == DbBackend::Postgres {
+        // The payload is an `Announcement`: "<version> <instance>".
+        let announced = txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "UPDATE queue_gate SET version = version + 1 WHERE id = 1 \
+                 RETURNING version, pg_notify($1, version::text || ' ' || $2)",
+                [QUEUE_CHANNEL.into(), from.to_string().into()],
+            ))
+            .await?;
+        announced
+            .map(|row| row.try_get::<i64>("", "version"))
+            .transpose()?
+    } else {
+        queue_gate::Entity::update_many()
+            .col_expr(
+                queue_gate::Column::Version,
+                Expr::col(queue_gate::Column::Version).add(1),
+            )
+            .filter(queue_gate::Column::Id.eq(1))
+            .exec_with_returning(txn)
+            .await?
+            .first()
+            .map(|gate| gate.version)
+    };
+    let version = version.ok_or_else(|| Error::invariant("queue_gate row is missing"))?;
     Ok(GateLock { version })
 }
 
@@ -484,11 +477,13 @@ mod tests {
 
     #[test]
     fn an_announcement_names_its_instance() {
-        let named = Announcement {
-            version: 42,
-            from: Some(u64::MAX),
-        };
-        assert_eq!(Announcement::parse(&named.payload()), Some(named));
+        assert_eq!(
+            Announcement::parse(&format!("42 {}", u64::MAX)),
+            Some(Announcement {
+                version: 42,
+                from: Some(u64::MAX)
+            })
+        );
         // As instances announced before they named themselves.
         assert_eq!(
             Announcement::parse("7"),
