@@ -1,9 +1,9 @@
 //! Group commit for `holdSeat` (see [`crate::domain::batched`]).
 //!
 //! Each step of a hold batch is one statement for the whole batch: the
-//! holders' tickets touched, their holds counted, lapsed holds on the
+//! holders' tickets touched and their holds counted, lapsed holds on the
 //! seats ended (only if a check saw one), the seats claimed, the
-//! reservations inserted. A lone hold on a seat never held is six
+//! reservations inserted. A lone hold on a seat never held is five
 //! statements, `BEGIN` and `COMMIT` included; an idempotency key adds two,
 //! to claim the key and to store the outcome.
 //!
@@ -23,7 +23,7 @@ use super::{Reservation, store};
 use crate::clock::Timestamp;
 use crate::domain::batch::Pending;
 use crate::domain::batched::{Batched, Request};
-use crate::domain::queue::QueueChanges;
+use crate::domain::queue::{QueueChanges, Ticket};
 use crate::domain::{Domain, Error, Result};
 use crate::metrics::{Counter, Histogram, Metrics};
 
@@ -59,30 +59,25 @@ impl Batched for Claim {
         let mut outcomes: Vec<Option<Result<Reservation>>> = batch.iter().map(|_| None).collect();
         // Locks in the order every writer takes them: tickets,
         // reservations, seats.
-        let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
-        let admitted = store::touch_admissions(txn, &tickets, now).await?;
-        let users: Vec<&str> = batch
-            .iter()
-            .map(|r| &r.ticket)
-            .filter(|t| admitted.contains(&t.id))
-            .map(|t| t.user_id.as_str())
-            .collect();
-        let held = store::live_hold_counts(txn, &users, now).await?;
+        let tickets: Vec<&Ticket> = batch.iter().map(|r| &r.ticket).collect();
+        // Admitted tickets, with their holders' unexpired holds.
+        let holders = store::touch_holders(txn, &tickets, now).await?;
         let max = domain.rules().max_holds_per_user;
 
         // The first request on each seat whose holder may hold it claims it.
         let mut claimants: HashMap<i64, usize> = HashMap::new();
         for (i, request) in batch.iter().enumerate() {
             let (ticket, seat_id) = (&request.ticket, request.mutation.seat_id);
-            let refusal = if !admitted.contains(&ticket.id) {
-                Error::TokenExpired
-            } else if held.get(&ticket.user_id).copied().unwrap_or(0) >= u64::from(max) {
-                Error::HoldLimit { max }
-            } else if let Entry::Vacant(claim) = claimants.entry(seat_id) {
-                claim.insert(i);
-                continue;
-            } else {
-                Error::SeatUnavailable
+            let refusal = match holders.get(&ticket.id) {
+                None => Error::TokenExpired,
+                Some(&held) if held >= u64::from(max) => Error::HoldLimit { max },
+                Some(_) => match claimants.entry(seat_id) {
+                    Entry::Vacant(claim) => {
+                        claim.insert(i);
+                        continue;
+                    }
+                    Entry::Occupied(_) => Error::SeatUnavailable,
+                },
             };
             outcomes[i] = Some(Err(refusal));
         }

@@ -8,8 +8,8 @@ use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db}
 use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait,
 };
 
 use super::holds::Claim;
@@ -119,9 +119,76 @@ impl Checked for Hold {
     }
 }
 
+/// [`touch_admissions`] for a hold batch, which also needs each holder's
+/// count of unexpired holds (the hold limit's). Returns, for each of
+/// `tickets` still admitted, the unexpired holds of its user.
+///
+/// On SQLite, in the same statement: a correlated count in its
+/// `RETURNING`. On PostgreSQL a statement's subqueries read the snapshot it
+/// started with, from before any wait for a ticket's lock, so they would
+/// miss a hold another instance committed meanwhile: the count is a
+/// statement of its own there, after the lock.
+pub(super) async fn touch_holders(
+    txn: &DatabaseTransaction,
+    tickets: &[&Ticket],
+    now: Timestamp,
+) -> Result<HashMap<i64, u64>> {
+    if tickets.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let ids = tickets.iter().map(|t| t.id);
+    if txn.get_database_backend() != DbBackend::Sqlite {
+        let admitted = touch_admissions(txn, &ids.collect::<Vec<_>>(), now).await?;
+        let holders: Vec<&Ticket> = tickets
+            .iter()
+            .copied()
+            .filter(|t| admitted.contains(&t.id))
+            .collect();
+        let users: Vec<&str> = holders.iter().map(|t| t.user_id.as_str()).collect();
+        let held = live_hold_counts(txn, &users, now).await?;
+        return Ok(holders
+            .into_iter()
+            .map(|t| (t.id, held.get(&t.user_id).copied().unwrap_or(0)))
+            .collect());
+    }
+    let live_holds = Query::select()
+        .expr(Expr::col((Reservations, reservation::Column::Id)).count())
+        .from(Reservations)
+        .and_where(
+            Expr::col((Reservations, reservation::Column::UserId))
+                .equals((queue_ticket::Entity, queue_ticket::Column::UserId)),
+        )
+        .and_where(Expr::col((Reservations, reservation::Column::Status)).eq(Db::Held))
+        .and_where(Expr::col((Reservations, reservation::Column::ExpiresAt)).gt(now))
+        .to_owned();
+    let admitted = queue_ticket::Column::Status
+        .eq(QueueStatus::Progress)
+        .and(queue_ticket::Column::ExpiresAt.gt(now));
+    let mut touch = queue_ticket::Entity::update_many()
+        .col_expr(
+            queue_ticket::Column::Status,
+            Expr::col(queue_ticket::Column::Status),
+        )
+        .filter(queue_ticket::Column::Id.is_in(ids))
+        .into_query();
+    touch.returning(Query::returning().exprs([
+        Expr::col(queue_ticket::Column::Id),
+        admitted,
+        Expr::SubQuery(None, Box::new(live_holds.into())),
+    ]));
+    let mut holders = HashMap::new();
+    for row in txn.query_all_raw(DbBackend::Sqlite.build(&touch)).await? {
+        if row.try_get_by_index::<bool>(1)? {
+            let held: i64 = row.try_get_by_index(2)?;
+            holders.insert(row.try_get_by_index(0)?, u64::try_from(held).unwrap_or(0));
+        }
+    }
+    Ok(holders)
+}
+
 /// How many unexpired holds each of `users` has; no entry for a user
 /// without one. The hold limit's count.
-pub(super) async fn live_hold_counts(
+async fn live_hold_counts(
     txn: &DatabaseTransaction,
     users: &[&str],
     now: Timestamp,
