@@ -140,6 +140,30 @@ async fn a_lapsed_hold_does_not_keep_the_ticket_open() {
     assert_eq!(app.ticket(&alice).await["status"], "DONE");
 }
 
+/// A payment's checks read the reservation; its batch locks the gate,
+/// confirms, debits, sells, inserts the payment and its ledger row, and
+/// finishes the ticket. On SQLite the queue hub knows the ticket is still
+/// admitted; on PostgreSQL the gate reads the ticket, and the batch locks
+/// it too.
+#[tokio::test]
+async fn the_statements_of_a_payment() {
+    let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
+    let mut ready = Vec::new();
+    for seat in 1..=5 {
+        let user = app.admitted(&format!("buyer-{seat}")).await;
+        let (id, price) = held(&app, &user, seat).await;
+        app.charge(&user, price).await;
+        ready.push((user, id));
+    }
+    let ready = std::sync::Mutex::new(ready);
+    let pay = || async {
+        let (user, id) = ready.lock().unwrap().pop().unwrap();
+        data(&app.pay(&user, &id).await, "pay");
+    };
+    let expected = if app.is_postgres() { 10.0 } else { 8.0 };
+    assert_eq!(app.statements_of(pay).await, expected);
+}
+
 impl TestApp {
     /// The balance read from the database (the ticket may be DONE).
     async fn balance_after_done(&self, _token: &str) -> i64 {

@@ -290,6 +290,35 @@ impl QueueHub {
         lock(&self.versions).watermark
     }
 
+    /// Which of the tickets `ids` are admitted (PROGRESS, not lapsed) at
+    /// `now`, as a transaction holding the gate at `version` sees them;
+    /// `None` unless this hub has applied every version before `version`
+    /// (see [`Self::settle_plan`]).
+    #[must_use]
+    pub fn admitted_among(
+        &self,
+        version: i64,
+        ids: &[i64],
+        now: Timestamp,
+    ) -> Option<HashSet<i64>> {
+        let versions = lock(&self.versions);
+        if versions.watermark != version - 1 {
+            return None;
+        }
+        let admissions = lock(&self.admissions);
+        Some(
+            ids.iter()
+                .copied()
+                .filter(|id| {
+                    admissions
+                        .lapse_of
+                        .get(id)
+                        .is_some_and(|at| at.is_some_and(|at| at > now))
+                })
+                .collect(),
+        )
+    }
+
     /// What a settle at `now` would find, for a transaction that holds the
     /// gate at queue version `version` and has already changed the tickets
     /// `earlier` (admitted ones only, never to WAITING: the line is the
@@ -704,6 +733,31 @@ mod tests {
             expires_at: Some(lapses_at),
             ..ticket(id, TicketStatus::Progress)
         }
+    }
+
+    #[test]
+    fn a_current_hub_knows_which_tickets_are_admitted() {
+        let now = Utc::now();
+        let (past, future) = (
+            now - chrono::TimeDelta::seconds(1),
+            now + chrono::TimeDelta::seconds(60),
+        );
+        let hub = QueueHub::new(vec![3], vec![(1, Some(past)), (2, Some(future))], 10);
+        // Lapsed, admitted, waiting, unknown.
+        let ids = [1, 2, 3, 4];
+        assert_eq!(hub.admitted_among(11, &ids, now), Some(HashSet::from([2])));
+        assert_eq!(hub.admitted_among(12, &ids, now), None, "11 is missing");
+        hub.apply(&at(
+            11,
+            vec![
+                Ticket {
+                    status: TicketStatus::Done,
+                    ..admitted_until(2, future)
+                },
+                admitted_until(3, future),
+            ],
+        ));
+        assert_eq!(hub.admitted_among(12, &ids, now), Some(HashSet::from([3])));
     }
 
     #[test]
