@@ -180,10 +180,10 @@ async fn commit<B: Batched>(
     let (answers, changes) = write(domain, &txn, batch)
         .await
         .map_err(Failure::BeforeCommit)?;
-    txn.commit()
+    domain
+        .commit_queue(txn, &changes)
         .await
-        .map_err(|err| Failure::Uncertain(err.into()))?;
-    domain.publish(&changes);
+        .map_err(Failure::Uncertain)?;
     Ok(answers)
 }
 

@@ -161,7 +161,7 @@ impl Domain {
 
     /// Hands the queue changes of a transaction this process committed to
     /// the hub, counting admissions.
-    pub(crate) fn publish(&self, changes: &queue::QueueChanges) {
+    fn publish(&self, changes: &queue::QueueChanges) {
         let now = self.now();
         let mut admitted = 0;
         for ticket in &changes.tickets {
@@ -175,6 +175,35 @@ impl Domain {
         }
         self.metrics.admissions.inc_by(admitted);
         self.hub.apply(changes);
+    }
+
+    /// Commits `txn` and publishes its queue `changes`. When the commit
+    /// fails, it may still have committed: the error can come after the
+    /// database received the COMMIT. A version committed and not published
+    /// would hold back every later one in the hub, and this instance's
+    /// listener ignores its own announcements, so a catch-up from the
+    /// database starts at once (the sweeper's check stays the backstop).
+    ///
+    /// # Errors
+    /// When the commit fails.
+    pub(crate) async fn commit_queue(
+        &self,
+        txn: DatabaseTransaction,
+        changes: &queue::QueueChanges,
+    ) -> Result<()> {
+        if let Err(err) = txn.commit().await {
+            if changes.version.is_some() {
+                let domain = self.clone();
+                tokio::spawn(async move {
+                    if let Err(err) = queue::catch_up(&domain).await {
+                        tracing::warn!(error = ?err, "catch-up after a failed commit failed");
+                    }
+                });
+            }
+            return Err(err.into());
+        }
+        self.publish(changes);
+        Ok(())
     }
 
     /// Begins a write transaction ([`crate::db::begin_write`]), counted.

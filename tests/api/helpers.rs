@@ -207,9 +207,8 @@ impl TestApp {
 
     /// The SQL statements `request` costs the server, as it counts them
     /// (`seatline_db_statements_total`); `request` must be repeatable.
-    /// Background work (the sweeper; on PostgreSQL, the catch-up after the
-    /// server's own NOTIFY) only adds statements, so the fewest seen over
-    /// five tries are the cost. A scrape reads too: what one costs is
+    /// Background work (the sweeper, a catch-up) only adds statements, so
+    /// the fewest seen over five tries are the cost. A scrape reads too: what one costs is
     /// taken off.
     pub async fn statements_of<F, Fut>(&self, mut request: F) -> f64
     where

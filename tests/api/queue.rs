@@ -230,4 +230,16 @@ async fn a_join_settles_the_queue_without_reading_it() {
     let tickets = app.scalar("SELECT COUNT(*) FROM queue_tickets").await;
     let admitted = "SELECT COUNT(*) FROM queue_tickets WHERE status = 'PROGRESS'";
     assert_eq!(app.scalar(admitted).await, 2, "of {tickets}");
+
+    // Summed over many joins, not the fewest of a few: an instance that
+    // read for its own announcements (PostgreSQL) would add statements to
+    // some of them, a moment after each commit.
+    let statements = || async { app.metrics().await["seatline_db_statements_total"] };
+    let (a, b) = (statements().await, statements().await);
+    for _ in 0..100 {
+        join().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let c = statements().await;
+    assert_eq!((c - b) - (b - a), 3.0 * 100.0, "100 joins");
 }

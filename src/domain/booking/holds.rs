@@ -1,11 +1,11 @@
 //! Group commit for `holdSeat` (see [`crate::domain::batched`]).
 //!
 //! Each step of a hold batch is one statement for the whole batch: the
-//! holders' tickets touched and their holds counted, lapsed holds on the
-//! seats ended (only if a check saw one), the seats claimed, the
-//! reservations inserted. A lone hold on a seat never held is five
-//! statements, `BEGIN` and `COMMIT` included; an idempotency key adds two,
-//! to claim the key and to store the outcome.
+//! holders' tickets touched and their holds counted (two statements on
+//! PostgreSQL), lapsed holds on the seats ended (only if a check saw one),
+//! the seats claimed, the reservations inserted. A lone hold on a seat
+//! never held is five statements on SQLite, `BEGIN` and `COMMIT` included;
+//! an idempotency key adds two, to claim the key and to store the outcome.
 //!
 //! The rules stay those of a hold written alone:
 //! - a user has at most one hold in a batch, so each counts against the

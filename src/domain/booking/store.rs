@@ -178,7 +178,8 @@ pub(super) async fn touch_holders(
     ]));
     let mut holders = HashMap::new();
     for row in txn.query_all_raw(DbBackend::Sqlite.build(&touch)).await? {
-        if row.try_get_by_index::<bool>(1)? {
+        // NULL for a PROGRESS ticket without `expires_at`: not admitted.
+        if row.try_get_by_index::<Option<bool>>(1)?.unwrap_or(false) {
             let held: i64 = row.try_get_by_index(2)?;
             holders.insert(row.try_get_by_index(0)?, u64::try_from(held).unwrap_or(0));
         }
@@ -380,35 +381,38 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
     if lapsed.is_empty() {
         return Ok(0);
     }
-    let (ids, seat_ids): (Vec<i64>, Vec<i64>) = lapsed.into_iter().unzip();
-    let expired = Reservations::update_many()
+    // Only the seats of the holds this update ends: another instance may
+    // have ended one of the holds read above and held its seat again.
+    let seat_ids: Vec<i64> = Reservations::update_many()
         .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
-        .filter(reservation::Column::Id.is_in(ids))
+        .filter(reservation::Column::Id.is_in(lapsed))
         .filter(reservation::Column::Status.eq(Db::Held))
         .filter(reservation::Column::ExpiresAt.lte(now))
-        .exec(&txn)
-        .await?;
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .map(|r| r.seat_id)
+        .collect();
     seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Available))
         .col_expr(
             seat::Column::HeldUntil,
             Expr::value(Option::<Timestamp>::None),
         )
-        .filter(seat::Column::Id.is_in(seat_ids))
+        .filter(seat::Column::Id.is_in(seat_ids.iter().copied()))
         .filter(seat::Column::Status.eq(DbSeat::Held))
         .filter(seat::Column::HeldUntil.lte(now))
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(expired.rows_affected)
+    Ok(seat_ids.len() as u64)
 }
 
-/// Up to a sweep's batch of holds past `expires_at`: (reservation, seat).
-async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<(i64, i64)>> {
+/// Up to a sweep's batch of holds past `expires_at`: their ids.
+async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<i64>> {
     Ok(Reservations::find()
         .select_only()
         .column(reservation::Column::Id)
-        .column(reservation::Column::SeatId)
         .filter(reservation::Column::Status.eq(Db::Held))
         .filter(reservation::Column::ExpiresAt.lte(now))
         .limit(SWEEP_BATCH)

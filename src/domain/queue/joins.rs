@@ -124,8 +124,7 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
             live.insert(ticket.user_id.clone(), ticket);
         }
     }
-    txn.commit().await?;
-    domain.publish(&changes);
+    domain.commit_queue(txn, &changes).await?;
     if domain.hub().applied_version() < gate.version() {
         // Another instance committed queue changes this one has not applied
         // yet: catch up so the positions we report count them. The joins

@@ -144,8 +144,7 @@ pub async fn settle(domain: &Domain) -> Result<QueueChanges> {
     let changes = settle_locked(domain, &txn, &gate, domain.now(), &[])
         .await?
         .changes;
-    txn.commit().await?;
-    domain.publish(&changes);
+    domain.commit_queue(txn, &changes).await?;
     Ok(changes)
 }
 

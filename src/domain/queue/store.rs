@@ -41,7 +41,8 @@ pub const QUEUE_CHANNEL: &str = "seatline_queue";
 /// A committed queue version as announced on [`QUEUE_CHANNEL`] by
 /// [`lock_gate`]: the version and the instance that committed it, as
 /// "<version> <instance>". The instance's own announcements tell it nothing
-/// its publish does not bring.
+/// its publish does not bring (after a commit whose outcome it could not
+/// tell, it catches up by itself: `Domain::commit_queue`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Announcement {
     pub version: i64,
