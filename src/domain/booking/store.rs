@@ -6,7 +6,7 @@ use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, QuerySelect, QueryTrait,
@@ -151,16 +151,10 @@ pub(super) async fn touch_holders(
             .map(|t| (t.id, held.get(&t.user_id).copied().unwrap_or(0)))
             .collect());
     }
-    let live_holds = Query::select()
-        .expr(Expr::col((Reservations, reservation::Column::Id)).count())
-        .from(Reservations)
-        .and_where(
-            Expr::col((Reservations, reservation::Column::UserId))
-                .equals((queue_ticket::Entity, queue_ticket::Column::UserId)),
-        )
-        .and_where(Expr::col((Reservations, reservation::Column::Status)).eq(Db::Held))
-        .and_where(Expr::col((Reservations, reservation::Column::ExpiresAt)).gt(now))
-        .to_owned();
+    let live_holds = holders_live_holds(
+        Expr::col((Reservations, reservation::Column::Id)).count(),
+        now,
+    );
     let admitted = queue_ticket::Column::Status
         .eq(QueueStatus::Progress)
         .and(queue_ticket::Column::ExpiresAt.gt(now));
@@ -218,8 +212,14 @@ async fn live_hold_counts(
 /// `NOT EXISTS` over reservations, correlated by user). A payment
 /// finishes the tickets of buyers for whom it holds.
 pub(crate) fn holds_nothing(now: Timestamp) -> Expr {
-    let live = Query::select()
-        .expr(Expr::val(1))
+    Expr::exists(holders_live_holds(Expr::val(1), now)).not()
+}
+
+/// `SELECT what` over the unexpired holds of a queue ticket's holder: a
+/// subquery correlated with `queue_tickets` by user.
+fn holders_live_holds(what: Expr, now: Timestamp) -> SelectStatement {
+    Query::select()
+        .expr(what)
         .from(Reservations)
         .and_where(
             Expr::col((Reservations, reservation::Column::UserId))
@@ -227,8 +227,7 @@ pub(crate) fn holds_nothing(now: Timestamp) -> Expr {
         )
         .and_where(Expr::col((Reservations, reservation::Column::Status)).eq(Db::Held))
         .and_where(Expr::col((Reservations, reservation::Column::ExpiresAt)).gt(now))
-        .to_owned();
-    Expr::exists(live).not()
+        .to_owned()
 }
 
 /// Ends the lapsed holds on `seats`, so the partial unique index on live
