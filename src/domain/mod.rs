@@ -182,7 +182,8 @@ impl Domain {
     /// database received the COMMIT. A version committed and not published
     /// would hold back every later one in the hub, and this instance's
     /// listener ignores its own announcements, so a catch-up from the
-    /// database starts at once (the sweeper's check stays the backstop).
+    /// database starts at once (the sweeper's check stays the backstop),
+    /// and until then the tickets it changed are read from the database.
     ///
     /// # Errors
     /// When the commit fails.
@@ -192,6 +193,7 @@ impl Domain {
         changes: &queue::QueueChanges,
     ) -> Result<()> {
         if let Err(err) = txn.commit().await {
+            self.hub.forget_uncertain(changes);
             if changes.version.is_some() {
                 let domain = self.clone();
                 tokio::spawn(async move {

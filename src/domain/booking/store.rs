@@ -392,6 +392,9 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
         .into_iter()
         .map(|r| r.seat_id)
         .collect();
+    if seat_ids.is_empty() {
+        return Ok(0);
+    }
     seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Available))
         .col_expr(

@@ -85,8 +85,9 @@ impl Batched for Pay {
         // On SQLite, whose one writer runs every batch in turn, a hub that
         // has applied every version before this one knows which tickets
         // are admitted. On PostgreSQL the touch's locks are needed as
-        // well: a hold batch elsewhere must not add a hold to a ticket
-        // this payment may finish, which the finish's snapshot would miss.
+        // well: a hold batch running meanwhile (here or elsewhere) must
+        // wait for this payment, or the finish, whose `NOT EXISTS` reads
+        // the snapshot its statement started with, could miss its hold.
         let known = (txn.get_database_backend() == DbBackend::Sqlite)
             .then(|| domain.hub().admitted_among(gate.version(), &tickets, now))
             .flatten();

@@ -440,6 +440,14 @@ impl QueueHub {
         self.publish(tickets);
     }
 
+    /// For a commit whose outcome is unknown: the tickets it changed are
+    /// read from the database again until a catch-up applies whatever it
+    /// committed.
+    pub fn forget_uncertain(&self, changes: &QueueChanges) {
+        let _versions = lock(&self.versions);
+        self.forget_admitted(&changes.tickets);
+    }
+
     fn forget_admitted(&self, tickets: &[Ticket]) {
         if let Some(admitted) = &self.admitted {
             let mut admitted = lock(admitted);
