@@ -9,7 +9,7 @@ use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, UpdateMany,
 };
 
 use super::holds::Claim;
@@ -37,12 +37,7 @@ pub(crate) async fn touch_admissions(
     if tickets.is_empty() {
         return Ok(HashSet::new());
     }
-    let touched = queue_ticket::Entity::update_many()
-        .col_expr(
-            queue_ticket::Column::Status,
-            Expr::col(queue_ticket::Column::Status),
-        )
-        .filter(queue_ticket::Column::Id.is_in(tickets.iter().copied()))
+    let touched = touch(tickets.iter().copied())
         .exec_with_returning(txn)
         .await?;
     Ok(touched
@@ -50,6 +45,17 @@ pub(crate) async fn touch_admissions(
         .filter(|t| t.status == QueueStatus::Progress && t.expires_at.is_some_and(|at| at > now))
         .map(|t| t.id)
         .collect())
+}
+
+/// The no-op update that locks the tickets `ids` (selected by id alone,
+/// see [`touch_admissions`]).
+fn touch(ids: impl IntoIterator<Item = i64>) -> UpdateMany<queue_ticket::Entity> {
+    queue_ticket::Entity::update_many()
+        .col_expr(
+            queue_ticket::Column::Status,
+            Expr::col(queue_ticket::Column::Status),
+        )
+        .filter(queue_ticket::Column::Id.is_in(ids))
 }
 
 /// `holdSeat`'s checks, on a read connection; the claim itself is written
@@ -158,20 +164,14 @@ pub(super) async fn touch_holders(
     let admitted = queue_ticket::Column::Status
         .eq(QueueStatus::Progress)
         .and(queue_ticket::Column::ExpiresAt.gt(now));
-    let mut touch = queue_ticket::Entity::update_many()
-        .col_expr(
-            queue_ticket::Column::Status,
-            Expr::col(queue_ticket::Column::Status),
-        )
-        .filter(queue_ticket::Column::Id.is_in(ids))
-        .into_query();
-    touch.returning(Query::returning().exprs([
+    let mut update = touch(ids).into_query();
+    update.returning(Query::returning().exprs([
         Expr::col(queue_ticket::Column::Id),
         admitted,
         Expr::SubQuery(None, Box::new(live_holds.into())),
     ]));
     let mut holders = HashMap::new();
-    for row in txn.query_all_raw(DbBackend::Sqlite.build(&touch)).await? {
+    for row in txn.query_all_raw(DbBackend::Sqlite.build(&update)).await? {
         // NULL for a PROGRESS ticket without `expires_at`: not admitted.
         if row.try_get_by_index::<Option<bool>>(1)?.unwrap_or(false) {
             let held: i64 = row.try_get_by_index(2)?;
