@@ -22,7 +22,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 
-use self::booking::{Holds, Taken};
+use self::booking::{Holds, RecentHolds, Taken};
 pub use self::error::{Error, Result};
 use self::payment::Payments;
 use self::queue::tokens::TokenKey;
@@ -55,6 +55,7 @@ pub struct Domain {
     joins: Arc<Joins>,
     holds: Arc<Holds>,
     taken: Arc<Taken>,
+    recent_holds: Arc<RecentHolds>,
     charges: Arc<Charges>,
     payments: Arc<Payments>,
     tokens: Arc<TokenKey>,
@@ -92,6 +93,7 @@ impl Domain {
             joins: Arc::default(),
             holds: Arc::default(),
             taken: Arc::default(),
+            recent_holds: Arc::default(),
             charges: Arc::default(),
             payments: Arc::default(),
             tokens: Arc::new(tokens),
@@ -144,6 +146,10 @@ impl Domain {
 
     pub(crate) fn taken(&self) -> &Taken {
         &self.taken
+    }
+
+    pub(crate) fn recent_holds(&self) -> &RecentHolds {
+        &self.recent_holds
     }
 
     pub(crate) fn charges(&self) -> &Charges {

@@ -10,14 +10,18 @@
 //!   the claim run while the user's ticket row is locked.
 //! - Nothing frees a seat before its hold lapses, so a seat seen taken is
 //!   refused without a read until then (`taken`).
+//! - A committed hold's owner, seat, price and expiry never change, so
+//!   `pay` finds a hold this process committed without a read (`recent`).
 
 mod holds;
+mod recent;
 mod store;
 mod taken;
 
 use serde::{Deserialize, Serialize};
 
 pub use self::holds::Holds;
+pub use self::recent::RecentHolds;
 pub use self::store::expire_lapsed_holds;
 pub(crate) use self::store::{holds_nothing, reservation_by_id, touch_admissions};
 pub use self::taken::Taken;
@@ -72,5 +76,7 @@ pub async fn hold_seat(
     let claim = hold
         .claim
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
-    batched::submit(domain, ticket, claim, key, request).await
+    let reservation = batched::submit(domain, ticket, claim, key, request).await?;
+    domain.recent_holds().remember(&reservation, domain.now());
+    Ok(reservation)
 }

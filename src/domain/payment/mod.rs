@@ -49,7 +49,11 @@ pub async fn pay(
     match idempotency::gate(domain, token, key, &mut pay).await? {
         Gate::Answered(answer) => answer,
         Gate::Passed { ticket, request } => {
-            batched::submit(domain, ticket, pay, key, request).await
+            let payment = batched::submit(domain, ticket, pay, key, request).await;
+            if payment.is_ok() {
+                domain.recent_holds().forget(reservation_id);
+            }
+            payment
         }
     }
 }

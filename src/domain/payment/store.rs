@@ -27,8 +27,9 @@ use crate::domain::queue::{QueueChanges, Ticket, settle_locked, store as queue_s
 use crate::domain::wallet::{balances, debit, record_ledger};
 use crate::metrics::{Counter, Histogram, Metrics};
 
-/// `pay`: the reservation is checked on a read connection first; the
-/// transaction's guarded updates check it again, with the balance.
+/// `pay`: the reservation is checked first, on a read connection unless
+/// this process committed its hold; the transaction's guarded updates
+/// check it again, with the balance.
 pub(super) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
@@ -48,7 +49,14 @@ impl Checked for Pay {
         // second statement, it could come from after a concurrent `pay` of
         // this very reservation, and answer INSUFFICIENT_BALANCE where the
         // truth is ALREADY_PAID.
-        self.payable = Some(self.payable(domain.reader(), ticket).await?);
+        let found = match domain
+            .recent_holds()
+            .unexpired(self.reservation_id, self.now)
+        {
+            Some(held) => Some(held),
+            None => reservation_by_id(domain.reader(), self.reservation_id, self.now).await?,
+        };
+        self.payable = Some(Self::judge(found, ticket)?);
         Ok(())
     }
 }
@@ -277,8 +285,15 @@ impl Pay {
     /// The caller's reservation if it can be paid at `now`: `NotFound` when
     /// it is someone else's (never reveal it), `AlreadyPaid`, `HoldExpired`.
     async fn payable<C: ConnectionTrait>(&self, db: &C, ticket: &Ticket) -> Result<Reservation> {
-        let reservation = reservation_by_id(db, self.reservation_id, self.now)
-            .await?
+        Self::judge(
+            reservation_by_id(db, self.reservation_id, self.now).await?,
+            ticket,
+        )
+    }
+
+    /// [`Self::payable`] of the reservation as `found`.
+    fn judge(found: Option<Reservation>, ticket: &Ticket) -> Result<Reservation> {
+        let reservation = found
             .filter(|r| r.user_id == ticket.user_id)
             .ok_or_else(|| Error::not_found("reservation"))?;
         match reservation.status {
