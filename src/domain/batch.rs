@@ -76,6 +76,11 @@ impl<R> Pending<R> {
         Some(batch)
     }
 
+    /// Whether requests wait for a batch.
+    pub(crate) fn is_waiting(&self) -> bool {
+        !self.lock().queue.is_empty()
+    }
+
     /// Held by the writer task. If the task panics, the requests of the
     /// batch it was writing are dropped (their callers get an error), and
     /// `restart` starts a new writer for the requests still queued; with
@@ -104,6 +109,66 @@ impl<R, F: FnOnce()> Drop for Writer<'_, R, F> {
             state.writing
         };
         if queued && let Some(restart) = self.restart.take() {
+            restart();
+        }
+    }
+}
+
+/// One writer task for several kinds of pending requests, whose batches
+/// then share transactions (see `crate::domain::batched`).
+#[derive(Debug, Default)]
+pub(crate) struct Lane {
+    writing: Mutex<bool>,
+}
+
+impl Lane {
+    fn lock(&self) -> MutexGuard<'_, bool> {
+        self.writing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Called after every request queued for the lane: `true` when no
+    /// writer runs and the caller must start one.
+    pub(crate) fn start(&self) -> bool {
+        !std::mem::replace(&mut *self.lock(), true)
+    }
+
+    /// Called by the writer when a look at every queue found nothing:
+    /// `true` when it must stop. A request queued after it looked
+    /// (`waiting`) and before it stopped found the lane busy and started no
+    /// writer, so the writer goes on for it, unless one has started since.
+    pub(crate) fn stop(&self, waiting: impl FnOnce() -> bool) -> bool {
+        *self.lock() = false;
+        !(waiting() && self.start())
+    }
+
+    /// Held by the writer task. If the task panics, the requests of the
+    /// turn it was writing are dropped (their callers get an error), and
+    /// `restart` starts a new writer if requests wait.
+    pub(crate) fn writer<W: Fn() -> bool, F: FnOnce()>(
+        &self,
+        waiting: W,
+        restart: F,
+    ) -> LaneWriter<'_, W, F> {
+        LaneWriter {
+            lane: self,
+            waiting,
+            restart: Some(restart),
+        }
+    }
+}
+
+pub(crate) struct LaneWriter<'a, W: Fn() -> bool, F: FnOnce()> {
+    lane: &'a Lane,
+    waiting: W,
+    restart: Option<F>,
+}
+
+impl<W: Fn() -> bool, F: FnOnce()> Drop for LaneWriter<'_, W, F> {
+    fn drop(&mut self) {
+        if std::thread::panicking()
+            && !self.lane.stop(&self.waiting)
+            && let Some(restart) = self.restart.take()
+        {
             restart();
         }
     }
@@ -164,5 +229,49 @@ mod tests {
         assert_eq!(pending.next_batch(3, fits), Some(vec![2, 12]));
         assert_eq!(pending.next_batch(1, fits), Some(vec![3]));
         assert_eq!(pending.next_batch(3, fits), Some(vec![4]));
+    }
+
+    #[test]
+    fn a_lane_has_one_writer_which_stops_only_when_nothing_waits() {
+        let lane = Lane::default();
+        assert!(lane.start(), "the first request starts the writer");
+        assert!(!lane.start(), "the next finds it running");
+        assert!(lane.stop(|| false), "nothing waits: it stops");
+        assert!(lane.start(), "a stopped writer is started again");
+        // A request queued after the writer's last look found it running.
+        assert!(!lane.stop(|| true), "it goes on for that request");
+        assert!(!lane.start(), "and is still the one writer");
+        // Or a new writer started for it between the two.
+        let stopped_for_good = lane.stop(|| {
+            assert!(lane.start(), "a request arrives and starts a writer");
+            true
+        });
+        assert!(stopped_for_good, "the old writer leaves it to the new one");
+    }
+
+    #[test]
+    fn a_lane_writer_that_panics_is_replaced_while_requests_wait() {
+        use std::panic::{AssertUnwindSafe, catch_unwind};
+        use std::sync::atomic::{AtomicU32, Ordering};
+
+        let lane = Lane::default();
+        let restarts = AtomicU32::new(0);
+        let restart = || {
+            restarts.fetch_add(1, Ordering::Relaxed);
+        };
+        let panic_while = |waiting: bool| {
+            let _ = catch_unwind(AssertUnwindSafe(|| {
+                let _writer = lane.writer(|| waiting, restart);
+                panic!("a bug while writing");
+            }));
+        };
+        assert!(lane.start());
+        panic_while(true);
+        assert_eq!(restarts.load(Ordering::Relaxed), 1, "requests wait");
+        assert!(!lane.start(), "the replacement holds the lane");
+
+        panic_while(false);
+        assert_eq!(restarts.load(Ordering::Relaxed), 1, "nothing waits");
+        assert!(lane.start(), "the next request starts a writer");
     }
 }

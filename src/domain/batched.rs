@@ -11,6 +11,15 @@
 //!
 //! A user has at most one request in a batch: each is then written as it
 //! would be alone, after the user's earlier requests.
+//!
+//! On SQLite, whose one connection writes every transaction in turn, the
+//! three mutations share one writer task (the lane,
+//! [`super::batch::Lane`]), and the charges, holds and payments waiting
+//! when it gets its turn are written in one transaction: one
+//! `BEGIN`/`COMMIT` and one fsync where there were up to three. If a
+//! statement fails, each batch is written again on its own. On PostgreSQL
+//! each mutation has its own writer, and their transactions run side by
+//! side on the pool.
 
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -18,7 +27,10 @@ use serde::de::DeserializeOwned;
 use tokio::sync::oneshot;
 
 use super::batch::Pending;
+use super::booking::Claim;
+use super::payment::Pay;
 use super::queue::{QueueChanges, Ticket};
+use super::wallet::Charge;
 use super::{Domain, Error, Result, idempotency};
 use crate::clock::Timestamp;
 use crate::metrics::{Counter, Histogram, Metrics};
@@ -84,8 +96,14 @@ pub(crate) async fn submit<B: Batched>(
         key: key.map(|key| (key.to_owned(), request.clone())),
         reply,
     };
-    if B::pending(domain).push(queued) {
-        start_writer::<B>(domain.clone());
+    let first = B::pending(domain).push(queued);
+    match domain.lane() {
+        // Asked after every request: the lane's writer may be on its way
+        // out, having looked at this queue before the push.
+        Some(lane) if lane.start() => start_lane(domain.clone()),
+        Some(_) => {}
+        None if first => start_writer::<B>(domain.clone()),
+        None => {}
     }
     match (answer.await, key) {
         (Ok(Answer::Done(result)), _) => result,
@@ -104,30 +122,177 @@ fn start_writer<B: Batched>(domain: Domain) {
 async fn write_batches<B: Batched>(domain: Domain) {
     let pending = B::pending(&domain);
     let _writer = pending.writer(|| start_writer::<B>(domain.clone()));
-    let one_per_user = |batch: &[Request<B>], r: &Request<B>| {
-        batch.iter().all(|b| b.ticket.user_id != r.ticket.user_id)
-    };
     while let Some(batch) = pending.next_batch(MAX_BATCH, one_per_user) {
         B::metrics(domain.metrics()).0.observe(batch.len() as f64);
-        match commit(&domain, &batch).await {
-            Ok(answers) => reply(&domain, batch, answers),
-            Err(Failure::BeforeCommit(err)) if batch.len() > 1 => {
-                // A deadlock with another instance, or one request the
-                // database refuses: nothing was written, and the others
-                // must not pay for it.
-                tracing::warn!(error = ?err, requests = batch.len(), "a batch failed; writing its requests one by one");
-                for request in batch {
-                    let answers = commit(&domain, std::slice::from_ref(&request))
-                        .await
-                        .unwrap_or_else(|failure| failed(failure, 1));
-                    reply(&domain, vec![request], answers);
-                }
-            }
-            Err(failure) => {
-                let n = batch.len();
-                reply(&domain, batch, failed(failure, n));
+        write_alone(&domain, batch).await;
+    }
+}
+
+fn one_per_user<B: Batched>(batch: &[Request<B>], request: &Request<B>) -> bool {
+    batch
+        .iter()
+        .all(|b| b.ticket.user_id != request.ticket.user_id)
+}
+
+/// Writes `batch` in a transaction of its own and answers its requests.
+async fn write_alone<B: Batched>(domain: &Domain, batch: Vec<Request<B>>) {
+    if batch.is_empty() {
+        return;
+    }
+    match commit(domain, &batch).await {
+        Ok(answers) => reply(domain, batch, answers),
+        Err(Failure::BeforeCommit(err)) if batch.len() > 1 => {
+            // A deadlock with another instance, or one request the
+            // database refuses: nothing was written, and the others
+            // must not pay for it.
+            tracing::warn!(error = ?err, requests = batch.len(), "a batch failed; writing its requests one by one");
+            for request in batch {
+                let answers = commit(domain, std::slice::from_ref(&request))
+                    .await
+                    .unwrap_or_else(|failure| failed(&failure, 1));
+                reply(domain, vec![request], answers);
             }
         }
+        Err(failure) => fail(domain, batch, &failure),
+    }
+}
+
+/// Answers every request of `batch`, whose transaction failed, with an
+/// internal error.
+fn fail<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, failure: &Failure) {
+    if !batch.is_empty() {
+        let n = batch.len();
+        reply(domain, batch, failed(failure, n));
+    }
+}
+
+fn start_lane(domain: Domain) {
+    tokio::spawn(write_lane(domain));
+}
+
+/// The lane's writer: a turn at a time, until a look at every queue finds
+/// nothing.
+async fn write_lane(domain: Domain) {
+    let Some(lane) = domain.lane() else {
+        return;
+    };
+    let _writer = lane.writer(|| Turn::waiting(&domain), || start_lane(domain.clone()));
+    loop {
+        let turn = Turn::take(&domain);
+        if turn.is_empty() {
+            if lane.stop(|| Turn::waiting(&domain)) {
+                return;
+            }
+            continue;
+        }
+        turn.write(&domain).await;
+    }
+}
+
+/// What the lane writes in one transaction: a batch of each mutation (any
+/// of them may be empty). Charges come first, so a payment in the same
+/// turn sees the balance they credit.
+struct Turn {
+    charges: Vec<Request<Charge>>,
+    holds: Vec<Request<Claim>>,
+    payments: Vec<Request<Pay>>,
+}
+
+impl Turn {
+    fn take(domain: &Domain) -> Self {
+        Self {
+            charges: next_batch(domain),
+            holds: next_batch(domain),
+            payments: next_batch(domain),
+        }
+    }
+
+    fn waiting(domain: &Domain) -> bool {
+        Charge::pending(domain).is_waiting()
+            || Claim::pending(domain).is_waiting()
+            || Pay::pending(domain).is_waiting()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.charges.is_empty() && self.holds.is_empty() && self.payments.is_empty()
+    }
+
+    async fn write(self, domain: &Domain) {
+        match self.commit(domain).await {
+            Ok((charges, holds, payments)) => {
+                reply(domain, self.charges, charges);
+                reply(domain, self.holds, holds);
+                reply(domain, self.payments, payments);
+            }
+            Err(Failure::BeforeCommit(err)) => {
+                // Nothing was written. Each batch is written again on its
+                // own, and request by request if it fails again, so the
+                // one request the database refuses fails alone.
+                tracing::warn!(error = ?err, "a turn failed; writing its batches one by one");
+                write_alone(domain, self.charges).await;
+                write_alone(domain, self.holds).await;
+                write_alone(domain, self.payments).await;
+            }
+            Err(failure) => {
+                fail(domain, self.charges, &failure);
+                fail(domain, self.holds, &failure);
+                fail(domain, self.payments, &failure);
+            }
+        }
+    }
+
+    /// One transaction for the turn: each batch's answers, in order.
+    #[allow(clippy::type_complexity)]
+    async fn commit(
+        &self,
+        domain: &Domain,
+    ) -> Result<
+        (
+            Vec<Answer<<Charge as Batched>::Output>>,
+            Vec<Answer<<Claim as Batched>::Output>>,
+            Vec<Answer<<Pay as Batched>::Output>>,
+        ),
+        Failure,
+    > {
+        let txn = domain.begin_write().await.map_err(Failure::Uncertain)?;
+        let written = async {
+            let (charges, charged) = write(domain, &txn, &self.charges).await?;
+            let (holds, held) = write(domain, &txn, &self.holds).await?;
+            let (payments, paid) = write(domain, &txn, &self.payments).await?;
+            Ok((charges, holds, payments, only_one([charged, held, paid])?))
+        };
+        let (charges, holds, payments, changes) = written.await.map_err(Failure::BeforeCommit)?;
+        domain
+            .commit_queue(txn, &changes)
+            .await
+            .map_err(Failure::Uncertain)?;
+        Ok((charges, holds, payments))
+    }
+}
+
+/// The next batch of `B` (empty when none waits).
+fn next_batch<B: Batched>(domain: &Domain) -> Vec<Request<B>> {
+    let batch = B::pending(domain)
+        .next_batch(MAX_BATCH, one_per_user)
+        .unwrap_or_default();
+    if !batch.is_empty() {
+        B::metrics(domain.metrics()).0.observe(batch.len() as f64);
+    }
+    batch
+}
+
+/// The queue changes of a turn, made by one of its batches at most (only
+/// payments change the queue).
+fn only_one<const N: usize>(changes: [QueueChanges; N]) -> Result<QueueChanges> {
+    let mut made = changes
+        .into_iter()
+        .filter(|c| c.version.is_some() || !c.tickets.is_empty());
+    let first = made.next().unwrap_or_default();
+    match made.next() {
+        None => Ok(first),
+        Some(_) => Err(Error::invariant(
+            "two batches of one transaction changed the queue",
+        )),
     }
 }
 
@@ -156,7 +321,7 @@ fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Vec<Answe
 
 /// The answers of `n` requests whose transaction failed: an internal
 /// error each (its cause is logged, never shown).
-fn failed<T>(failure: Failure, n: usize) -> Vec<Answer<T>> {
+fn failed<T>(failure: &Failure, n: usize) -> Vec<Answer<T>> {
     match failure {
         Failure::BeforeCommit(err) => {
             tracing::error!(error = ?err, requests = n, "a batched write failed");

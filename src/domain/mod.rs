@@ -22,6 +22,7 @@ use std::sync::Arc;
 use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 
+use self::batch::Lane;
 use self::booking::{Holds, RecentHolds, Taken};
 pub use self::error::{Error, Result};
 use self::payment::Payments;
@@ -58,6 +59,8 @@ pub struct Domain {
     recent_holds: Arc<RecentHolds>,
     charges: Arc<Charges>,
     payments: Arc<Payments>,
+    /// On SQLite: the one writer of holds, charges and payments.
+    lane: Option<Arc<Lane>>,
     tokens: Arc<TokenKey>,
     metrics: Arc<Metrics>,
 }
@@ -79,7 +82,8 @@ impl Domain {
         let waiting = queue::store::waiting_ids(&db).await?;
         let admitted = queue::store::admitted_lapses(&db).await?;
         let mut hub = QueueHub::new(waiting, admitted, version);
-        if db.get_database_backend() == DbBackend::Sqlite {
+        let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+        if sqlite {
             // One process owns a SQLite file (start-up refuses a second),
             // so every queue change passes through this hub first.
             hub = hub.keeping_admitted();
@@ -96,6 +100,7 @@ impl Domain {
             recent_holds: Arc::default(),
             charges: Arc::default(),
             payments: Arc::default(),
+            lane: sqlite.then(Arc::default),
             tokens: Arc::new(tokens),
             metrics,
         })
@@ -146,6 +151,12 @@ impl Domain {
 
     pub(crate) fn taken(&self) -> &Taken {
         &self.taken
+    }
+
+    /// Where holds, charges and payments queue when one writer writes
+    /// them all (SQLite); `None` on PostgreSQL.
+    pub(crate) fn lane(&self) -> Option<&Lane> {
+        self.lane.as_deref()
     }
 
     pub(crate) fn recent_holds(&self) -> &RecentHolds {

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{DATE, code, concurrently, data, spawn_app, spawn_app_with};
@@ -305,4 +306,136 @@ async fn payments_and_charges_written_together_are_each_answered_as_if_alone() {
         assert_eq!(value("sum"), 30.0, "{kind}");
         assert!(value("count") < 30.0, "no two {kind}s shared a batch");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn charges_holds_and_payments_sent_together_share_transactions_on_sqlite() {
+    // Twenty payers with a covered hold, twenty holders and twenty
+    // chargers, all at once. On SQLite, whose one connection writes every
+    // transaction in turn, what waits of the three kinds is written in one
+    // transaction; on PostgreSQL each batch has its own.
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 60).await);
+    let payers = Arc::new(
+        concurrently(20, |i| {
+            let app = app.clone();
+            async move {
+                let token = app.admitted(&format!("payer{i}")).await;
+                let held = data(&app.hold(&token, DATE, i as i32 + 1).await, "holdSeat").clone();
+                app.charge(&token, held["price"].as_i64().unwrap()).await;
+                (token, held["id"].as_str().unwrap().to_owned())
+            }
+        })
+        .await,
+    );
+    let others = Arc::new(
+        concurrently(40, |i| {
+            let app = app.clone();
+            async move { app.admitted(&format!("other{i}")).await }
+        })
+        .await,
+    );
+    let before = app.metrics().await;
+    let answers = concurrently(60, |i| {
+        let (app, payers, others) = (app.clone(), payers.clone(), others.clone());
+        async move {
+            let n = i / 3;
+            match i % 3 {
+                0 => data(&app.pay(&payers[n].0, &payers[n].1).await, "pay").clone(),
+                1 => data(&app.hold(&others[n], DATE, 21 + n as i32).await, "holdSeat").clone(),
+                _ => data(&app.charge(&others[20 + n], 1_000).await, "chargeBalance").clone(),
+            }
+        }
+    })
+    .await;
+    assert_eq!(answers.len(), 60, "every request answered without an error");
+    let after = app.metrics().await;
+    let delta = |name: &str| after[name] - before[name];
+    let batches: f64 = ["charge", "hold", "payment"]
+        .iter()
+        .map(|kind| delta(&format!("seatline_{kind}_batch_size_count")))
+        .sum();
+    let transactions = delta("seatline_db_transactions_total");
+    if app.is_postgres() {
+        assert!(transactions >= batches, "{transactions} < {batches}");
+    } else {
+        assert!(transactions < batches, "no two kinds shared a transaction");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM seats WHERE status = 'SOLD'")
+            .await,
+        20
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_payment_the_database_refuses_fails_alone_among_charges_and_holds() {
+    // A held seat made AVAILABLE behind the server's back: selling it
+    // fails the payment's statements, and with them the transaction it
+    // shares with whatever was sent beside it. Those are written again
+    // without it, and only the payment fails.
+    let app = Arc::new(spawn_app_with(|s| s.queue_capacity = 30).await);
+    let payer = app.admitted("payer").await;
+    let held = data(&app.hold(&payer, DATE, 1).await, "holdSeat").clone();
+    let (id, price) = (
+        held["id"].as_str().unwrap().to_owned(),
+        held["price"].as_i64().unwrap(),
+    );
+    app.charge(&payer, price).await;
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE seats SET status = 'AVAILABLE', held_until = NULL \
+             WHERE id = (SELECT seat_id FROM reservations WHERE id = {id})"
+        ))
+        .await
+        .unwrap();
+    let others = Arc::new(
+        concurrently(20, |i| {
+            let app = app.clone();
+            async move { app.admitted(&format!("other{i}")).await }
+        })
+        .await,
+    );
+    let answers = concurrently(21, |i| {
+        let (app, others, payer, id) = (app.clone(), others.clone(), payer.clone(), id.clone());
+        async move {
+            match i {
+                0 => app.pay(&payer, &id).await,
+                i if i % 2 == 0 => app.charge(&others[i - 1], 1_000).await,
+                i => app.hold(&others[i - 1], DATE, 1 + i as i32).await,
+            }
+        }
+    })
+    .await;
+    assert_eq!(code(&answers[0]), Some("INTERNAL"), "{}", answers[0]);
+    for (i, body) in answers.iter().enumerate().skip(1) {
+        let field = if i % 2 == 0 {
+            "chargeBalance"
+        } else {
+            "holdSeat"
+        };
+        data(body, field);
+    }
+    assert_eq!(
+        app.balance(&payer).await,
+        price,
+        "nothing of the payment stays"
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM payments").await, 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
+            .await,
+        11
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'CHARGE'")
+            .await,
+        11
+    );
 }

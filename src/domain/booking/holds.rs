@@ -33,7 +33,7 @@ pub struct Holds(Pending<Request<Claim>>);
 
 /// A hold on the seat the checks found.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Claim {
+pub(crate) struct Claim {
     pub seat_id: i64,
     /// The check saw the seat AVAILABLE: it had no hold, live or lapsed.
     pub unheld: bool,

@@ -20,6 +20,7 @@ mod taken;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::holds::Claim;
 pub use self::holds::Holds;
 pub use self::recent::RecentHolds;
 pub use self::store::expire_lapsed_holds;

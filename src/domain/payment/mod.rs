@@ -10,6 +10,7 @@
 
 mod store;
 
+pub(crate) use self::store::Pay;
 pub use self::store::Payments;
 
 use serde::{Deserialize, Serialize};

@@ -30,7 +30,7 @@ use crate::metrics::{Counter, Histogram, Metrics};
 /// `pay`: the reservation is checked first, on a read connection unless
 /// this process committed its hold; the transaction's guarded updates
 /// check it again, with the balance.
-pub(super) struct Pay {
+pub(crate) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
     /// The reservation as [`Checked::check`] found it, payable then.

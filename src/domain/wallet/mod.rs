@@ -10,6 +10,7 @@ mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use self::store::Charge;
 pub use self::store::Charges;
 pub(crate) use self::store::{balances, debit, record as record_ledger};
 

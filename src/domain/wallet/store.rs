@@ -33,7 +33,7 @@ pub(super) async fn balance<C: ConnectionTrait>(db: &C, user_id: &str) -> Result
 
 /// `chargeBalance`: the amount is checked before the write; whether it
 /// fits in the balance, only by the write.
-pub(super) struct Charge {
+pub(crate) struct Charge {
     pub amount_won: i64,
     pub max_charge_won: i64,
 }
