@@ -9,6 +9,10 @@
 //!
 //! Batches are written by a spawned task, never by a request's own future:
 //! a client that hangs up cannot cancel other users' writes half way.
+//!
+//! A queue's writer is its own ([`Pending`] keeps the flag that says one
+//! runs), or, for queues whose batches share transactions, the [`Lane`]'s,
+//! whose flag then decides instead.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

@@ -1,25 +1,28 @@
 //! Mutations behind the gate written in group commits (see
 //! [`crate::domain::batch`]): `holdSeat`, `chargeBalance` and `pay`.
 //!
-//! A request that passed [`idempotency::gate`] queues here. Its batch is
-//! one transaction: the batch's idempotency keys are claimed, the
-//! mutation's steps run once for the whole batch, each request's outcome
-//! is stored under its key, and everything commits together. If a
-//! statement fails, its batch is written again one request at a time, so
-//! one request the database refuses does not fail the others; if the
-//! COMMIT fails, which may have committed, its requests fail instead.
+//! A request that passed [`idempotency::gate`] queues here. In a batch,
+//! the batch's idempotency keys are claimed, the mutation's steps run once
+//! for the whole batch, each request's outcome is stored under its key,
+//! and everything commits together. If a statement fails, the batch is
+//! written again one request at a time, so one request the database
+//! refuses does not fail the others; if the COMMIT fails, which may have
+//! committed, its requests fail instead.
 //!
 //! A user has at most one request in a batch: each is then written as it
 //! would be alone, after the user's earlier requests.
 //!
-//! On SQLite, whose one connection writes every transaction in turn, the
-//! three mutations share one writer task (the lane,
-//! [`super::batch::Lane`]), and the charges, holds and payments waiting
-//! when it gets its turn are written in one transaction: one
-//! `BEGIN`/`COMMIT` and one fsync where there were up to three. If a
-//! statement fails, each batch is written again on its own. On PostgreSQL
-//! each mutation has its own writer, and their transactions run side by
-//! side on the pool.
+//! On PostgreSQL each mutation has its own writer task, and each batch its
+//! own transaction; they run side by side on the pool. On SQLite, whose
+//! one connection writes every transaction in turn, the three mutations
+//! share one writer task (the lane, [`super::batch::Lane`]): the charges,
+//! holds and payments waiting when it takes its turn are written in one
+//! transaction, one `BEGIN`/`COMMIT` and one fsync where there were up to
+//! three, charges first. The requests of a turn were all waiting at once,
+//! so any order is one they could have had. If a statement fails, each
+//! batch of the turn is written again on its own, as above. A mutation
+//! added here must be added to the lane's [`Turn`] as well, or on SQLite
+//! its requests would wait forever.
 
 use sea_orm::DatabaseTransaction;
 use serde::Serialize;
@@ -120,10 +123,13 @@ fn start_writer<B: Batched>(domain: Domain) {
 }
 
 async fn write_batches<B: Batched>(domain: Domain) {
-    let pending = B::pending(&domain);
-    let _writer = pending.writer(|| start_writer::<B>(domain.clone()));
-    while let Some(batch) = pending.next_batch(MAX_BATCH, one_per_user) {
-        B::metrics(domain.metrics()).0.observe(batch.len() as f64);
+    let _writer = B::pending(&domain).writer(|| start_writer::<B>(domain.clone()));
+    loop {
+        let batch = next_batch::<B>(&domain);
+        if batch.is_empty() {
+            // The queue was found empty, and the writer marked stopped.
+            return;
+        }
         write_alone(&domain, batch).await;
     }
 }
@@ -218,6 +224,18 @@ impl Turn {
     }
 
     async fn write(self, domain: &Domain) {
+        let kinds = [
+            self.charges.is_empty(),
+            self.holds.is_empty(),
+            self.payments.is_empty(),
+        ];
+        if kinds.iter().filter(|empty| !**empty).count() == 1 {
+            // One batch: written as it would be without the lane.
+            write_alone(domain, self.charges).await;
+            write_alone(domain, self.holds).await;
+            write_alone(domain, self.payments).await;
+            return;
+        }
         match self.commit(domain).await {
             Ok((charges, holds, payments)) => {
                 reply(domain, self.charges, charges);
@@ -254,23 +272,18 @@ impl Turn {
         ),
         Failure,
     > {
-        let txn = domain.begin_write().await.map_err(Failure::Uncertain)?;
-        let written = async {
-            let (charges, charged) = write(domain, &txn, &self.charges).await?;
-            let (holds, held) = write(domain, &txn, &self.holds).await?;
-            let (payments, paid) = write(domain, &txn, &self.payments).await?;
-            Ok((charges, holds, payments, only_one([charged, held, paid])?))
-        };
-        let (charges, holds, payments, changes) = written.await.map_err(Failure::BeforeCommit)?;
-        domain
-            .commit_queue(txn, &changes)
-            .await
-            .map_err(Failure::Uncertain)?;
-        Ok((charges, holds, payments))
+        in_transaction(domain, async |txn| {
+            let (charges, charged) = write(domain, txn, &self.charges).await?;
+            let (holds, held) = write(domain, txn, &self.holds).await?;
+            let (payments, paid) = write(domain, txn, &self.payments).await?;
+            Ok(((charges, holds, payments), only_one([charged, held, paid])?))
+        })
+        .await
     }
 }
 
-/// The next batch of `B` (empty when none waits).
+/// The next batch of `B`, counted; empty when none waits, which marks the
+/// writer of `B`'s own queue stopped (see [`Pending::next_batch`]).
 fn next_batch<B: Batched>(domain: &Domain) -> Vec<Request<B>> {
     let batch = B::pending(domain)
         .next_batch(MAX_BATCH, one_per_user)
@@ -341,15 +354,22 @@ async fn commit<B: Batched>(
     domain: &Domain,
     batch: &[Request<B>],
 ) -> Result<Vec<Answer<B::Output>>, Failure> {
+    in_transaction(domain, async |txn| write(domain, txn, batch).await).await
+}
+
+/// Begins a write transaction, runs `write` in it and commits what it
+/// wrote with the queue changes it made: what it returned besides them.
+async fn in_transaction<T>(
+    domain: &Domain,
+    write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<(T, QueueChanges)>,
+) -> Result<T, Failure> {
     let txn = domain.begin_write().await.map_err(Failure::Uncertain)?;
-    let (answers, changes) = write(domain, &txn, batch)
-        .await
-        .map_err(Failure::BeforeCommit)?;
+    let (written, changes) = write(&txn).await.map_err(Failure::BeforeCommit)?;
     domain
         .commit_queue(txn, &changes)
         .await
         .map_err(Failure::Uncertain)?;
-    Ok(answers)
+    Ok(written)
 }
 
 /// Everything before the COMMIT: the keys claimed, the batch written and
@@ -361,10 +381,11 @@ async fn write<B: Batched>(
 ) -> Result<(Vec<Answer<B::Output>>, QueueChanges)> {
     let now = domain.now();
     let mut answers: Vec<Option<Answer<B::Output>>> = batch.iter().map(|_| None).collect();
-    // Keys come first in every writer's lock order, and are claimed
-    // sorted whatever the arrival order, so two instances' batches never
-    // wait for each other's keys in a cycle. (A deadlock PostgreSQL
-    // breaks anyway fails the batch; it is then written one by one.)
+    // Keys come first in every PostgreSQL writer's lock order, and are
+    // claimed sorted whatever the arrival order, so two instances' batches
+    // never wait for each other's keys in a cycle. (A deadlock PostgreSQL
+    // breaks anyway fails the batch; it is then written one by one. On
+    // SQLite, a turn's transaction holds the one write lock throughout.)
     let mut keyed: Vec<(&str, &str, &str, usize)> = batch
         .iter()
         .enumerate()

@@ -1,12 +1,15 @@
-//! Holds this process committed, by reservation id: what `pay` needs to
+//! Holds this process answered, by reservation id: what `pay` needs to
 //! know of a reservation, without reading it.
 //!
 //! Once a hold commits, its reservation's owner, seat, price and
 //! `expires_at` never change; only its status does, and the payment's
 //! guarded confirm checks that under the lock (reading the row to say why
 //! when it refuses). So until the hold lapses, paying it needs no read
-//! before the write. A hold this process did not commit (another
-//! instance's, or one from before a restart) is read as before.
+//! before the write. A hold is remembered when `holdSeat` answers with it:
+//! committed by this process, or replayed from an idempotency key, and
+//! then perhaps committed by another instance or paid since (the confirm
+//! still decides). Any other hold (another instance's, or one from before
+//! a restart) is read as before.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -48,7 +51,7 @@ impl RecentHolds {
             .cloned()
     }
 
-    /// Forgets a hold once paid.
+    /// Forgets a hold once paid, or refused for good.
     pub(crate) fn forget(&self, id: i64) {
         self.lock().remove(&id);
     }

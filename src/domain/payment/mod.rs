@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::batched;
 use super::booking::Reservation;
 use super::idempotency::{self, Gate};
-use super::{Domain, Result};
+use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +51,12 @@ pub async fn pay(
         Gate::Answered(answer) => answer,
         Gate::Passed { ticket, request } => {
             let payment = batched::submit(domain, ticket, pay, key, request).await;
-            if payment.is_ok() {
+            if matches!(
+                payment,
+                Ok(_) | Err(Error::AlreadyPaid | Error::HoldExpired | Error::NotFound { .. })
+            ) {
+                // Never to be paid again: its next `pay` reads the row and
+                // is refused before the writer.
                 domain.recent_holds().forget(reservation_id);
             }
             payment

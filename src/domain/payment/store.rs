@@ -28,8 +28,10 @@ use crate::domain::wallet::{balances, debit, record_ledger};
 use crate::metrics::{Counter, Histogram, Metrics};
 
 /// `pay`: the reservation is checked first, on a read connection unless
-/// this process committed its hold; the transaction's guarded updates
-/// check it again, with the balance.
+/// this process answered its hold ([`RecentHolds`]); the transaction's
+/// guarded updates check it again, with the balance.
+///
+/// [`RecentHolds`]: crate::domain::booking::RecentHolds
 pub(crate) struct Pay {
     pub reservation_id: i64,
     pub now: Timestamp,
