@@ -6,7 +6,7 @@ use std::sync::Arc;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::helpers::{DATE, code, concurrently, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, TestApp, code, concurrently, data, spawn_app, spawn_app_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn exactly_one_of_a_hundred_concurrent_holds_wins_a_seat() {
@@ -175,13 +175,7 @@ async fn purchases_under_contention_conserve_money_and_sell_each_seat_once() {
         app.scalar("SELECT SUM(balance_won) FROM wallets").await,
         deposits - spent
     );
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
-        )
-        .await,
-        0
-    );
+    assert_eq!(wallets_off_their_ledger(&app).await, 0);
     let _ = json!({});
 }
 
@@ -285,13 +279,7 @@ async fn payments_and_charges_written_together_are_each_answered_as_if_alone() {
             .await,
         20
     );
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
-        )
-        .await,
-        0
-    );
+    assert_eq!(wallets_off_their_ledger(&app).await, 0);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM wallet_ledger WHERE kind = 'PAYMENT'")
             .await,
@@ -365,13 +353,7 @@ async fn charges_holds_and_payments_sent_together_share_transactions_on_sqlite()
             .await,
         20
     );
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)"
-        )
-        .await,
-        0
-    );
+    assert_eq!(wallets_off_their_ledger(&app).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -438,4 +420,13 @@ async fn a_payment_the_database_refuses_fails_alone_among_charges_and_holds() {
             .await,
         11
     );
+}
+
+/// Wallets whose balance is not the sum of their ledger rows.
+async fn wallets_off_their_ledger(app: &TestApp) -> i64 {
+    app.scalar(
+        "SELECT COUNT(*) FROM wallets w WHERE w.balance_won <> \
+         (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)",
+    )
+    .await
 }
