@@ -195,6 +195,9 @@ async fn write_lane(domain: Domain) {
     }
 }
 
+/// A batch's answers, in order.
+type Answers<B> = Vec<Answer<<B as Batched>::Output>>;
+
 /// What the lane writes in one transaction: a batch of each mutation (any
 /// of them may be empty). Charges come first, so a payment in the same
 /// turn sees the balance they credit.
@@ -224,12 +227,12 @@ impl Turn {
     }
 
     async fn write(self, domain: &Domain) {
-        let kinds = [
-            self.charges.is_empty(),
-            self.holds.is_empty(),
-            self.payments.is_empty(),
+        let batches = [
+            !self.charges.is_empty(),
+            !self.holds.is_empty(),
+            !self.payments.is_empty(),
         ];
-        if kinds.iter().filter(|empty| !**empty).count() == 1 {
+        if batches.into_iter().filter(|&batch| batch).count() == 1 {
             // One batch: written as it would be without the lane.
             write_alone(domain, self.charges).await;
             write_alone(domain, self.holds).await;
@@ -260,18 +263,10 @@ impl Turn {
     }
 
     /// One transaction for the turn: each batch's answers, in order.
-    #[allow(clippy::type_complexity)]
     async fn commit(
         &self,
         domain: &Domain,
-    ) -> Result<
-        (
-            Vec<Answer<<Charge as Batched>::Output>>,
-            Vec<Answer<<Claim as Batched>::Output>>,
-            Vec<Answer<<Pay as Batched>::Output>>,
-        ),
-        Failure,
-    > {
+    ) -> Result<(Answers<Charge>, Answers<Claim>, Answers<Pay>), Failure> {
         in_transaction(domain, async |txn| {
             let (charges, charged) = write(domain, txn, &self.charges).await?;
             let (holds, held) = write(domain, txn, &self.holds).await?;
@@ -320,7 +315,7 @@ enum Failure {
     Uncertain(Error),
 }
 
-fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Vec<Answer<B::Output>>) {
+fn reply<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, answers: Answers<B>) {
     let committed = B::metrics(domain.metrics()).1;
     for (request, answer) in batch.into_iter().zip(answers) {
         // Counted as committed, replies or no: a replay is not a new
@@ -350,10 +345,7 @@ fn failed<T>(failure: &Failure, n: usize) -> Vec<Answer<T>> {
 
 /// One transaction for `batch` (at most one request per user): each
 /// request's answer, in order.
-async fn commit<B: Batched>(
-    domain: &Domain,
-    batch: &[Request<B>],
-) -> Result<Vec<Answer<B::Output>>, Failure> {
+async fn commit<B: Batched>(domain: &Domain, batch: &[Request<B>]) -> Result<Answers<B>, Failure> {
     in_transaction(domain, async |txn| write(domain, txn, batch).await).await
 }
 
@@ -378,7 +370,7 @@ async fn write<B: Batched>(
     domain: &Domain,
     txn: &DatabaseTransaction,
     batch: &[Request<B>],
-) -> Result<(Vec<Answer<B::Output>>, QueueChanges)> {
+) -> Result<(Answers<B>, QueueChanges)> {
     let now = domain.now();
     let mut answers: Vec<Option<Answer<B::Output>>> = batch.iter().map(|_| None).collect();
     // Keys come first in every PostgreSQL writer's lock order, and are
