@@ -18,6 +18,8 @@ mod recent;
 mod store;
 mod taken;
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 pub(crate) use self::holds::Claim;
@@ -31,6 +33,19 @@ use super::catalog::Seat;
 use super::idempotency::{self, Gate};
 use super::{Domain, Error, Result};
 use crate::clock::Timestamp;
+
+/// Makes room in a bounded memory of holds (`taken`, `recent`) before an
+/// insert: when it holds `max` entries, those no longer `live` are
+/// dropped, and if that leaves it more than half full, everything is.
+/// Forgetting only costs a read.
+fn make_room<K, V>(memory: &mut HashMap<K, V>, max: usize, mut live: impl FnMut(&V) -> bool) {
+    if memory.len() >= max {
+        memory.retain(|_, value| live(value));
+        if memory.len() > max / 2 {
+            memory.clear();
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ReservationStatus {

@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use super::{Reservation, ReservationStatus};
+use super::{Reservation, ReservationStatus, make_room};
 use crate::clock::Timestamp;
 
 /// Most holds remembered. When full, lapsed ones are dropped, and if that
@@ -32,12 +32,7 @@ impl RecentHolds {
             return;
         }
         let mut holds = self.lock();
-        if holds.len() >= MAX_HOLDS {
-            holds.retain(|_, held| held.expires_at > now);
-            if holds.len() > MAX_HOLDS / 2 {
-                holds.clear();
-            }
-        }
+        make_room(&mut holds, MAX_HOLDS, |held| held.expires_at > now);
         holds.insert(reservation.id, reservation.clone());
     }
 

@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
+use super::make_room;
 use crate::clock::Timestamp;
 
 /// Most seats remembered. When full, lapsed holds are dropped, and if
@@ -44,12 +45,9 @@ impl Taken {
         now: Timestamp,
     ) {
         let mut seats = self.lock();
-        if seats.len() >= MAX_SEATS {
-            seats.retain(|_, until| until.is_none_or(|until| until > now));
-            if seats.len() > MAX_SEATS / 2 {
-                seats.clear();
-            }
-        }
+        make_room(&mut seats, MAX_SEATS, |until| {
+            until.is_none_or(|until| until > now)
+        });
         seats.insert((date_id, number), until);
     }
 
