@@ -302,7 +302,7 @@ impl QueueHub {
         now: Timestamp,
     ) -> Option<HashSet<i64>> {
         let versions = lock(&self.versions);
-        if versions.watermark != version - 1 {
+        if !versions.current_for(version) {
             return None;
         }
         let admissions = lock(&self.admissions);
@@ -339,7 +339,7 @@ impl QueueHub {
         earlier: &[Ticket],
     ) -> Option<SettlePlan> {
         let versions = lock(&self.versions);
-        if versions.watermark != version - 1
+        if !versions.current_for(version)
             || earlier.iter().any(|t| t.status == TicketStatus::Waiting)
         {
             return None;
@@ -568,6 +568,12 @@ impl Drop for TicketWatch {
 }
 
 impl Versions {
+    /// Whether every version before `version` is applied, and no later
+    /// one: what a transaction holding the gate at `version` reads.
+    fn current_for(&self, version: i64) -> bool {
+        self.watermark == version - 1
+    }
+
     /// The tickets that own commits waiting to be applied will change: one
     /// applied now was read, or committed, before that change, so it may
     /// not be kept as admitted. `None` while a skipped commit is unapplied,
