@@ -13,6 +13,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sea_orm::sea_query::{Expr, IntoColumnRef};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
@@ -120,6 +121,24 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
     }
 }
 
+/// `column`, for a filter term the planner must not search an index by.
+///
+/// SQLite keeps no statistics unless `ANALYZE` ran. Without them it
+/// guesses that `status = ?` or `status IN (…)` narrows more than a list
+/// of several ids or users, and searches an index led by `status` instead
+/// of the primary key or the user's index: it reads every row in that
+/// status, all of a long line or every live hold, to update a few. A unary
+/// `+` is SQLite's documented way to keep a term out of index choice (the
+/// term still filters). PostgreSQL keeps statistics, which say the ids
+/// are the narrow side, and has no unary `+` for text.
+pub fn unindexed(backend: DbBackend, column: impl IntoColumnRef) -> Expr {
+    match backend {
+        // `?` marks the column in SQLite's template (`$1` in PostgreSQL's).
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", Expr::col(column)),
+        _ => Expr::col(column),
+    }
+}
+
 /// Why a SQLite database could not be claimed for this process.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
@@ -216,6 +235,38 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
         return None;
     }
     Some(PathBuf::from(path))
+}
+
+/// A migrated, empty SQLite database in memory (no statistics, as on a
+/// fresh install).
+#[cfg(test)]
+pub(crate) async fn migrated_sqlite() -> DatabaseConnection {
+    use migration::{Migrator, MigratorTrait};
+
+    let db = Database::connect("sqlite::memory:").await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    db
+}
+
+/// The steps of the plan SQLite chooses for `statement` on `db`.
+#[cfg(test)]
+pub(crate) async fn sqlite_plan(
+    db: &DatabaseConnection,
+    statement: sea_orm::Statement,
+) -> Vec<String> {
+    use sea_orm::ConnectionTrait;
+
+    let explain = sea_orm::Statement::from_sql_and_values(
+        DbBackend::Sqlite,
+        format!("EXPLAIN QUERY PLAN {}", statement.sql),
+        statement.values.map(|v| v.0).unwrap_or_default(),
+    );
+    db.query_all_raw(explain)
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use entity::payment;
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
 use entity::wallet_ledger::LedgerKind;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter,
+    QueryFilter, UpdateMany,
 };
 
 use super::Payment;
@@ -212,17 +212,23 @@ async fn confirm(txn: &DatabaseTransaction, ids: &[i64], now: Timestamp) -> Resu
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    Ok(Reservations::update_many()
-        .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
-        .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
-        .filter(reservation::Column::Id.is_in(ids.iter().copied()))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.gt(now))
+    Ok(confirmation(txn.get_database_backend(), ids, now)
         .exec_with_returning(txn)
         .await?
         .into_iter()
         .map(|r| r.id)
         .collect())
+}
+
+/// Searched by id, not among every live hold: see
+/// [`crate::db::unindexed`].
+fn confirmation(backend: DbBackend, ids: &[i64], now: Timestamp) -> UpdateMany<Reservations> {
+    Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Confirmed))
+        .col_expr(reservation::Column::ConfirmedAt, Expr::value(now))
+        .filter(reservation::Column::Id.is_in(ids.iter().copied()))
+        .filter(crate::db::unindexed(backend, reservation::Column::Status).eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.gt(now))
 }
 
 /// Undoes [`confirm`] for payments the balance did not cover.
@@ -303,5 +309,49 @@ impl Pay {
             ReservationStatus::Expired => Err(Error::HoldExpired),
             ReservationStatus::Held => Ok(reservation),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::QueryTrait;
+
+    use super::*;
+    use crate::db::sqlite_plan;
+
+    #[tokio::test]
+    async fn a_payment_batch_confirms_its_holds_by_id() {
+        let db = crate::db::migrated_sqlite().await;
+        let later = "2999-01-01T00:00:00Z";
+        db.execute_unprepared(&format!(
+            "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
+             INSERT INTO concert_dates (id, concert_id, starts_at) VALUES (1, 1, '{later}'); \
+             INSERT INTO seats (id, concert_date_id, number, price_won, status) \
+             VALUES (1, 1, 1, 10, 'HELD'), (2, 1, 2, 10, 'HELD'), (3, 1, 3, 10, 'HELD'); \
+             INSERT INTO reservations (id, user_id, seat_id, price_won, status, held_at, expires_at) \
+             VALUES (1, 'ann', 1, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
+                    (2, 'bob', 2, 10, 'HELD', '2026-01-01T00:00:00Z', '2026-01-01T00:05:00Z'), \
+                    (3, 'cy', 3, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}')"
+        ))
+        .await
+        .expect("insert");
+        let now = "2026-06-01T00:00:00Z".parse().expect("time");
+        // 1 is live, 2 has lapsed, 4 does not exist; 3 is not asked for.
+        let ids = [1, 2, 4, 5, 6, 7, 8, 9];
+        let update = confirmation(DbBackend::Sqlite, &ids, now);
+        let plan = sqlite_plan(&db, update.clone().build(DbBackend::Sqlite)).await;
+        assert_eq!(
+            plan,
+            ["SEARCH reservations USING INTEGER PRIMARY KEY (rowid=?)"],
+            "{plan:?}"
+        );
+        let confirmed: Vec<i64> = update
+            .exec_with_returning(&db)
+            .await
+            .expect("confirm")
+            .iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(confirmed, [1]);
     }
 }

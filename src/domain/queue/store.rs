@@ -264,22 +264,14 @@ pub async fn live_tickets_of<C: ConnectionTrait>(db: &C, user_ids: &[&str]) -> R
         .collect())
 }
 
-/// Looks the users up by `user_id`, whatever the planner's guesses.
-///
-/// SQLite keeps no statistics unless `ANALYZE` ran, and without them it
-/// takes `status IN (…)` for the narrower search once a batch names more
-/// than one user: it searched `(status, expires_at)` and read every live
-/// ticket, all of a long line, for each join batch under the write lock.
-/// A unary `+` is SQLite's documented way to keep a term from choosing an
-/// index. PostgreSQL keeps statistics, which say the user is the narrow
-/// side.
+/// Searched by user: see [`crate::db::unindexed`].
 fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Select<Tickets> {
-    let live = [QueueStatus::Waiting, QueueStatus::Progress];
-    let by_user = Tickets::find().filter(Column::UserId.is_in(user_ids.iter().copied()));
-    match backend {
-        DbBackend::Sqlite => by_user.filter(Expr::cust_with_values("+status IN (?, ?)", live)),
-        _ => by_user.filter(Column::Status.is_in(live)),
-    }
+    Tickets::find()
+        .filter(Column::UserId.is_in(user_ids.iter().copied()))
+        .filter(
+            crate::db::unindexed(backend, Column::Status)
+                .is_in([QueueStatus::Waiting, QueueStatus::Progress]),
+        )
 }
 
 /// A ticket about to enter the line: admitted until `admit_until`, or
@@ -490,34 +482,39 @@ impl From<queue_ticket::Model> for Ticket {
 
 #[cfg(test)]
 mod tests {
-    use migration::{Migrator, MigratorTrait};
-    use sea_orm::{Database, QueryTrait};
+    use sea_orm::QueryTrait;
 
     use super::*;
-
-    /// The plan SQLite chooses for `query` on a migrated, empty database:
-    /// one line per step.
-    async fn sqlite_plan(query: Select<Tickets>) -> Vec<String> {
-        let db = Database::connect("sqlite::memory:").await.expect("connect");
-        Migrator::up(&db, None).await.expect("migrate");
-        let statement = query.build(DbBackend::Sqlite);
-        let explain = Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            format!("EXPLAIN QUERY PLAN {}", statement.sql),
-            statement.values.map(|v| v.0).unwrap_or_default(),
-        );
-        db.query_all_raw(explain)
-            .await
-            .expect("explain")
-            .iter()
-            .map(|row| row.try_get::<String>("", "detail").expect("detail"))
-            .collect()
-    }
+    use crate::db::sqlite_plan;
 
     #[tokio::test]
     async fn a_join_batch_finds_its_users_live_tickets_by_user() {
+        let db = crate::db::migrated_sqlite().await;
+        for (id, user, status) in [
+            (1, "ann", "DONE"),
+            (2, "ann", "WAITING"),
+            (3, "bob", "PROGRESS"),
+            (4, "cy", "EXPIRED"),
+            (5, "zed", "WAITING"),
+        ] {
+            db.execute_unprepared(&format!(
+                "INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
+                 VALUES ({id}, 'hash-{id}', '{user}', '{status}', '2026-12-01T00:00:00Z')"
+            ))
+            .await
+            .expect("insert");
+        }
         let users = ["ann", "bob", "cy", "dee", "eve", "flo", "gus", "hal"];
-        let plan = sqlite_plan(live_tickets(DbBackend::Sqlite, &users)).await;
+        let mut found: Vec<i64> = live_tickets_of(&db, &users)
+            .await
+            .expect("live tickets")
+            .iter()
+            .map(|t| t.id)
+            .collect();
+        found.sort_unstable();
+        assert_eq!(found, [2, 3]);
+        let query = live_tickets(DbBackend::Sqlite, &users).build(DbBackend::Sqlite);
+        let plan = sqlite_plan(&db, query).await;
         assert_eq!(
             plan,
             ["SEARCH queue_tickets USING INDEX idx_queue_tickets_user_id (user_id=?)"],
