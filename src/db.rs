@@ -13,11 +13,11 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sea_orm::sea_query::{Expr, IntoColumnRef};
+use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 /// Opens a pool for `url` (`sqlite:…` or `postgres:…`).
@@ -121,7 +121,8 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
     }
 }
 
-/// `column`, for a filter term the planner must not search an index by.
+/// `column` (table-qualified), for a filter term the planner must not
+/// search an index by.
 ///
 /// SQLite keeps no statistics unless `ANALYZE` ran. Without them it
 /// guesses that `status = ?` or `status IN (…)` narrows more than a list
@@ -129,13 +130,17 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
 /// of the primary key or the user's index: it reads every row in that
 /// status, all of a long line or every live hold, to update a few. A unary
 /// `+` is SQLite's documented way to keep a term out of index choice (the
-/// term still filters). PostgreSQL keeps statistics, which say the ids
-/// are the narrow side, and has no unary `+` for text.
-pub fn unindexed(backend: DbBackend, column: impl IntoColumnRef) -> Expr {
+/// term still filters, with the column's collation). PostgreSQL keeps
+/// statistics, which say the ids are the narrow side, and has no unary `+`
+/// for text.
+///
+/// Build the statement for `backend`: the SQLite form is a template whose
+/// `?` only SQLite's query builder fills in.
+pub fn unindexed(backend: DbBackend, column: impl ColumnTrait) -> Expr {
+    let column = Expr::col(column.as_column_ref());
     match backend {
-        // `?` marks the column in SQLite's template (`$1` in PostgreSQL's).
-        DbBackend::Sqlite => Expr::cust_with_expr("+?", Expr::col(column)),
-        _ => Expr::col(column),
+        DbBackend::Sqlite => Expr::cust_with_expr("+?", column),
+        _ => column,
     }
 }
 
@@ -272,6 +277,30 @@ pub(crate) async fn sqlite_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_sqlite_keeps_an_unindexed_term_out_of_index_choice() {
+        use entity::queue_ticket::{Column, Entity};
+        use sea_orm::sea_query::ExprTrait;
+        use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+
+        let sql = |backend| {
+            Entity::find()
+                .filter(unindexed(backend, Column::Status).eq("WAITING"))
+                .build(backend)
+                .sql
+        };
+        assert!(
+            sql(DbBackend::Sqlite).ends_with(r#"WHERE (+"queue_tickets"."status") = ?"#),
+            "{}",
+            sql(DbBackend::Sqlite)
+        );
+        assert!(
+            sql(DbBackend::Postgres).ends_with(r#"WHERE "queue_tickets"."status" = $1"#),
+            "{}",
+            sql(DbBackend::Postgres)
+        );
+    }
 
     #[test]
     fn sqlite_urls_name_their_file() {

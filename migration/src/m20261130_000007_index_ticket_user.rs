@@ -4,7 +4,10 @@
 //! bound parameters, so neither SQLite nor a generic PostgreSQL plan can
 //! prove the index's predicate, and SQLite scanned the whole table, 12 ms
 //! per batch with 100,000 tickets, under the write lock. Status changes do
-//! not touch this index.
+//! not touch this index. (On SQLite, which keeps no statistics, a batch of
+//! several users still chose the `(status, expires_at)` index over this
+//! one until the lookup kept its status term out of index choice: see
+//! `seatline::db::unindexed`.)
 
 use sea_orm_migration::prelude::*;
 

@@ -327,16 +327,20 @@ mod tests {
             "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
              INSERT INTO concert_dates (id, concert_id, starts_at) VALUES (1, 1, '{later}'); \
              INSERT INTO seats (id, concert_date_id, number, price_won, status) \
-             VALUES (1, 1, 1, 10, 'HELD'), (2, 1, 2, 10, 'HELD'), (3, 1, 3, 10, 'HELD'); \
+             VALUES (1, 1, 1, 10, 'HELD'), (2, 1, 2, 10, 'HELD'), (3, 1, 3, 10, 'HELD'), \
+                    (4, 1, 4, 10, 'SOLD'); \
              INSERT INTO reservations (id, user_id, seat_id, price_won, status, held_at, expires_at) \
              VALUES (1, 'ann', 1, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
                     (2, 'bob', 2, 10, 'HELD', '2026-01-01T00:00:00Z', '2026-01-01T00:05:00Z'), \
-                    (3, 'cy', 3, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}')"
+                    (3, 'cy', 3, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
+                    (4, 'dee', 4, 10, 'CONFIRMED', '2026-01-01T00:00:00Z', '{later}')"
         ))
         .await
         .expect("insert");
         let now = "2026-06-01T00:00:00Z".parse().expect("time");
-        // 1 is live, 2 has lapsed, 4 does not exist; 3 is not asked for.
+        // 1 is held and live, 2 has lapsed, 4 is paid, 5 does not exist;
+        // 3 is not asked for. 6 to 9 only make a list long enough for the
+        // planner's guess to go wrong.
         let ids = [1, 2, 4, 5, 6, 7, 8, 9];
         let update = confirmation(DbBackend::Sqlite, &ids, now);
         let plan = sqlite_plan(&db, update.clone().build(DbBackend::Sqlite)).await;
