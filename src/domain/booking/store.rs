@@ -431,46 +431,86 @@ async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::db::{migrated_sqlite, sqlite_plan};
+pub(crate) mod fixture {
+    use entity::reservation::Entity as Reservations;
+    use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, UpdateMany};
 
-    #[tokio::test]
-    async fn a_sweep_ends_its_lapsed_holds_by_id() {
-        let db = migrated_sqlite().await;
-        let (past, later) = ("2026-01-01T00:05:00Z", "2999-01-01T00:00:00Z");
-        db.execute_unprepared(&format!(
+    use crate::db::sqlite_plan;
+
+    /// Lapsed by the tests' `NOW`.
+    pub const PAST: &str = "2026-01-01T00:05:00Z";
+    /// Unexpired at the tests' `NOW`.
+    pub const LATER: &str = "2999-01-01T00:00:00Z";
+    pub const NOW: &str = "2026-06-01T00:00:00Z";
+
+    /// Inserts reservations `(id, status, expires_at)`, each of its own
+    /// user and on its own seat of one concert date.
+    pub async fn reservations(db: &DatabaseConnection, rows: &[(i64, &str, &str)]) {
+        let mut sql = format!(
             "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
-             INSERT INTO concert_dates (id, concert_id, starts_at) VALUES (1, 1, '{later}'); \
-             INSERT INTO seats (id, concert_date_id, number, price_won, status) \
-             VALUES (1, 1, 1, 10, 'HELD'), (2, 1, 2, 10, 'HELD'), (3, 1, 3, 10, 'SOLD'), \
-                    (4, 1, 4, 10, 'HELD'); \
-             INSERT INTO reservations (id, user_id, seat_id, price_won, status, held_at, expires_at) \
-             VALUES (1, 'ann', 1, 10, 'HELD', '2026-01-01T00:00:00Z', '{past}'), \
-                    (2, 'bob', 2, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
-                    (3, 'cy', 3, 10, 'CONFIRMED', '2026-01-01T00:00:00Z', '{past}'), \
-                    (4, 'dee', 4, 10, 'HELD', '2026-01-01T00:00:00Z', '{past}')"
-        ))
-        .await
-        .expect("insert");
-        let now = "2026-06-01T00:00:00Z".parse().expect("time");
-        // 1 has lapsed, 2 is live, 3 was paid, 5 does not exist; 4 lapsed
-        // but is not asked for. 6 to 9 only make a list long enough for
-        // the planner's guess to go wrong.
-        let update = expiry(DbBackend::Sqlite, vec![1, 2, 3, 5, 6, 7, 8, 9], now);
-        let plan = sqlite_plan(&db, update.clone().build(DbBackend::Sqlite)).await;
+             INSERT INTO concert_dates (id, concert_id, starts_at) VALUES (1, 1, '{LATER}');"
+        );
+        for (id, status, expires_at) in rows {
+            sql.push_str(&format!(
+                "INSERT INTO seats (id, concert_date_id, number, price_won, status) \
+                 VALUES ({id}, 1, {id}, 10, 'HELD'); \
+                 INSERT INTO reservations \
+                 (id, user_id, seat_id, price_won, status, held_at, expires_at) \
+                 VALUES ({id}, 'user-{id}', {id}, 10, '{status}', '2026-01-01T00:00:00Z', \
+                 '{expires_at}');"
+            ));
+        }
+        db.execute_unprepared(&sql)
+            .await
+            .expect("insert reservations");
+    }
+
+    /// Checks that SQLite runs `update` by primary key, and that it
+    /// changes exactly the reservations `changed`.
+    pub async fn updates_by_id(
+        db: &DatabaseConnection,
+        update: UpdateMany<Reservations>,
+        changed: &[i64],
+    ) {
+        let plan = sqlite_plan(db, update.clone().build(DbBackend::Sqlite)).await;
         assert_eq!(
             plan,
             ["SEARCH reservations USING INTEGER PRIMARY KEY (rowid=?)"],
             "{plan:?}"
         );
-        let ended: Vec<i64> = update
-            .exec_with_returning(&db)
+        let mut ids: Vec<i64> = update
+            .exec_with_returning(db)
             .await
-            .expect("expire")
+            .expect("update")
             .iter()
             .map(|r| r.id)
             .collect();
-        assert_eq!(ended, [1]);
+        ids.sort_unstable();
+        assert_eq!(ids, changed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{self, LATER, NOW, PAST};
+    use super::*;
+    use crate::db::migrated_sqlite;
+
+    #[tokio::test]
+    async fn a_sweep_ends_its_lapsed_holds_by_id() {
+        let db = migrated_sqlite().await;
+        let rows = [
+            (1, "HELD", PAST),
+            (2, "HELD", LATER),
+            (3, "CONFIRMED", PAST),
+            (4, "HELD", PAST),
+        ];
+        fixture::reservations(&db, &rows).await;
+        let now = NOW.parse().expect("time");
+        // 1 has lapsed, 2 is live, 3 was paid, 5 does not exist; 4 lapsed
+        // but is not asked for. 6 to 9 only make a list long enough for
+        // the planner's guess to go wrong.
+        let update = expiry(DbBackend::Sqlite, vec![1, 2, 3, 5, 6, 7, 8, 9], now);
+        fixture::updates_by_id(&db, update, &[1]).await;
     }
 }

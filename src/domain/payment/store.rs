@@ -314,48 +314,24 @@ impl Pay {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::QueryTrait;
-
     use super::*;
-    use crate::db::sqlite_plan;
+    use crate::domain::booking::fixture::{self, LATER, NOW, PAST};
 
     #[tokio::test]
     async fn a_payment_batch_confirms_its_holds_by_id() {
         let db = crate::db::migrated_sqlite().await;
-        let later = "2999-01-01T00:00:00Z";
-        db.execute_unprepared(&format!(
-            "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
-             INSERT INTO concert_dates (id, concert_id, starts_at) VALUES (1, 1, '{later}'); \
-             INSERT INTO seats (id, concert_date_id, number, price_won, status) \
-             VALUES (1, 1, 1, 10, 'HELD'), (2, 1, 2, 10, 'HELD'), (3, 1, 3, 10, 'HELD'), \
-                    (4, 1, 4, 10, 'SOLD'); \
-             INSERT INTO reservations (id, user_id, seat_id, price_won, status, held_at, expires_at) \
-             VALUES (1, 'ann', 1, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
-                    (2, 'bob', 2, 10, 'HELD', '2026-01-01T00:00:00Z', '2026-01-01T00:05:00Z'), \
-                    (3, 'cy', 3, 10, 'HELD', '2026-01-01T00:00:00Z', '{later}'), \
-                    (4, 'dee', 4, 10, 'CONFIRMED', '2026-01-01T00:00:00Z', '{later}')"
-        ))
-        .await
-        .expect("insert");
-        let now = "2026-06-01T00:00:00Z".parse().expect("time");
+        let rows = [
+            (1, "HELD", LATER),
+            (2, "HELD", PAST),
+            (3, "HELD", LATER),
+            (4, "CONFIRMED", LATER),
+        ];
+        fixture::reservations(&db, &rows).await;
+        let now = NOW.parse().expect("time");
         // 1 is held and live, 2 has lapsed, 4 is paid, 5 does not exist;
         // 3 is not asked for. 6 to 9 only make a list long enough for the
         // planner's guess to go wrong.
         let ids = [1, 2, 4, 5, 6, 7, 8, 9];
-        let update = confirmation(DbBackend::Sqlite, &ids, now);
-        let plan = sqlite_plan(&db, update.clone().build(DbBackend::Sqlite)).await;
-        assert_eq!(
-            plan,
-            ["SEARCH reservations USING INTEGER PRIMARY KEY (rowid=?)"],
-            "{plan:?}"
-        );
-        let confirmed: Vec<i64> = update
-            .exec_with_returning(&db)
-            .await
-            .expect("confirm")
-            .iter()
-            .map(|r| r.id)
-            .collect();
-        assert_eq!(confirmed, [1]);
+        fixture::updates_by_id(&db, confirmation(DbBackend::Sqlite, &ids, now), &[1]).await;
     }
 }
