@@ -124,23 +124,25 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
 /// `column` (table-qualified), for a filter term the planner must not
 /// search an index by.
 ///
-/// SQLite keeps no statistics unless `ANALYZE` ran. Without them it
-/// guesses that `status = ?` or `status IN (…)` narrows more than a list
-/// of several ids or users, and searches an index led by `status` instead
-/// of the primary key or the user's index: it reads every row in that
-/// status, all of a long line or every live hold, to update a few. A unary
-/// `+` is SQLite's documented way to keep a term out of index choice (the
-/// term still filters, with the column's collation). PostgreSQL keeps
-/// statistics, which say the ids are the narrow side, and has no unary `+`
-/// for text.
+/// A list of a few ids or users is the narrow side of every filter that
+/// pairs it with a status, but neither planner can be trusted to know it.
+/// SQLite keeps no statistics unless `ANALYZE` ran, and guesses that
+/// `status = ?` or `status IN (…)` narrows more. PostgreSQL's generic plan
+/// for a prepared statement (the one it settles on after five runs) knows
+/// no parameter values, and statistics gathered before a sale opened know
+/// none of the rows the sale wrote. Both then search an index led by
+/// `status` and read every row in that status, all of a long line or every
+/// live hold, to find a few. A unary `+` is SQLite's documented way to keep
+/// a term out of index choice, and `|| ''` is PostgreSQL's (text has no
+/// unary `+`); the term still filters.
 ///
-/// Build the statement for `backend`: the SQLite form is a template whose
-/// `?` only SQLite's query builder fills in.
+/// Build the statement for `backend`: each form is a template whose
+/// marker only that backend's query builder fills in.
 pub fn unindexed(backend: DbBackend, column: impl ColumnTrait) -> Expr {
     let column = Expr::col(column.as_column_ref());
     match backend {
         DbBackend::Sqlite => Expr::cust_with_expr("+?", column),
-        _ => column,
+        _ => Expr::cust_with_expr("$1 || ''", column),
     }
 }
 
@@ -253,6 +255,131 @@ pub(crate) async fn migrated_sqlite() -> DatabaseConnection {
     db
 }
 
+/// A migrated, empty database of its own on the PostgreSQL server that
+/// `SEATLINE_TEST_DATABASE_URL` names (never analyzed, as on a fresh
+/// install), dropped with the returned guard; `None` when it is unset.
+#[cfg(test)]
+pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::ConnectionTrait;
+
+    let admin_url = std::env::var("SEATLINE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(&admin_url).await.expect("connect");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    admin.close().await.ok();
+    let (base, query) = admin_url
+        .split_once('?')
+        .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
+    let root = base.rsplit_once('/').map_or(base, |(root, _)| root);
+    let url = match query {
+        Some(query) => format!("{root}/{name}?{query}"),
+        None => format!("{root}/{name}"),
+    };
+    let db = Database::connect(&url).await.expect("connect");
+    Migrator::up(&db, None).await.expect("migrate");
+    Some(TestPostgres {
+        db,
+        admin_url,
+        name,
+    })
+}
+
+/// A test's PostgreSQL database; dropped with it.
+#[cfg(test)]
+pub(crate) struct TestPostgres {
+    pub db: DatabaseConnection,
+    admin_url: String,
+    name: String,
+}
+
+#[cfg(test)]
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        use sea_orm::ConnectionTrait;
+
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside async: a runtime of its own, on its own thread.
+        // `WITH (FORCE)` ends the test's own connections, whose pool lives
+        // on the test's runtime, which this waits in.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The plan PostgreSQL settles on for `statement` as a prepared statement
+/// after its first five runs: the generic one, which knows no parameter
+/// values.
+#[cfg(test)]
+pub(crate) async fn postgres_generic_plan(
+    db: &DatabaseConnection,
+    statement: sea_orm::Statement,
+) -> String {
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+
+    let txn = db.begin().await.expect("begin");
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await
+        .expect("set");
+    txn.execute_unprepared(&format!("PREPARE generic_plan AS {}", statement.sql))
+        .await
+        .expect("prepare");
+    let values: Vec<String> = statement
+        .values
+        .map(|v| v.0)
+        .unwrap_or_default()
+        .iter()
+        .map(|v| PostgresQueryBuilder.value_to_string(v))
+        .collect();
+    let explain = format!("EXPLAIN EXECUTE generic_plan({})", values.join(", "));
+    let plan = txn
+        .query_all_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            explain,
+        ))
+        .await
+        .expect("explain")
+        .iter()
+        .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    txn.execute_unprepared("DEALLOCATE generic_plan")
+        .await
+        .expect("deallocate");
+    txn.rollback().await.expect("rollback");
+    plan
+}
+
+/// The databases a test of plans runs on: SQLite in memory, and
+/// PostgreSQL when `SEATLINE_TEST_DATABASE_URL` names a server (with the
+/// guard that drops it).
+#[cfg(test)]
+pub(crate) async fn test_databases() -> Vec<(DatabaseConnection, Option<TestPostgres>)> {
+    let mut databases = vec![(migrated_sqlite().await, None)];
+    if let Some(postgres) = migrated_postgres().await {
+        databases.push((postgres.db.clone(), Some(postgres)));
+    }
+    databases
+}
+
 /// The steps of the plan SQLite chooses for `statement` on `db`.
 #[cfg(test)]
 pub(crate) async fn sqlite_plan(
@@ -279,7 +406,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_sqlite_keeps_an_unindexed_term_out_of_index_choice() {
+    fn an_unindexed_term_is_kept_out_of_index_choice_on_both_backends() {
         use entity::queue_ticket::{Column, Entity};
         use sea_orm::sea_query::ExprTrait;
         use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
@@ -296,7 +423,7 @@ mod tests {
             sql(DbBackend::Sqlite)
         );
         assert!(
-            sql(DbBackend::Postgres).ends_with(r#"WHERE "queue_tickets"."status" = $1"#),
+            sql(DbBackend::Postgres).ends_with(r#"WHERE ("queue_tickets"."status" || '') = $1"#),
             "{}",
             sql(DbBackend::Postgres)
         );

@@ -9,7 +9,7 @@ use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, UpdateMany,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select, UpdateMany,
 };
 
 use super::holds::Claim;
@@ -145,17 +145,7 @@ pub(super) async fn touch_holders(
     let ids = tickets.iter().map(|t| t.id);
     if txn.get_database_backend() != DbBackend::Sqlite {
         let admitted = touch_admissions(txn, &ids.collect::<Vec<_>>(), now).await?;
-        let holders: Vec<&Ticket> = tickets
-            .iter()
-            .copied()
-            .filter(|t| admitted.contains(&t.id))
-            .collect();
-        let users: Vec<&str> = holders.iter().map(|t| t.user_id.as_str()).collect();
-        let held = live_hold_counts(txn, &users, now).await?;
-        return Ok(holders
-            .into_iter()
-            .map(|t| (t.id, held.get(&t.user_id).copied().unwrap_or(0)))
-            .collect());
+        return live_hold_counts(txn, admitted, now).await;
     }
     let live_holds = holders_live_holds(
         Expr::col((Reservations, reservation::Column::Id)).count(),
@@ -181,31 +171,40 @@ pub(super) async fn touch_holders(
     Ok(holders)
 }
 
-/// How many unexpired holds each of `users` has; no entry for a user
-/// without one. The hold limit's count.
+/// How many unexpired holds the holder of each of the tickets `ids` has.
+/// The hold limit's count, on PostgreSQL.
 async fn live_hold_counts(
     txn: &DatabaseTransaction,
-    users: &[&str],
+    ids: HashSet<i64>,
     now: Timestamp,
-) -> Result<HashMap<String, u64>> {
-    if users.is_empty() {
+) -> Result<HashMap<i64, u64>> {
+    if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, i64)> = Reservations::find()
-        .select_only()
-        .column(reservation::Column::UserId)
-        .column_as(Expr::col(reservation::Column::Id).count(), "held")
-        .filter(reservation::Column::UserId.is_in(users.iter().copied()))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.gt(now))
-        .group_by(reservation::Column::UserId)
-        .into_tuple()
-        .all(txn)
-        .await?;
+    let rows: Vec<(i64, i64)> = hold_counts(ids, now).into_tuple().all(txn).await?;
     Ok(rows
         .into_iter()
-        .map(|(user, n)| (user, u64::try_from(n).unwrap_or(0)))
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
         .collect())
+}
+
+/// The tickets by id, and each holder's holds by user, one user at a
+/// time. A list of users paired with `status = 'HELD'` lets PostgreSQL's
+/// generic plan search the index led by `status` (every live hold) or read
+/// the whole table, as long as no statistics know the sale's rows (see
+/// [`crate::db::unindexed`]). One user at a time, with all three columns
+/// of the user's index, leaves no plan that reads more than that user's
+/// holds.
+fn hold_counts(ids: HashSet<i64>, now: Timestamp) -> Select<queue_ticket::Entity> {
+    let count = holders_live_holds(
+        Expr::col((Reservations, reservation::Column::Id)).count(),
+        now,
+    );
+    queue_ticket::Entity::find()
+        .select_only()
+        .column(queue_ticket::Column::Id)
+        .expr(Expr::SubQuery(None, Box::new(count.into())))
+        .filter(queue_ticket::Column::Id.is_in(ids))
 }
 
 /// A condition on queue tickets: their holder has no unexpired hold (a
@@ -435,7 +434,7 @@ pub(crate) mod fixture {
     use entity::reservation::Entity as Reservations;
     use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, UpdateMany};
 
-    use crate::db::sqlite_plan;
+    use crate::db::{postgres_generic_plan, sqlite_plan};
 
     /// Lapsed by the tests' `NOW`.
     pub const PAST: &str = "2026-01-01T00:05:00Z";
@@ -444,7 +443,9 @@ pub(crate) mod fixture {
     pub const NOW: &str = "2026-06-01T00:00:00Z";
 
     /// Inserts reservations `(id, status, expires_at)`, each of its own
-    /// user and on its own seat of one concert date.
+    /// user and on its own seat of one concert date. On PostgreSQL, also
+    /// 3,000 live holds of other users, ids from 10,001: a table that grew
+    /// since its statistics were gathered (never, here).
     pub async fn reservations(db: &DatabaseConnection, rows: &[(i64, &str, &str)]) {
         let mut sql = format!(
             "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
@@ -460,24 +461,45 @@ pub(crate) mod fixture {
                  '{expires_at}');"
             ));
         }
+        if db.get_database_backend() == DbBackend::Postgres {
+            sql.push_str(&format!(
+                "INSERT INTO seats (id, concert_date_id, number, price_won, status) \
+                 SELECT n, 1, n, 10, 'HELD' FROM generate_series(10001, 13000) n; \
+                 INSERT INTO reservations \
+                 (id, user_id, seat_id, price_won, status, held_at, expires_at) \
+                 SELECT n, 'crowd-' || n, n, 10, 'HELD', '2026-01-01T00:00:00Z', '{LATER}' \
+                 FROM generate_series(10001, 13000) n;"
+            ));
+        }
         db.execute_unprepared(&sql)
             .await
             .expect("insert reservations");
     }
 
-    /// Checks that SQLite runs `update` by primary key, and that it
-    /// changes exactly the reservations `changed`.
+    /// Checks that `db` runs `update` by primary key (on PostgreSQL in the
+    /// generic plan of a prepared statement), and that it changes exactly
+    /// the reservations `changed`.
     pub async fn updates_by_id(
         db: &DatabaseConnection,
         update: UpdateMany<Reservations>,
         changed: &[i64],
     ) {
-        let plan = sqlite_plan(db, update.clone().build(DbBackend::Sqlite)).await;
-        assert_eq!(
-            plan,
-            ["SEARCH reservations USING INTEGER PRIMARY KEY (rowid=?)"],
-            "{plan:?}"
-        );
+        let backend = db.get_database_backend();
+        let statement = update.clone().build(backend);
+        if backend == DbBackend::Sqlite {
+            let plan = sqlite_plan(db, statement).await;
+            assert_eq!(
+                plan,
+                ["SEARCH reservations USING INTEGER PRIMARY KEY (rowid=?)"],
+                "{plan:?}"
+            );
+        } else {
+            let plan = postgres_generic_plan(db, statement).await;
+            assert!(
+                plan.contains("reservations_pkey") && !plan.contains("idx_reservations_status"),
+                "{plan}"
+            );
+        }
         let mut ids: Vec<i64> = update
             .exec_with_returning(db)
             .await
@@ -492,25 +514,66 @@ pub(crate) mod fixture {
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::TransactionTrait;
+
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
-    use crate::db::migrated_sqlite;
+    use crate::db::{migrated_postgres, postgres_generic_plan, test_databases};
 
     #[tokio::test]
     async fn a_sweep_ends_its_lapsed_holds_by_id() {
-        let db = migrated_sqlite().await;
+        for (db, _postgres) in test_databases().await {
+            let rows = [
+                (1, "HELD", PAST),
+                (2, "HELD", LATER),
+                (3, "CONFIRMED", PAST),
+                (4, "HELD", PAST),
+            ];
+            fixture::reservations(&db, &rows).await;
+            let now = NOW.parse().expect("time");
+            // 1 has lapsed, 2 is live, 3 was paid, 5 does not exist; 4
+            // lapsed but is not asked for. 6 to 9 only make a list long
+            // enough for the planner's guess to go wrong.
+            let ids = vec![1, 2, 3, 5, 6, 7, 8, 9];
+            let update = expiry(db.get_database_backend(), ids, now);
+            fixture::updates_by_id(&db, update, &[1]).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_batch_counts_each_holders_holds_by_user_on_postgres() {
+        let Some(postgres) = migrated_postgres().await else {
+            return;
+        };
+        let db = &postgres.db;
         let rows = [
-            (1, "HELD", PAST),
-            (2, "HELD", LATER),
-            (3, "CONFIRMED", PAST),
-            (4, "HELD", PAST),
+            (1, "HELD", LATER),
+            (2, "HELD", PAST),
+            (3, "CONFIRMED", LATER),
+            (4, "HELD", LATER),
         ];
-        fixture::reservations(&db, &rows).await;
+        fixture::reservations(db, &rows).await;
+        // Tickets 1 to 4 of the users of reservations 1 to 4, and 5 of a
+        // user holding nothing.
+        db.execute_unprepared(
+            "INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
+             SELECT n, 'hash-' || n, 'user-' || n, 'PROGRESS', now() \
+             FROM generate_series(1, 5) n",
+        )
+        .await
+        .expect("insert tickets");
         let now = NOW.parse().expect("time");
-        // 1 has lapsed, 2 is live, 3 was paid, 5 does not exist; 4 lapsed
-        // but is not asked for. 6 to 9 only make a list long enough for
-        // the planner's guess to go wrong.
-        let update = expiry(DbBackend::Sqlite, vec![1, 2, 3, 5, 6, 7, 8, 9], now);
-        fixture::updates_by_id(&db, update, &[1]).await;
+        let ids: HashSet<i64> = [1, 2, 3, 5].into();
+        let plan =
+            postgres_generic_plan(db, hold_counts(ids.clone(), now).build(DbBackend::Postgres))
+                .await;
+        assert!(
+            plan.contains("idx_reservations_user_status_expires")
+                && !plan.contains("idx_reservations_status"),
+            "{plan}"
+        );
+        let txn = db.begin().await.expect("begin");
+        let counts = live_hold_counts(&txn, ids, now).await.expect("counts");
+        assert_eq!(counts, [(1, 1), (2, 0), (3, 0), (5, 0)].into());
     }
 }

@@ -319,19 +319,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_payment_batch_confirms_its_holds_by_id() {
-        let db = crate::db::migrated_sqlite().await;
-        let rows = [
-            (1, "HELD", LATER),
-            (2, "HELD", PAST),
-            (3, "HELD", LATER),
-            (4, "CONFIRMED", LATER),
-        ];
-        fixture::reservations(&db, &rows).await;
-        let now = NOW.parse().expect("time");
-        // 1 is held and live, 2 has lapsed, 4 is paid, 5 does not exist;
-        // 3 is not asked for. 6 to 9 only make a list long enough for the
-        // planner's guess to go wrong.
-        let ids = [1, 2, 4, 5, 6, 7, 8, 9];
-        fixture::updates_by_id(&db, confirmation(DbBackend::Sqlite, &ids, now), &[1]).await;
+        for (db, _postgres) in crate::db::test_databases().await {
+            let rows = [
+                (1, "HELD", LATER),
+                (2, "HELD", PAST),
+                (3, "HELD", LATER),
+                (4, "CONFIRMED", LATER),
+            ];
+            fixture::reservations(&db, &rows).await;
+            let now = NOW.parse().expect("time");
+            // 1 is held and live, 2 has lapsed, 4 is paid, 5 does not
+            // exist; 3 is not asked for. 6 to 9 only make a list long
+            // enough for the planner's guess to go wrong.
+            let ids = [1, 2, 4, 5, 6, 7, 8, 9];
+            let update = confirmation(db.get_database_backend(), &ids, now);
+            fixture::updates_by_id(&db, update, &[1]).await;
+        }
     }
 }
