@@ -7,7 +7,10 @@
 //! not touch this index. (On SQLite, which keeps no statistics, a batch of
 //! several users still chose the `(status, expires_at)` index over this
 //! one until the lookup kept its status term out of index choice: see
-//! `seatline::db::unindexed`.)
+//! `seatline::db::unindexed`. On PostgreSQL the lookup now writes the
+//! statuses out and searches the partial unique index, one user at a
+//! time, because a generic plan chose the status index over this one
+//! too: see `live_tickets` in `seatline::domain::queue::store`.)
 
 use sea_orm_migration::prelude::*;
 
