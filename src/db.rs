@@ -128,13 +128,14 @@ pub async fn begin_snapshot(db: &DatabaseConnection) -> Result<DatabaseTransacti
 /// pairs it with a status, but neither planner can be trusted to know it.
 /// SQLite keeps no statistics unless `ANALYZE` ran, and guesses that
 /// `status = ?` or `status IN (…)` narrows more. PostgreSQL's generic plan
-/// for a prepared statement (the one it settles on after five runs) knows
-/// no parameter values, and statistics gathered before a sale opened know
-/// none of the rows the sale wrote. Both then search an index led by
-/// `status` and read every row in that status, all of a long line or every
-/// live hold, to find a few. A unary `+` is SQLite's documented way to keep
-/// a term out of index choice, and `|| ''` is PostgreSQL's (text has no
-/// unary `+`); the term still filters.
+/// for a prepared statement (which it uses after five runs when it looks
+/// no costlier than theirs) knows no parameter values, and statistics
+/// gathered before a sale opened know none of the rows the sale wrote.
+/// Both then search an index led by `status` and read every row in that
+/// status, all of a long line or every live hold, to find a few. A unary
+/// `+` is SQLite's documented way to keep a term out of index choice; on
+/// PostgreSQL, whose text has no unary `+`, the usual way is an expression
+/// no index is built on, `|| ''`. The term still filters.
 ///
 /// Build the statement for `backend`: each form is a template whose
 /// marker only that backend's query builder fills in.
@@ -142,7 +143,27 @@ pub fn unindexed(backend: DbBackend, column: impl ColumnTrait) -> Expr {
     let column = Expr::col(column.as_column_ref());
     match backend {
         DbBackend::Sqlite => Expr::cust_with_expr("+?", column),
-        _ => Expr::cust_with_expr("$1 || ''", column),
+        DbBackend::Postgres => Expr::cust_with_expr("$1 || ''", column),
+        // Not a backend of ours; `||` is OR there.
+        _ => column,
+    }
+}
+
+/// The URL of database `name` on the server that `url` names (its own
+/// database, if any, replaced; its query kept).
+#[must_use]
+pub fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
     }
 }
 
@@ -256,8 +277,9 @@ pub(crate) async fn migrated_sqlite() -> DatabaseConnection {
 }
 
 /// A migrated, empty database of its own on the PostgreSQL server that
-/// `SEATLINE_TEST_DATABASE_URL` names (never analyzed, as on a fresh
-/// install), dropped with the returned guard; `None` when it is unset.
+/// `SEATLINE_TEST_DATABASE_URL` names, dropped with the returned guard;
+/// `None` when it is unset. Never analyzed, as on a fresh install, and
+/// autovacuum keeps off its tables, so it stays so.
 #[cfg(test)]
 pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
     use migration::{Migrator, MigratorTrait};
@@ -273,20 +295,20 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
         .await
         .expect("create database");
     admin.close().await.ok();
-    let (base, query) = admin_url
-        .split_once('?')
-        .map_or((admin_url.as_str(), None), |(b, q)| (b, Some(q)));
-    let root = base.rsplit_once('/').map_or(base, |(root, _)| root);
-    let url = match query {
-        Some(query) => format!("{root}/{name}?{query}"),
-        None => format!("{root}/{name}"),
-    };
+    let url = with_database(&admin_url, &name);
+    let dropped = DropDatabase { admin_url, name };
     let db = Database::connect(&url).await.expect("connect");
     Migrator::up(&db, None).await.expect("migrate");
+    for table in ["queue_tickets", "reservations", "seats"] {
+        db.execute_unprepared(&format!(
+            "ALTER TABLE {table} SET (autovacuum_enabled = false)"
+        ))
+        .await
+        .expect("autovacuum off");
+    }
     Some(TestPostgres {
         db,
-        admin_url,
-        name,
+        _dropped: dropped,
     })
 }
 
@@ -294,12 +316,18 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
 #[cfg(test)]
 pub(crate) struct TestPostgres {
     pub db: DatabaseConnection,
+    _dropped: DropDatabase,
+}
+
+/// Drops a test's database when dropped.
+#[cfg(test)]
+struct DropDatabase {
     admin_url: String,
     name: String,
 }
 
 #[cfg(test)]
-impl Drop for TestPostgres {
+impl Drop for DropDatabase {
     fn drop(&mut self) {
         use sea_orm::ConnectionTrait;
 
@@ -324,32 +352,55 @@ impl Drop for TestPostgres {
     }
 }
 
-/// The plan PostgreSQL settles on for `statement` as a prepared statement
-/// after its first five runs: the generic one, which knows no parameter
-/// values.
+/// The generic plan of `statement` as a prepared statement on `db`: the
+/// plan that knows no parameter values, which PostgreSQL uses after five
+/// runs when it looks no costlier than theirs. Parameters get the types
+/// sqlx binds their values as.
 #[cfg(test)]
 pub(crate) async fn postgres_generic_plan(
     db: &DatabaseConnection,
     statement: sea_orm::Statement,
 ) -> String {
     use sea_orm::ConnectionTrait;
-    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder, Value};
 
+    fn sql_type(value: &Value) -> &'static str {
+        match value {
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int4",
+            Value::BigInt(_) => "int8",
+            Value::String(_) => "text",
+            Value::ChronoDateTimeUtc(_) => "timestamptz",
+            other => panic!("no SQL type for {other:?} in a plan test"),
+        }
+    }
+
+    let values = statement.values.map(|v| v.0).unwrap_or_default();
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            String::new()
+        } else {
+            format!("({})", items.join(", "))
+        }
+    };
+    // Prepared statements outlive transactions: a name of its own, so that
+    // a test failing before the DEALLOCATE leaves no clash behind.
+    let name = format!("generic_plan_{}", uuid::Uuid::new_v4().simple());
+    let types = list(values.iter().map(|v| sql_type(v).to_owned()).collect());
+    let arguments = list(
+        values
+            .iter()
+            .map(|v| PostgresQueryBuilder.value_to_string(v))
+            .collect(),
+    );
     let txn = db.begin().await.expect("begin");
     txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan")
         .await
         .expect("set");
-    txn.execute_unprepared(&format!("PREPARE generic_plan AS {}", statement.sql))
+    txn.execute_unprepared(&format!("PREPARE {name}{types} AS {}", statement.sql))
         .await
         .expect("prepare");
-    let values: Vec<String> = statement
-        .values
-        .map(|v| v.0)
-        .unwrap_or_default()
-        .iter()
-        .map(|v| PostgresQueryBuilder.value_to_string(v))
-        .collect();
-    let explain = format!("EXPLAIN EXECUTE generic_plan({})", values.join(", "));
+    let explain = format!("EXPLAIN EXECUTE {name}{arguments}");
     let plan = txn
         .query_all_raw(sea_orm::Statement::from_string(
             DbBackend::Postgres,
@@ -361,7 +412,7 @@ pub(crate) async fn postgres_generic_plan(
         .map(|row| row.try_get::<String>("", "QUERY PLAN").expect("plan"))
         .collect::<Vec<_>>()
         .join("\n");
-    txn.execute_unprepared("DEALLOCATE generic_plan")
+    txn.execute_unprepared(&format!("DEALLOCATE {name}"))
         .await
         .expect("deallocate");
     txn.rollback().await.expect("rollback");

@@ -65,7 +65,7 @@ impl TestDatabase {
                     .await
                     .expect("create test database");
                 admin.close().await.ok();
-                let url = with_database(&admin_url, &name);
+                let url = seatline::db::with_database(&admin_url, &name);
                 (Self::Postgres { admin_url, name }, url)
             }
             None => {
@@ -106,21 +106,6 @@ impl Drop for TestDatabase {
             })
             .join();
         }
-    }
-}
-
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(slash) => &base[..scheme_end + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
     }
 }
 

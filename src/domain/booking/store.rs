@@ -192,9 +192,10 @@ async fn live_hold_counts(
 /// time. A list of users paired with `status = 'HELD'` lets PostgreSQL's
 /// generic plan search the index led by `status` (every live hold) or read
 /// the whole table, as long as no statistics know the sale's rows (see
-/// [`crate::db::unindexed`]). One user at a time, with all three columns
-/// of the user's index, leaves no plan that reads more than that user's
-/// holds.
+/// [`crate::db::unindexed`]). One user at a time, all three columns of the
+/// user's index match, against two of the status index's, and the planner
+/// took the user's index both without statistics and with statistics
+/// from before a sale.
 fn hold_counts(ids: HashSet<i64>, now: Timestamp) -> Select<queue_ticket::Entity> {
     let count = holders_live_holds(
         Expr::col((Reservations, reservation::Column::Id)).count(),
@@ -553,12 +554,15 @@ mod tests {
             (4, "HELD", LATER),
         ];
         fixture::reservations(db, &rows).await;
-        // Tickets 1 to 4 of the users of reservations 1 to 4, and 5 of a
-        // user holding nothing.
+        // Tickets 1 to 4 of the users of reservations 1 to 4, 5 of a user
+        // holding nothing, and the crowd's.
         db.execute_unprepared(
             "INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
              SELECT n, 'hash-' || n, 'user-' || n, 'PROGRESS', now() \
-             FROM generate_series(1, 5) n",
+             FROM generate_series(1, 5) n; \
+             INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
+             SELECT n, 'hash-' || n, 'crowd-' || n, 'PROGRESS', now() \
+             FROM generate_series(10001, 13000) n",
         )
         .await
         .expect("insert tickets");
@@ -567,9 +571,13 @@ mod tests {
         let plan =
             postgres_generic_plan(db, hold_counts(ids.clone(), now).build(DbBackend::Postgres))
                 .await;
+        // The tickets by id; each holder's holds by user.
         assert!(
-            plan.contains("idx_reservations_user_status_expires")
-                && !plan.contains("idx_reservations_status"),
+            plan.contains("queue_tickets_pkey")
+                && plan.contains("Index Scan using idx_reservations_user_status_expires")
+                && plan.contains("(user_id)::text = (queue_tickets.user_id)::text")
+                && !plan.contains("idx_reservations_status")
+                && !plan.contains("Seq Scan"),
             "{plan}"
         );
         let txn = db.begin().await.expect("begin");

@@ -288,6 +288,11 @@ fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Option<Statement> {
     if user_ids.is_empty() {
         return None;
     }
+    // Each user once: a user listed twice in `VALUES` would be found twice.
+    let mut unique = user_ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let user_ids = unique.as_slice();
     if backend == DbBackend::Sqlite {
         let query = Tickets::find()
             .filter(Column::UserId.is_in(user_ids.iter().copied()))
@@ -546,7 +551,7 @@ mod tests {
                 .await
                 .expect("insert the line");
             }
-            let users = ["ann", "bob", "cy", "dee", "eve", "flo", "gus", "hal"];
+            let users = ["ann", "bob", "cy", "dee", "eve", "flo", "gus", "hal", "ann"];
             let mut found: Vec<i64> = live_tickets_of(&db, &users)
                 .await
                 .expect("live tickets")
@@ -564,11 +569,15 @@ mod tests {
                     "{plan:?}"
                 );
             } else {
+                // One search per user, in the live tickets' unique index.
                 let plan = postgres_generic_plan(&db, query).await;
                 assert!(
-                    plan.contains("uq_queue_tickets_live_user")
+                    plan.contains("Nested Loop")
+                        && plan.contains("Index Scan using uq_queue_tickets_live_user")
+                        && plan.contains(r#"Index Cond: ((user_id)::text = "*VALUES*".column1)"#)
                         && !plan.contains("idx_queue_tickets_status")
-                        && !plan.contains("Seq Scan"),
+                        && !plan.contains("Seq Scan on queue_tickets")
+                        && !plan.contains("Bitmap"),
                     "{plan}"
                 );
             }
