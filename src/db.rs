@@ -481,6 +481,19 @@ mod tests {
     }
 
     #[test]
+    fn database_names_are_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "b1"),
+            "postgres://postgres@127.0.0.1:5432/b1"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/x?sslmode=disable", "b2"),
+            "postgres://u@h/b2?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "b3"), "postgres://u@h/b3");
+    }
+
+    #[test]
     fn sqlite_urls_name_their_file() {
         assert_eq!(
             sqlite_path("sqlite://seatline.db?mode=rwc"),

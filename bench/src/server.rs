@@ -67,7 +67,7 @@ impl FreshDb {
                     .await?;
                 db.close().await?;
                 Ok(Self {
-                    url: replace_db_name(admin, &unique),
+                    url: seatline::db::with_database(admin, &unique),
                     cleanup: Cleanup::Database {
                         admin: admin.clone(),
                         name: unique,
@@ -100,21 +100,6 @@ impl FreshDb {
                 }
             }
         }
-    }
-}
-
-fn replace_db_name(url: &str, name: &str) -> String {
-    let (base, query) = url
-        .split_once('?')
-        .map_or((url, None), |(b, q)| (b, Some(q)));
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(slash) => &base[..after_scheme + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
     }
 }
 
@@ -454,19 +439,6 @@ mod tests {
         assert_eq!(sum.get("x"), Some(&4.0));
         assert_eq!(sum.get("y"), Some(&2.0));
         assert_eq!(sum_metrics(&[]).len(), 0);
-    }
-
-    #[test]
-    fn database_names_are_replaced() {
-        assert_eq!(
-            replace_db_name("postgres://postgres@127.0.0.1:5432/postgres", "b1"),
-            "postgres://postgres@127.0.0.1:5432/b1"
-        );
-        assert_eq!(
-            replace_db_name("postgres://u@h/x?sslmode=disable", "b2"),
-            "postgres://u@h/b2?sslmode=disable"
-        );
-        assert_eq!(replace_db_name("postgres://u@h", "b3"), "postgres://u@h/b3");
     }
 
     #[test]
