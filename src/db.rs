@@ -16,8 +16,9 @@ use std::time::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ColumnTrait, ConnectOptions, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    AccessMode, ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, IsolationLevel, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 /// Opens a pool for `url` (`sqlite:…` or `postgres:…`).
@@ -167,6 +168,36 @@ pub fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Creates the empty database `name` (a plain identifier) on the
+/// PostgreSQL server that `admin_url` names; returns its URL. For tools
+/// and tests that need a database of their own.
+///
+/// # Errors
+/// When the server cannot be reached or refuses.
+pub async fn create_database(admin_url: &str, name: &str) -> Result<String, DbErr> {
+    let admin = Database::connect(admin_url).await?;
+    let created = admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await;
+    admin.close().await.ok();
+    created?;
+    Ok(with_database(admin_url, name))
+}
+
+/// Drops the database `name` made by [`create_database`], ending its
+/// connections.
+///
+/// # Errors
+/// When the server cannot be reached or refuses.
+pub async fn drop_database(admin_url: &str, name: &str) -> Result<(), DbErr> {
+    let admin = Database::connect(admin_url).await?;
+    let dropped = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await;
+    admin.close().await.ok();
+    dropped.map(drop)
+}
+
 /// Why a SQLite database could not be claimed for this process.
 #[derive(Debug, thiserror::Error)]
 pub enum ClaimError {
@@ -289,13 +320,9 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
         .ok()
         .filter(|u| !u.is_empty())?;
     let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
-    let admin = Database::connect(&admin_url).await.expect("connect");
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+    let url = create_database(&admin_url, &name)
         .await
         .expect("create database");
-    admin.close().await.ok();
-    let url = with_database(&admin_url, &name);
     let dropped = DropDatabase { admin_url, name };
     let db = Database::connect(&url).await.expect("connect");
     Migrator::up(&db, None).await.expect("migrate");
@@ -329,8 +356,6 @@ struct DropDatabase {
 #[cfg(test)]
 impl Drop for DropDatabase {
     fn drop(&mut self) {
-        use sea_orm::ConnectionTrait;
-
         let (url, name) = (self.admin_url.clone(), self.name.clone());
         // Drop runs outside async: a runtime of its own, on its own thread.
         // `WITH (FORCE)` ends the test's own connections, whose pool lives
@@ -340,13 +365,7 @@ impl Drop for DropDatabase {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            runtime.block_on(async {
-                if let Ok(admin) = Database::connect(&url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                }
-            });
+            let _ = runtime.block_on(drop_database(&url, &name));
         })
         .join();
     }

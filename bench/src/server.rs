@@ -61,19 +61,13 @@ impl FreshDb {
                     cleanup: Cleanup::File(path),
                 })
             }
-            Backend::Postgres(admin) => {
-                let db = Database::connect(admin.as_str()).await?;
-                db.execute_unprepared(&format!("CREATE DATABASE {unique}"))
-                    .await?;
-                db.close().await?;
-                Ok(Self {
-                    url: seatline::db::with_database(admin, &unique),
-                    cleanup: Cleanup::Database {
-                        admin: admin.clone(),
-                        name: unique,
-                    },
-                })
-            }
+            Backend::Postgres(admin) => Ok(Self {
+                url: seatline::db::create_database(admin, &unique).await?,
+                cleanup: Cleanup::Database {
+                    admin: admin.clone(),
+                    name: unique,
+                },
+            }),
         }
     }
 
@@ -92,12 +86,7 @@ impl FreshDb {
                 }
             }
             Cleanup::Database { admin, name } => {
-                if let Ok(db) = Database::connect(admin.as_str()).await {
-                    let _ = db
-                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    let _ = db.close().await;
-                }
+                let _ = seatline::db::drop_database(&admin, &name).await;
             }
         }
     }

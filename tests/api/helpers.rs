@@ -57,15 +57,9 @@ impl TestDatabase {
         match std::env::var(PG_ENV).ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
                 let name = format!("seatline_t_{}", uuid::Uuid::new_v4().simple());
-                let admin = sea_orm::Database::connect(&admin_url)
+                let url = seatline::db::create_database(&admin_url, &name)
                     .await
-                    .expect("connect to SEATLINE_TEST_DATABASE_URL");
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                admin.close().await.ok();
-                let url = seatline::db::with_database(&admin_url, &name);
+                    .expect("create a test database on SEATLINE_TEST_DATABASE_URL");
                 (Self::Postgres { admin_url, name }, url)
             }
             None => {
@@ -93,16 +87,7 @@ impl Drop for TestDatabase {
                     .enable_all()
                     .build()
                     .expect("runtime");
-                rt.block_on(async {
-                    if let Ok(admin) = sea_orm::Database::connect(&url).await {
-                        let _ = admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            ))
-                            .await;
-                        admin.close().await.ok();
-                    }
-                });
+                let _ = rt.block_on(seatline::db::drop_database(&url, &name));
             })
             .join();
         }
