@@ -23,8 +23,8 @@ use crate::domain::queue::Ticket;
 
 /// Re-checks, inside the transaction, that the tickets are still
 /// admitted, and locks their rows: each user's writes serialize here
-/// (lock order: key, gate, ticket, reservation, wallet, seat). Returns the
-/// ids of those still admitted.
+/// (PostgreSQL's lock order: key, ticket, reservation, wallet, seat, gate).
+/// Returns the ids of those still admitted.
 ///
 /// It selects the rows by id alone and checks admission on what it
 /// locked: given `status` and `expires_at` as well, SQLite's planner

@@ -67,9 +67,9 @@ impl Checked for Pay {
 #[derive(Default)]
 pub struct Payments(Pending<Request<Pay>>);
 
-/// A payment batch locks the gate once, confirms every reservation in one
-/// guarded update, debits every wallet in another, marks the seats SOLD,
-/// inserts the payments and their ledger rows, finishes the tickets of
+/// A payment batch confirms every reservation in one guarded update, debits
+/// every wallet in another, marks the seats SOLD, inserts the payments and
+/// their ledger rows, then locks the gate once, finishes the tickets of
 /// buyers who hold nothing else, and settles the queue once.
 impl Batched for Pay {
     type Output = Payment;
@@ -89,18 +89,27 @@ impl Batched for Pay {
         batch: &[&Request<Self>],
     ) -> Result<(Vec<Result<Payment>>, QueueChanges)> {
         let mut outcomes: Vec<Option<Result<Payment>>> = batch.iter().map(|_| None).collect();
-        // Lock order: gate, ticket, reservation, wallet, seat.
-        let gate = queue_store::lock_gate(txn, domain.hub().instance()).await?;
+        // Lock order: ticket, reservation, wallet, seat, gate. The gate is
+        // the queue's one lock, which every join and settle waits for, so
+        // it is taken last and held for the finish and the settle alone.
+        // On SQLite, whose one writer runs every transaction in turn, the
+        // order costs nothing, and the gate comes first for its version: a
+        // hub that has applied every version before it knows which tickets
+        // are admitted.
+        let sqlite = txn.get_database_backend() == DbBackend::Sqlite;
+        let early_gate = if sqlite {
+            Some(queue_store::lock_gate(txn, domain.hub().instance()).await?)
+        } else {
+            None
+        };
         let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
-        // On SQLite, whose one writer runs every batch in turn, a hub that
-        // has applied every version before this one knows which tickets
-        // are admitted. On PostgreSQL the touch's locks are needed as
-        // well: a hold batch running meanwhile (here or elsewhere) must
-        // wait for this payment, or the finish, whose `NOT EXISTS` reads
-        // the snapshot its statement started with, could miss its hold.
-        let known = (txn.get_database_backend() == DbBackend::Sqlite)
-            .then(|| domain.hub().admitted_among(gate.version(), &tickets, now))
-            .flatten();
+        // On PostgreSQL the touch's locks are needed as well: a hold batch
+        // running meanwhile (here or elsewhere) must wait for this payment,
+        // or the finish, whose `NOT EXISTS` reads the snapshot its
+        // statement started with, could miss its hold.
+        let known = early_gate
+            .as_ref()
+            .and_then(|gate| domain.hub().admitted_among(gate.version(), &tickets, now));
         let admitted = match known {
             Some(admitted) => admitted,
             None => touch_admissions(txn, &tickets, now).await?,
@@ -168,17 +177,26 @@ impl Batched for Pay {
         )
         .await?;
 
-        let mut changes = QueueChanges {
-            version: Some(gate.version()),
-            tickets: Vec::new(),
-        };
         // A buyer with no other unexpired hold has completed the purchase.
+        // A batch that paid nothing changes nothing in the queue: on
+        // PostgreSQL it takes no gate.
         let tickets: Vec<i64> = paid.iter().map(|&(i, _)| batch[i].ticket.id).collect();
-        changes.tickets =
-            queue_store::finish(txn, &gate, &tickets, holds_nothing(now), now).await?;
-        if !changes.tickets.is_empty() {
-            let settled = settle_locked(domain, txn, &gate, now, &changes.tickets).await?;
-            changes.tickets.extend(settled.changes.tickets);
+        let gate = match early_gate {
+            Some(gate) => Some(gate),
+            None if !tickets.is_empty() => {
+                Some(queue_store::lock_gate(txn, domain.hub().instance()).await?)
+            }
+            None => None,
+        };
+        let mut changes = QueueChanges::default();
+        if let Some(gate) = gate {
+            changes.version = Some(gate.version());
+            changes.tickets =
+                queue_store::finish(txn, &gate, &tickets, holds_nothing(now), now).await?;
+            if !changes.tickets.is_empty() {
+                let settled = settle_locked(domain, txn, &gate, now, &changes.tickets).await?;
+                changes.tickets.extend(settled.changes.tickets);
+            }
         }
 
         for (i, reservation) in paid {

@@ -4,11 +4,11 @@
 use chrono::TimeDelta;
 use entity::queue_gate;
 use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
 use sea_orm::{
-    ActiveEnum, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Statement,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction,
+    DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, Statement, UpdateMany,
 };
 
 use super::hub::SettlePlan;
@@ -153,12 +153,7 @@ pub async fn settle(
         tickets: Vec::new(),
     };
     let lapsed = if plan.as_ref().is_none_or(|plan| plan.lapsed > 0) {
-        Tickets::update_many()
-            .col_expr(Column::ChangedVersion, Expr::value(gate.version))
-            .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
-            .col_expr(Column::FinishedAt, Expr::value(now))
-            .filter(Column::Status.eq(QueueStatus::Progress))
-            .filter(Column::ExpiresAt.lte(now))
+        expiry(txn.get_database_backend(), gate, now)
             .exec_with_returning(txn)
             .await?
     } else {
@@ -202,6 +197,36 @@ pub async fn settle(
         changes.extend(promoted);
     }
     Ok(Settled { changes, admitted })
+}
+
+/// Marks the admissions lapsed at `now` EXPIRED.
+///
+/// On PostgreSQL it passes over a ticket another transaction has locked: a
+/// payment locks its buyers' tickets before it takes the gate, and a settle
+/// that holds the gate and waited for such a ticket would wait for a
+/// transaction that waits for it. The ticket passed over still counts as
+/// admitted, so the settle admits nobody into its slot; a later settle
+/// expires it if it is still lapsed then.
+fn expiry(backend: DbBackend, gate: &GateLock, now: Timestamp) -> UpdateMany<Tickets> {
+    let expire = Tickets::update_many()
+        .col_expr(Column::ChangedVersion, Expr::value(gate.version))
+        .col_expr(Column::Status, Expr::value(QueueStatus::Expired))
+        .col_expr(Column::FinishedAt, Expr::value(now));
+    let lapsed = Condition::all()
+        .add(Column::Status.eq(QueueStatus::Progress))
+        .add(Column::ExpiresAt.lte(now));
+    if backend != DbBackend::Postgres {
+        return expire.filter(lapsed);
+    }
+    let unlocked = Tickets::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(lapsed.clone())
+        .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+        .into_query();
+    expire
+        .filter(Column::Id.in_subquery(unlocked))
+        .filter(lapsed)
 }
 
 /// Whether settling would change anything now: an admission has lapsed, or
@@ -582,6 +607,76 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_settle_passes_over_a_lapsed_ticket_a_payment_has_locked_on_postgres() {
+        let Some(postgres) = crate::db::migrated_postgres().await else {
+            return;
+        };
+        let db = &postgres.db;
+        // Ann's and Bob's admissions have lapsed; Cy waits.
+        db.execute_unprepared(
+            "INSERT INTO queue_tickets \
+             (id, token_hash, user_id, status, entered_at, admitted_at, expires_at) VALUES \
+             (1, 'h1', 'ann', 'PROGRESS', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', '2026-12-01T00:10:00Z'), \
+             (2, 'h2', 'bob', 'PROGRESS', '2026-12-01T00:00:00Z', '2026-12-01T00:00:00Z', '2026-12-01T00:10:00Z'), \
+             (3, 'h3', 'cy', 'WAITING', '2026-12-01T00:00:00Z', NULL, NULL)",
+        )
+        .await
+        .expect("insert tickets");
+        let now: Timestamp = "2026-12-01T00:11:00Z".parse().expect("time");
+
+        // A payment batch has locked Ann's ticket and has not yet taken
+        // the gate, which it takes last.
+        let payment = crate::db::begin_write(db).await.expect("begin");
+        crate::domain::booking::touch_admissions(&payment, &[1], now)
+            .await
+            .expect("touch");
+
+        // A settle holding the gate must not wait for it: the payment
+        // would then wait for the settle's gate, and the settle for it.
+        let settle_txn = crate::db::begin_write(db).await.expect("begin");
+        let gate = lock_gate(&settle_txn, 0).await.expect("gate");
+        let settled = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            settle(&settle_txn, &gate, now, 2, TimeDelta::minutes(10), None),
+        )
+        .await
+        .expect("the settle waited for the payment's lock")
+        .expect("settle");
+        settle_txn.commit().await.expect("commit");
+        payment.rollback().await.expect("rollback");
+
+        // Bob's lapse is expired and frees the slot Cy takes; Ann's ticket
+        // is passed over and still counts as admitted.
+        let mut changed: Vec<(i64, TicketStatus)> = settled
+            .changes
+            .tickets
+            .iter()
+            .map(|t| (t.id, t.status))
+            .collect();
+        changed.sort_unstable_by_key(|&(id, _)| id);
+        assert_eq!(
+            changed,
+            [(2, TicketStatus::Expired), (3, TicketStatus::Progress)]
+        );
+        assert_eq!(settled.admitted, 2);
+
+        // Once the payment is gone, the next settle expires it.
+        let txn = crate::db::begin_write(db).await.expect("begin");
+        let gate = lock_gate(&txn, 0).await.expect("gate");
+        let settled = settle(&txn, &gate, now, 2, TimeDelta::minutes(10), None)
+            .await
+            .expect("settle");
+        txn.commit().await.expect("commit");
+        let changed: Vec<(i64, TicketStatus)> = settled
+            .changes
+            .tickets
+            .iter()
+            .map(|t| (t.id, t.status))
+            .collect();
+        assert_eq!(changed, [(1, TicketStatus::Expired)]);
     }
 
     #[test]
