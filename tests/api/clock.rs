@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use chrono::{TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use seatline::clock::ManualClock;
 
 use crate::helpers::{DATE, code, data, spawn_app_with_clock};
@@ -60,4 +61,38 @@ async fn a_ten_minute_admission_lapses_and_frees_its_slot() {
         app.ticket(bob["token"].as_str().unwrap()).await["status"],
         "PROGRESS"
     );
+}
+
+#[tokio::test]
+async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
+    // On PostgreSQL a payment locks its buyer's ticket before it takes the
+    // gate, and a settle passes over a locked ticket. A re-join meanwhile
+    // must neither get the lapsed ticket back nor a second live one.
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let old = app.admitted("alice").await;
+    clock.advance(TimeDelta::seconds(600));
+
+    let payment = app.db.begin().await.expect("begin");
+    payment
+        .execute_unprepared("UPDATE queue_tickets SET status = status WHERE user_id = 'alice'")
+        .await
+        .expect("lock alice's ticket");
+    let app = Arc::new(app);
+    let rejoin = tokio::spawn({
+        let app = app.clone();
+        async move { app.issue("alice").await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!rejoin.is_finished(), "answered while the ticket was held");
+    payment.rollback().await.expect("rollback");
+
+    let ticket = rejoin.await.expect("rejoin");
+    assert_eq!(ticket["status"], "PROGRESS", "{ticket}");
+    assert_ne!(ticket["token"], old.as_str(), "{ticket}");
+    assert_eq!(app.ticket(&old).await["status"], "EXPIRED");
 }

@@ -26,6 +26,11 @@ use crate::domain::queue::Ticket;
 /// (PostgreSQL's lock order: key, ticket, reservation, wallet, seat, gate).
 /// Returns the ids of those still admitted.
 ///
+/// A transaction that holds the gate locks no admitted ticket but its own
+/// and lapsed ones it can take at once (a settle passes over the others),
+/// so a touched ticket never waits for the gate's holder while the holder
+/// waits for it.
+///
 /// It selects the rows by id alone and checks admission on what it
 /// locked: given `status` and `expires_at` as well, SQLite's planner
 /// prefers their index to the ids and walks every admitted ticket.

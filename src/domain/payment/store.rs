@@ -89,13 +89,14 @@ impl Batched for Pay {
         batch: &[&Request<Self>],
     ) -> Result<(Vec<Result<Payment>>, QueueChanges)> {
         let mut outcomes: Vec<Option<Result<Payment>>> = batch.iter().map(|_| None).collect();
-        // Lock order: ticket, reservation, wallet, seat, gate. The gate is
-        // the queue's one lock, which every join and settle waits for, so
-        // it is taken last and held for the finish and the settle alone.
-        // On SQLite, whose one writer runs every transaction in turn, the
-        // order costs nothing, and the gate comes first for its version: a
-        // hub that has applied every version before it knows which tickets
-        // are admitted.
+        // Lock order on PostgreSQL: ticket, reservation, wallet, seat,
+        // gate. The gate is the queue's one lock, which every join and
+        // settle waits for, so it is taken last: held for the finish, the
+        // settle, the stored outcomes and the commit, not for the payment
+        // itself. On SQLite, whose one writer runs every transaction in
+        // turn, the order costs nothing, and the gate comes first for its
+        // version: a hub that has applied every version before it knows
+        // which tickets are admitted.
         let sqlite = txn.get_database_backend() == DbBackend::Sqlite;
         let early_gate = if sqlite {
             Some(queue_store::lock_gate(txn, domain.hub().instance()).await?)
@@ -103,10 +104,10 @@ impl Batched for Pay {
             None
         };
         let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
-        // On PostgreSQL the touch's locks are needed as well: a hold batch
-        // running meanwhile (here or elsewhere) must wait for this payment,
-        // or the finish, whose `NOT EXISTS` reads the snapshot its
-        // statement started with, could miss its hold.
+        // On PostgreSQL the touch re-checks admission and locks the
+        // tickets: a hold batch running meanwhile (here or elsewhere) must
+        // wait for this payment, or the finish, whose `NOT EXISTS` reads
+        // the snapshot its statement started with, could miss its hold.
         let known = early_gate
             .as_ref()
             .and_then(|gate| domain.hub().admitted_among(gate.version(), &tickets, now));

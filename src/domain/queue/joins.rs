@@ -7,10 +7,11 @@
 //! one commit.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{Ticket, catch_up, settle_locked, store};
+use super::{Ticket, TicketStatus, catch_up, settle_locked, store};
 use crate::domain::batch::Pending;
 use crate::domain::{Domain, Error, Result};
 
@@ -26,6 +27,8 @@ pub struct Joins(Pending<Request>);
 struct Request {
     user_id: String,
     reply: oneshot::Sender<Result<Ticket>>,
+    /// Batches that deferred it (see [`commit`]).
+    deferred: u32,
 }
 
 /// The user's live ticket, or a new one at the back of the line, committed
@@ -35,6 +38,7 @@ pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
     let request = Request {
         user_id: user_id.to_owned(),
         reply,
+        deferred: 0,
     };
     if domain.joins().0.push(request) {
         start_writer(domain.clone());
@@ -56,8 +60,19 @@ async fn write_batches(domain: Domain) {
         domain.metrics().join_batch.observe(users.len() as f64);
         match commit(&domain, &users).await {
             Ok(tickets) => {
-                for (request, ticket) in batch.into_iter().zip(tickets) {
-                    let _ = request.reply.send(Ok(ticket));
+                let mut deferred = false;
+                for (mut request, (ticket, lapsed)) in batch.into_iter().zip(tickets) {
+                    if lapsed && request.deferred < MAX_DEFERRALS {
+                        request.deferred += 1;
+                        deferred = true;
+                        pending.push(request);
+                    } else {
+                        let _ = request.reply.send(Ok(ticket));
+                    }
+                }
+                if deferred {
+                    // Until the transaction holding the lapsed ticket ends.
+                    tokio::time::sleep(DEFER).await;
                 }
             }
             Err(err) => {
@@ -72,9 +87,19 @@ async fn write_batches(domain: Domain) {
     }
 }
 
+/// How long a join whose lapsed ticket another transaction holds waits
+/// before it asks again, and how many times at most; after that it gets
+/// the ticket as it is, expired, as before the settle passed over it.
+const DEFER: Duration = Duration::from_millis(2);
+const MAX_DEFERRALS: u32 = 500;
+
 /// One transaction for `users` (in arrival order; a user may appear twice).
-/// Returns each one's live ticket, in the same order.
-async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
+/// Returns each one's live ticket, in the same order, and whether it has
+/// lapsed. A lapsed one is a user to ask again for: the settle passed over
+/// the ticket because another transaction (a payment or a hold, on
+/// PostgreSQL) holds it, and the user should get neither it back nor a
+/// second ticket while it counts as live.
+async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> {
     let rules = domain.rules();
     let txn = domain.begin_write().await?;
     let gate = store::lock_gate(&txn, domain.hub().instance()).await?;
@@ -137,9 +162,11 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<Ticket>> {
     users
         .iter()
         .map(|u| {
-            live.get(*u)
-                .cloned()
-                .ok_or_else(|| Error::invariant("a joined user has no live ticket"))
+            let ticket = live
+                .get(*u)
+                .ok_or_else(|| Error::invariant("a joined user has no live ticket"))?;
+            let lapsed = ticket.status_at(now) == TicketStatus::Expired;
+            Ok((ticket.clone(), lapsed))
         })
         .collect()
 }
