@@ -24,6 +24,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 
 use self::batch::Lane;
 use self::booking::{Holds, RecentHolds, Taken};
+use self::catalog::Layouts;
 pub use self::error::{Error, Result};
 use self::payment::Payments;
 use self::queue::tokens::TokenKey;
@@ -56,6 +57,7 @@ pub struct Domain {
     joins: Arc<Joins>,
     holds: Arc<Holds>,
     taken: Arc<Taken>,
+    layouts: Arc<Layouts>,
     recent_holds: Arc<RecentHolds>,
     charges: Arc<Charges>,
     payments: Arc<Payments>,
@@ -97,6 +99,7 @@ impl Domain {
             joins: Arc::default(),
             holds: Arc::default(),
             taken: Arc::default(),
+            layouts: Arc::default(),
             recent_holds: Arc::default(),
             charges: Arc::default(),
             payments: Arc::default(),
@@ -157,6 +160,10 @@ impl Domain {
     /// them all (SQLite); `None` on PostgreSQL.
     pub(crate) fn lane(&self) -> Option<&Lane> {
         self.lane.as_deref()
+    }
+
+    pub(crate) fn layouts(&self) -> &Layouts {
+        &self.layouts
     }
 
     pub(crate) fn recent_holds(&self) -> &RecentHolds {

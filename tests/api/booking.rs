@@ -88,14 +88,12 @@ async fn an_expired_hold_lets_another_user_win_the_seat_even_before_the_sweep() 
     );
 }
 
-/// A hold on a seat its check saw AVAILABLE has no lapsed hold to end
-/// first: the seat read, then the ticket touched with its holder's holds
-/// counted, the seat claimed and the hold inserted. On PostgreSQL the gate
-/// also reads the ticket, and the count is a statement of its own. A seat
-/// seen held, its hold lapsed, still ends that hold first (the test
-/// above).
+/// A hold reads nothing before its batch once its date's layout was read:
+/// the ticket touched with its holder's holds counted, lapsed holds on the
+/// seat ended, the seat claimed and the hold inserted. On PostgreSQL the
+/// gate also reads the ticket, and the count is a statement of its own.
 #[tokio::test]
-async fn the_statements_of_a_hold_on_a_seat_never_held() {
+async fn the_statements_of_a_hold_on_a_date_already_read() {
     let app = spawn_app_with(|s| {
         s.max_holds_per_user = 100;
         s.sweep_interval_ms = 3_600_000;
@@ -187,11 +185,12 @@ async fn holding_an_unknown_seat_or_date_is_not_found() {
     assert_eq!(code(&body), Some("BAD_USER_INPUT"));
 }
 
-/// When a sale opens, most holds are on seats already taken. Once a read
-/// has seen a seat taken, the next holds on it are refused without one,
-/// until the hold lapses (no hold ends sooner) or forever once sold.
+/// When a sale opens, most holds are on seats already taken. Once this
+/// process has committed a hold on a seat, the next holds on it are
+/// refused without a statement, until the hold lapses (no hold ends
+/// sooner) or forever once sold.
 #[tokio::test]
-async fn a_seat_seen_taken_is_refused_again_without_a_read() {
+async fn a_seat_taken_here_is_refused_again_without_a_statement() {
     let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
     let alice = app.admitted("alice").await;
     let bob = app.admitted("bob").await;

@@ -96,3 +96,29 @@ async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
     assert_ne!(ticket["token"], old.as_str(), "{ticket}");
     assert_eq!(app.ticket(&old).await["status"], "EXPIRED");
 }
+
+/// A seat sold here stays taken for good: long after the hold that was
+/// paid would have lapsed, a hold on it is still refused before its batch
+/// (on PostgreSQL the gate still reads the holder's ticket).
+#[tokio::test]
+async fn a_seat_sold_here_is_refused_without_a_statement_after_its_hold_would_lapse() {
+    let clock = ManualClock::new(Utc::now());
+    let app =
+        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    let held = app.hold(&alice, DATE, 6).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    data(&app.pay(&alice, &id).await, "pay");
+
+    clock.advance(TimeDelta::seconds(301));
+    let refused = || async {
+        assert_eq!(
+            code(&app.hold(&bob, DATE, 6).await),
+            Some("SEAT_UNAVAILABLE")
+        );
+    };
+    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
+    assert_eq!(app.statements_of(refused).await, ticket_read);
+}

@@ -2,10 +2,12 @@
 //!
 //! Each step of a hold batch is one statement for the whole batch: the
 //! holders' tickets touched and their holds counted (two statements on
-//! PostgreSQL), lapsed holds on the seats ended (only if a check saw one),
-//! the seats claimed, the reservations inserted. A lone hold on a seat
-//! never held is five statements on SQLite, `BEGIN` and `COMMIT` included;
-//! an idempotency key adds two, to claim the key and to store the outcome.
+//! PostgreSQL), lapsed holds on the seats ended, the seats claimed, the
+//! reservations inserted. A lone hold is six statements on SQLite,
+//! `BEGIN` and `COMMIT` included; an idempotency key adds two, to claim
+//! the key and to store the outcome. The checks before it read nothing
+//! but the date's layout, once (see [`crate::domain::catalog::Layouts`]):
+//! the claim is what finds out whether the seat is free.
 //!
 //! The rules stay those of a hold written alone:
 //! - a user has at most one hold in a batch, so each counts against the
@@ -35,8 +37,6 @@ pub struct Holds(Pending<Request<Claim>>);
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Claim {
     pub seat_id: i64,
-    /// The check saw the seat AVAILABLE: it had no hold, live or lapsed.
-    pub unheld: bool,
 }
 
 impl Batched for Claim {
@@ -84,17 +84,8 @@ impl Batched for Claim {
         let seats: Vec<i64> = claimants.keys().copied().collect();
         let expires_at = now + domain.rules().hold_ttl;
         // A lapsed hold blocks a new one on its seat until it is ended.
-        // Seats the checks saw AVAILABLE had none then, and a hold taken
-        // since (which lapses no sooner than it was taken) makes the seat
-        // taken since the check: those are claimed only if still AVAILABLE,
-        // with nothing to end first.
-        let claimable = if claimants.values().all(|&i| batch[i].mutation.unheld) {
-            store::Claimable::Available
-        } else {
-            store::end_lapsed_holds(txn, &seats, now).await?;
-            store::Claimable::FreeAt(now)
-        };
-        let claimed = store::claim_seats(txn, &seats, claimable, expires_at).await?;
+        store::end_lapsed_holds(txn, &seats, now).await?;
+        let claimed = store::claim_seats(txn, &seats, now, expires_at).await?;
         let holds = claimed
             .into_iter()
             .map(|seat| (batch[claimants[&seat.id]].ticket.user_id.clone(), seat))
@@ -105,7 +96,7 @@ impl Batched for Claim {
         }
         let outcomes = outcomes
             .into_iter()
-            // Taken since the check.
+            // Not free.
             .map(|outcome| outcome.unwrap_or(Err(Error::SeatUnavailable)))
             .collect();
         Ok((outcomes, QueueChanges::default()))

@@ -8,8 +8,8 @@
 //! - A hold stops blocking at `expires_at`, whether or not the sweeper ran.
 //! - A user has at most `max_holds_per_user` unexpired holds; the count and
 //!   the claim run while the user's ticket row is locked.
-//! - Nothing frees a seat before its hold lapses, so a seat seen taken is
-//!   refused without a read until then (`taken`).
+//! - Nothing frees a seat before its hold lapses, so a seat this process
+//!   saw held is refused without a write until then (`taken`).
 //! - A committed hold's owner, seat, price and expiry never change, so
 //!   `pay` finds a hold this process committed without a read (`recent`).
 
@@ -95,6 +95,10 @@ pub async fn hold_seat(
         .claim
         .ok_or_else(|| Error::invariant("a hold passed its checks without a seat"))?;
     let reservation = batched::submit(domain, ticket, claim, key, request).await?;
-    domain.recent_holds().remember(&reservation, domain.now());
+    let now = domain.now();
+    domain.recent_holds().remember(&reservation, now);
+    // The seat's next holds are refused without a batch until this lapses.
+    let until = Some(reservation.expires_at);
+    domain.taken().remember(date_id, seat_number, until, now);
     Ok(reservation)
 }

@@ -2,21 +2,20 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::concert_date;
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select, UpdateMany,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait, Select, UpdateMany,
 };
 
 use super::holds::Claim;
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
 use crate::domain::Domain;
-use crate::domain::catalog::{SeatState, SeatStatus};
+use crate::domain::catalog::SeatState;
 use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::Checked;
 use crate::domain::queue::Ticket;
@@ -78,7 +77,7 @@ pub(super) struct Hold {
     pub date_id: i64,
     pub seat_number: i32,
     pub now: Timestamp,
-    /// What to claim, once [`Checked::check`] found the seat free.
+    /// What to claim, once [`Checked::check`] found the seat.
     pub claim: Option<Claim>,
 }
 
@@ -90,52 +89,22 @@ impl Checked for Hold {
     }
 
     async fn check(&mut self, domain: &Domain, _: &Ticket) -> Result<()> {
-        let taken = domain.taken();
-        if taken.at(self.date_id, self.seat_number, self.now) {
+        if domain.taken().at(self.date_id, self.seat_number, self.now) {
             return Err(Error::SeatUnavailable);
         }
-        let db = domain.reader();
-        let found = seat::Entity::find()
-            .filter(seat::Column::ConcertDateId.eq(self.date_id))
-            .filter(seat::Column::Number.eq(self.seat_number))
-            .find_also_related(concert_date::Entity)
-            .one(db)
-            .await?;
-        let (seat, date) = match found {
-            Some((seat, Some(date))) => (Some(seat), date),
-            // Rare: say which is missing, the date or only its seat.
-            _ => {
-                let date = concert_date::Entity::find_by_id(self.date_id)
-                    .one(db)
-                    .await?
-                    .ok_or_else(|| Error::not_found("concert date"))?;
-                (None, date)
-            }
-        };
-        if date.starts_at <= self.now {
+        let layout = domain
+            .layouts()
+            .of(domain.reader(), self.date_id)
+            .await?
+            .ok_or_else(|| Error::not_found("concert date"))?;
+        if layout.starts_at <= self.now {
             return Err(Error::SeatUnavailable);
         }
-        let seat = seat.ok_or_else(|| Error::not_found("seat"))?;
-        self.claim = Some(Claim {
-            seat_id: seat.id,
-            unheld: seat.status == DbSeat::Available,
-        });
-        // Taken as of a committed state: a hold ends no sooner than its
-        // `held_until` and a sale never, so it is still taken at `now`,
-        // and until then.
-        let until = seat.held_until;
-        match seat.into_seat(self.now).status {
-            SeatStatus::Available => Ok(()),
-            status => {
-                let until = if status == SeatStatus::Sold {
-                    None
-                } else {
-                    until
-                };
-                taken.remember(self.date_id, self.seat_number, until, self.now);
-                Err(Error::SeatUnavailable)
-            }
-        }
+        let seat_id = layout
+            .seat(self.seat_number)
+            .ok_or_else(|| Error::not_found("seat"))?;
+        self.claim = Some(Claim { seat_id });
+        Ok(())
     }
 }
 
@@ -265,36 +234,23 @@ pub(super) async fn end_lapsed_holds(
     Ok(())
 }
 
-/// Which seats a hold batch may claim.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Claimable {
-    /// Those free at this instant: AVAILABLE, or HELD by a lapsed hold
-    /// (which the batch must have ended first).
-    FreeAt(Timestamp),
-    /// Only those AVAILABLE, on which no hold, live or lapsed, exists.
-    Available,
-}
-
-/// Claims those of `seats` that are `claimable` until `expires_at`, and
+/// Claims those of `seats` free at `now` (AVAILABLE, or HELD by a lapsed
+/// hold, which the batch must have ended first) until `expires_at`, and
 /// returns them.
 pub(super) async fn claim_seats(
     txn: &DatabaseTransaction,
     seats: &[i64],
-    claimable: Claimable,
+    now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<Vec<seat::Model>> {
     if seats.is_empty() {
         return Ok(Vec::new());
     }
-    let free = match claimable {
-        Claimable::FreeAt(now) => crate::domain::catalog::store_is_free_at(now),
-        Claimable::Available => Condition::all().add(seat::Column::Status.eq(DbSeat::Available)),
-    };
     Ok(seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
         .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
         .filter(seat::Column::Id.is_in(seats.iter().copied()))
-        .filter(free)
+        .filter(crate::domain::catalog::store_is_free_at(now))
         .exec_with_returning(txn)
         .await?)
 }

@@ -1,12 +1,12 @@
 //! Seats known to be taken, and until when: the answer to most holds on a
-//! contested seat without a read.
+//! contested seat without a write.
 //!
 //! Nothing frees a seat early. A hold lapses at its `held_until` or a
 //! payment sells the seat, and a sold seat stays sold (SPEC sections 4 and
-//! 6; the sweeper frees only holds already past `held_until`). So what a
-//! read of committed rows saw stays true, in every process, until that
-//! instant, and only then is the seat read again. When a sale opens,
-//! thousands of holds on the same front rows are refused here. (With
+//! 6; the sweeper frees only holds already past `held_until`). So once this
+//! process committed a hold, the seat stays taken, in every process, until
+//! that instant, and only then does a hold on it try a claim again. When a
+//! sale opens, thousands of holds on the same front rows are refused here. (With
 //! several instances, "that instant" is by this process's clock; a
 //! sweeper on a clock ahead of it frees the seat that much sooner, the
 //! skew every instance's reading of `held_until` already has.)
@@ -19,7 +19,7 @@ use crate::clock::Timestamp;
 
 /// Most seats remembered. When full, lapsed holds are dropped, and if
 /// that leaves it more than half full, everything is: forgetting a seat
-/// only costs its next hold a read.
+/// only costs its next hold a claim in a batch.
 const MAX_SEATS: usize = 1 << 18;
 
 /// Seats by (concert date, number), each with the end of the hold that
@@ -35,9 +35,9 @@ impl Taken {
             .is_some_and(|until| until.is_none_or(|until| until > now))
     }
 
-    /// Remembers that a committed row showed the seat held until `until`
-    /// (`None`: sold).
-    pub(super) fn remember(
+    /// Remembers that the seat is held until `until` (`None`: sold), as a
+    /// committed hold or sale says.
+    pub(crate) fn remember(
         &self,
         date_id: i64,
         number: i32,

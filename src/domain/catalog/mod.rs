@@ -5,11 +5,13 @@
 //! - A seat is available when it is AVAILABLE, or HELD with `held_until`
 //!   in the past: an expired hold stops blocking at that instant.
 
+mod layouts;
 pub mod seed;
 mod store;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::layouts::{Layout, Layouts};
 pub use self::store::{SeatState, available_seat_counts, is_free_at as store_is_free_at};
 use super::{Domain, Error, Result, queue};
 use crate::clock::Timestamp;

@@ -51,6 +51,12 @@ pub async fn pay(
         Gate::Answered(answer) => answer,
         Gate::Passed { ticket, request } => {
             let payment = batched::submit(domain, ticket, pay, key, request).await;
+            if let Ok(paid) = &payment {
+                // Sold for good: its next holds are refused before a batch.
+                let seat = &paid.reservation.seat;
+                let (date, number) = (seat.concert_date_id, seat.number);
+                domain.taken().remember(date, number, None, domain.now());
+            }
             if matches!(
                 payment,
                 Ok(_) | Err(Error::AlreadyPaid | Error::HoldExpired | Error::NotFound { .. })
