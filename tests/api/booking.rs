@@ -214,3 +214,35 @@ async fn a_seat_taken_here_is_refused_again_without_a_statement() {
         assert_eq!(app.statements_of(refused).await, ticket_read, "{why}");
     }
 }
+
+/// A seat another process holds is found taken by the claim of the first
+/// hold on it here, which also reads until when: the next holds on it are
+/// refused without a statement (on PostgreSQL the gate still reads the
+/// holder's ticket).
+#[tokio::test]
+async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_claim() {
+    let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
+    let bob = app.admitted("bob").await;
+    // As another instance's committed hold leaves the seat.
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        &format!(
+            "UPDATE seats SET status = 'HELD', held_until = '2999-01-01 00:00:00+00:00' \
+             WHERE concert_date_id = {DATE} AND number = 9"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        code(&app.hold(&bob, DATE, 9).await),
+        Some("SEAT_UNAVAILABLE")
+    );
+    let refused = || async {
+        assert_eq!(
+            code(&app.hold(&bob, DATE, 9).await),
+            Some("SEAT_UNAVAILABLE")
+        );
+    };
+    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
+    assert_eq!(app.statements_of(refused).await, ticket_read);
+}

@@ -86,6 +86,12 @@ impl Batched for Claim {
         // A lapsed hold blocks a new one on its seat until it is ended.
         store::end_lapsed_holds(txn, &seats, now).await?;
         let claimed = store::claim_seats(txn, &seats, now, expires_at).await?;
+        let lost: Vec<i64> = seats
+            .iter()
+            .copied()
+            .filter(|&id| claimed.iter().all(|seat| seat.id != id))
+            .collect();
+        store::remember_taken(domain, txn, &lost, now).await?;
         let holds = claimed
             .into_iter()
             .map(|seat| (batch[claimants[&seat.id]].ticket.user_id.clone(), seat))

@@ -15,7 +15,7 @@ use super::holds::Claim;
 use super::{Reservation, ReservationStatus};
 use crate::clock::Timestamp;
 use crate::domain::Domain;
-use crate::domain::catalog::SeatState;
+use crate::domain::catalog::{SeatState, SeatStatus};
 use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::Checked;
 use crate::domain::queue::Ticket;
@@ -253,6 +253,36 @@ pub(super) async fn claim_seats(
         .filter(crate::domain::catalog::store_is_free_at(now))
         .exec_with_returning(txn)
         .await?)
+}
+
+/// Tells [`super::Taken`] until when the `seats` a claim at `now` found
+/// taken stay so. The claim met a committed hold or sale on each (on
+/// PostgreSQL it waits for a transaction holding the row and judges what
+/// that one committed), and nothing frees a seat before its hold lapses,
+/// so what the rows say holds in every process until then.
+pub(super) async fn remember_taken(
+    domain: &Domain,
+    txn: &DatabaseTransaction,
+    seats: &[i64],
+    now: Timestamp,
+) -> Result<()> {
+    if seats.is_empty() {
+        return Ok(());
+    }
+    let rows = seat::Entity::find()
+        .filter(seat::Column::Id.is_in(seats.iter().copied()))
+        .all(txn)
+        .await?;
+    for row in rows {
+        let (date_id, number, held_until) = (row.concert_date_id, row.number, row.held_until);
+        let until = match row.into_seat(now).status {
+            SeatStatus::Sold => None,
+            SeatStatus::Held => held_until,
+            SeatStatus::Available => continue,
+        };
+        domain.taken().remember(date_id, number, until, now);
+    }
+    Ok(())
 }
 
 /// Inserts a hold until `expires_at` for each (user, claimed seat).

@@ -4,9 +4,11 @@
 //! Nothing frees a seat early. A hold lapses at its `held_until` or a
 //! payment sells the seat, and a sold seat stays sold (SPEC sections 4 and
 //! 6; the sweeper frees only holds already past `held_until`). So once this
-//! process committed a hold, the seat stays taken, in every process, until
-//! that instant, and only then does a hold on it try a claim again. When a
-//! sale opens, thousands of holds on the same front rows are refused here. (With
+//! process has committed a hold or a sale of a seat, or a claim of it met
+//! one that another committed, the seat stays taken, in every process,
+//! until that instant, and only then does a hold on it try a claim again.
+//! When a sale opens, thousands of holds on the same front rows are
+//! refused here. (With
 //! several instances, "that instant" is by this process's clock; a
 //! sweeper on a clock ahead of it frees the seat that much sooner, the
 //! skew every instance's reading of `held_until` already has.)
