@@ -38,7 +38,7 @@ pub(crate) trait Checked: Send {
     fn request(&self) -> String;
 
     /// Checks on a read connection, before the write lock is taken: a
-    /// request that must fail (a seat already taken, a reservation already
+    /// request that must fail (a seat known taken, a reservation already
     /// paid, a bad amount) fails here without queueing for the one writer, and
     /// what the checks looked up is kept for the write. Everything that can
     /// change is checked again under the lock.

@@ -89,9 +89,10 @@ async fn an_expired_hold_lets_another_user_win_the_seat_even_before_the_sweep() 
 }
 
 /// A hold reads nothing before its batch once its date's layout was read:
-/// the ticket touched with its holder's holds counted, lapsed holds on the
-/// seat ended, the seat claimed and the hold inserted. On PostgreSQL the
-/// gate also reads the ticket, and the count is a statement of its own.
+/// the ticket touched with its holder's holds counted, the seat read, the
+/// seat claimed and the hold inserted (a seat the read saw under a lapsed
+/// hold adds the statement that ends it). On PostgreSQL the gate also
+/// reads the ticket, and the count is a statement of its own.
 #[tokio::test]
 async fn the_statements_of_a_hold_on_a_date_already_read() {
     let app = spawn_app_with(|s| {
@@ -142,6 +143,32 @@ async fn a_user_holds_at_most_the_hold_limit() {
     let body = app.hold(&alice, DATE, 3).await;
     assert_eq!(code(&body), Some("HOLD_LIMIT"));
     // Paying one frees a place under the limit.
+}
+
+/// A seat that is taken is the answer before the hold limit, whether this
+/// process knew it taken (held here) or only its batch found out (held by
+/// another process).
+#[tokio::test]
+async fn a_taken_seat_is_refused_as_such_before_the_hold_limit() {
+    let app = spawn_app_with(|s| s.max_holds_per_user = 1).await;
+    let alice = app.admitted("alice").await;
+    let bob = app.admitted("bob").await;
+    data(&app.hold(&alice, DATE, 1).await, "holdSeat");
+    data(&app.hold(&bob, DATE, 2).await, "holdSeat");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        &format!(
+            "UPDATE seats SET status = 'HELD', held_until = '2999-01-01 00:00:00+00:00' \
+             WHERE concert_date_id = {DATE} AND number = 3"
+        ),
+    )
+    .await
+    .unwrap();
+    for seat in [2, 3] {
+        let body = app.hold(&alice, DATE, seat).await;
+        assert_eq!(code(&body), Some("SEAT_UNAVAILABLE"), "seat {seat}");
+    }
+    assert_eq!(code(&app.hold(&alice, DATE, 4).await), Some("HOLD_LIMIT"));
 }
 
 #[tokio::test]
@@ -215,12 +242,12 @@ async fn a_seat_taken_here_is_refused_again_without_a_statement() {
     }
 }
 
-/// A seat another process holds is found taken by the claim of the first
-/// hold on it here, which also reads until when: the next holds on it are
-/// refused without a statement (on PostgreSQL the gate still reads the
-/// holder's ticket).
+/// A seat another process holds is found taken, and until when, by the
+/// batch of the first hold on it here: the next holds on it are refused
+/// without a statement (on PostgreSQL the gate still reads the holder's
+/// ticket).
 #[tokio::test]
-async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_claim() {
+async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_batch() {
     let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
     let bob = app.admitted("bob").await;
     // As another instance's committed hold leaves the seat.

@@ -66,32 +66,38 @@ impl Batched for Claim {
 
         // The first request on each seat whose holder may hold it claims it.
         let mut claimants: HashMap<i64, usize> = HashMap::new();
+        let mut at_limit: Vec<usize> = Vec::new();
         for (i, request) in batch.iter().enumerate() {
             let (ticket, seat_id) = (&request.ticket, request.mutation.seat_id);
-            let refusal = match holders.get(&ticket.id) {
-                None => Error::TokenExpired,
-                Some(&held) if held >= u64::from(max) => Error::HoldLimit { max },
+            match holders.get(&ticket.id) {
+                None => outcomes[i] = Some(Err(Error::TokenExpired)),
+                Some(&held) if held >= u64::from(max) => at_limit.push(i),
                 Some(_) => match claimants.entry(seat_id) {
                     Entry::Vacant(claim) => {
                         claim.insert(i);
-                        continue;
                     }
-                    Entry::Occupied(_) => Error::SeatUnavailable,
+                    Entry::Occupied(_) => outcomes[i] = Some(Err(Error::SeatUnavailable)),
                 },
-            };
-            outcomes[i] = Some(Err(refusal));
+            }
         }
-        let seats: Vec<i64> = claimants.keys().copied().collect();
+        let mut wanted: Vec<i64> = claimants.keys().copied().collect();
+        wanted.extend(at_limit.iter().map(|&i| batch[i].mutation.seat_id));
+        let seats = store::read_seats(domain, txn, &wanted, now).await?;
+        // A taken seat is the answer before the hold limit, as it would
+        // have been for a seat known taken before the batch.
+        for i in at_limit {
+            outcomes[i] = Some(Err(if seats.is_free(batch[i].mutation.seat_id) {
+                Error::HoldLimit { max }
+            } else {
+                Error::SeatUnavailable
+            }));
+        }
+        claimants.retain(|&seat, _| seats.is_free(seat));
+        let claim: Vec<i64> = claimants.keys().copied().collect();
         let expires_at = now + domain.rules().hold_ttl;
         // A lapsed hold blocks a new one on its seat until it is ended.
-        store::end_lapsed_holds(txn, &seats, now).await?;
-        let claimed = store::claim_seats(txn, &seats, now, expires_at).await?;
-        let lost: Vec<i64> = seats
-            .iter()
-            .copied()
-            .filter(|&id| claimed.iter().all(|seat| seat.id != id))
-            .collect();
-        store::remember_taken(domain, txn, &lost, now).await?;
+        store::end_lapsed_holds(txn, &seats.lapsed_among(&claim), now).await?;
+        let claimed = store::claim_seats(txn, &seats, &claim, now, expires_at).await?;
         let holds = claimed
             .into_iter()
             .map(|seat| (batch[claimants[&seat.id]].ticket.user_id.clone(), seat))

@@ -2,7 +2,8 @@
 //!
 //! # Invariants
 //! - A seat has at most one live hold or booking: the claim is one guarded
-//!   `UPDATE seats … WHERE status = 'AVAILABLE' OR held_until <= now`
+//!   `UPDATE seats … WHERE status = 'AVAILABLE' OR (status = 'HELD' AND
+//!   held_until <= now)`
 //!   (one statement, one winner, also across processes), paired with a
 //!   partial unique index on HELD/CONFIRMED reservations per seat.
 //! - A hold stops blocking at `expires_at`, whether or not the sweeper ran.
@@ -39,7 +40,7 @@ use crate::clock::Timestamp;
 /// Makes room in a bounded memory of holds (`taken`, `recent`) before an
 /// insert: when it holds `max` entries, those no longer `live` are
 /// dropped, and if that leaves it more than half full, everything is.
-/// Forgetting only costs a read.
+/// Forgetting only costs a read, or for `taken` a hold a batch refuses.
 fn make_room<K, V>(memory: &mut HashMap<K, V>, max: usize, mut live: impl FnMut(&V) -> bool) {
     if memory.len() >= max {
         memory.retain(|_, value| live(value));

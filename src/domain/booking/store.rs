@@ -7,8 +7,8 @@ use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db}
 use entity::seat::{self, SeatStatus as DbSeat};
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter, QuerySelect, QueryTrait, Select, UpdateMany,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select, Statement, UpdateMany,
 };
 
 use super::holds::Claim;
@@ -71,8 +71,8 @@ fn touch(ids: impl IntoIterator<Item = i64>) -> UpdateMany<queue_ticket::Entity>
         .filter(queue_ticket::Column::Id.is_in(ids))
 }
 
-/// `holdSeat`'s checks, on a read connection; the claim itself is written
-/// in a batch (`holds`).
+/// `holdSeat`'s checks, from memory but for a date's first layout read;
+/// the seat is read and claimed in a batch (`holds`).
 pub(super) struct Hold {
     pub date_id: i64,
     pub seat_number: i32,
@@ -92,11 +92,7 @@ impl Checked for Hold {
         if domain.taken().at(self.date_id, self.seat_number, self.now) {
             return Err(Error::SeatUnavailable);
         }
-        let layout = domain
-            .layouts()
-            .of(domain.reader(), self.date_id)
-            .await?
-            .ok_or_else(|| Error::not_found("concert date"))?;
+        let layout = domain.layouts().of(domain.reader(), self.date_id).await?;
         if layout.starts_at <= self.now {
             return Err(Error::SeatUnavailable);
         }
@@ -213,6 +209,9 @@ fn holders_live_holds(what: Expr, now: Timestamp) -> SelectStatement {
         .to_owned()
 }
 
+/// The predicate of `uq_reservations_live_seat`, word for word.
+const LIVE_SEAT: &str = "status IN ('HELD', 'CONFIRMED')";
+
 /// Ends the lapsed holds on `seats`, so the partial unique index on live
 /// reservations admits new ones. Before the seats are claimed: the
 /// reservation's lock comes before its seat's, as in a payment or a sweep.
@@ -224,65 +223,138 @@ pub(super) async fn end_lapsed_holds(
     if seats.is_empty() {
         return Ok(());
     }
-    Reservations::update_many()
-        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
-        .filter(reservation::Column::SeatId.is_in(seats.iter().copied()))
-        .filter(reservation::Column::Status.eq(Db::Held))
-        .filter(reservation::Column::ExpiresAt.lte(now))
-        .exec(txn)
+    txn.execute_raw(lapsed_on(txn.get_database_backend(), seats, now))
         .await?;
     Ok(())
 }
 
-/// Claims those of `seats` free at `now` (AVAILABLE, or HELD by a lapsed
-/// hold, which the batch must have ended first) until `expires_at`, and
-/// returns them.
+/// [`end_lapsed_holds`]'s statement. A lapsed hold is still in
+/// `uq_reservations_live_seat`, the one index led by `seat_id`, which a
+/// planner may search only when the statement repeats its predicate
+/// ([`LIVE_SEAT`]). SQLite, without statistics, still prefers the status
+/// index for more than a couple of seats, and would read every lapsed hold
+/// not yet swept, so it is told which index to use. PostgreSQL, given the
+/// predicate, searches the status index for every live and paid
+/// reservation instead, so there the statement keeps the status and
+/// expiry terms that search only the lapsed holds not yet swept (the
+/// sweeper's backlog; a batch only ends holds after its read saw one).
+fn lapsed_on(backend: DbBackend, seats: &[i64], now: Timestamp) -> Statement {
+    let update = Reservations::update_many()
+        .col_expr(reservation::Column::Status, Expr::value(Db::Expired))
+        .filter(reservation::Column::SeatId.is_in(seats.iter().copied()));
+    if backend != DbBackend::Sqlite {
+        return update
+            .filter(reservation::Column::Status.eq(Db::Held))
+            .filter(reservation::Column::ExpiresAt.lte(now))
+            .build(backend);
+    }
+    let mut statement = update
+        .filter(Expr::cust(LIVE_SEAT))
+        .filter(crate::db::unindexed(backend, reservation::Column::Status).eq(Db::Held))
+        .filter(reservation::Column::ExpiresAt.lte(now))
+        .build(backend);
+    statement.sql = statement.sql.replacen(
+        "UPDATE \"reservations\"",
+        "UPDATE \"reservations\" INDEXED BY uq_reservations_live_seat",
+        1,
+    );
+    statement
+}
+
+/// Claims those of `claim` still free at `now` as `seats` read them (an
+/// AVAILABLE one still AVAILABLE; one whose lapsed hold the batch ended
+/// still free) until `expires_at`, and returns them.
 pub(super) async fn claim_seats(
     txn: &DatabaseTransaction,
-    seats: &[i64],
+    seats: &SeatsNow,
+    claim: &[i64],
     now: Timestamp,
     expires_at: Timestamp,
 ) -> Result<Vec<seat::Model>> {
-    if seats.is_empty() {
+    if claim.is_empty() {
         return Ok(Vec::new());
+    }
+    let (lapsed, available): (Vec<i64>, Vec<i64>) =
+        claim.iter().partition(|seat| seats.lapsed.contains(seat));
+    let mut free = Condition::any();
+    if !available.is_empty() {
+        free = free.add(
+            Condition::all()
+                .add(seat::Column::Id.is_in(available))
+                .add(seat::Column::Status.eq(DbSeat::Available)),
+        );
+    }
+    if !lapsed.is_empty() {
+        free = free.add(
+            Condition::all()
+                .add(seat::Column::Id.is_in(lapsed))
+                .add(crate::domain::catalog::store_is_free_at(now)),
+        );
     }
     Ok(seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Held))
         .col_expr(seat::Column::HeldUntil, Expr::value(expires_at))
-        .filter(seat::Column::Id.is_in(seats.iter().copied()))
-        .filter(crate::domain::catalog::store_is_free_at(now))
+        .filter(free)
         .exec_with_returning(txn)
         .await?)
 }
 
-/// Tells [`super::Taken`] until when the `seats` a claim at `now` found
-/// taken stay so. The claim met a committed hold or sale on each (on
-/// PostgreSQL it waits for a transaction holding the row and judges what
-/// that one committed), and nothing frees a seat before its hold lapses,
-/// so what the rows say holds in every process until then.
-pub(super) async fn remember_taken(
+/// The seats a hold batch asked for, free at its `now` as committed:
+/// AVAILABLE, or HELD by a hold that has lapsed (and must be ended first).
+#[derive(Debug, Default)]
+pub(super) struct SeatsNow {
+    available: HashSet<i64>,
+    lapsed: HashSet<i64>,
+}
+
+impl SeatsNow {
+    pub(super) fn is_free(&self, seat: i64) -> bool {
+        self.available.contains(&seat) || self.lapsed.contains(&seat)
+    }
+
+    pub(super) fn lapsed_among(&self, seats: &[i64]) -> Vec<i64> {
+        seats
+            .iter()
+            .copied()
+            .filter(|seat| self.lapsed.contains(seat))
+            .collect()
+    }
+}
+
+/// Reads `seats` as committed at `now`, without a lock, and tells
+/// [`super::Taken`] until when those taken stay so: nothing frees a seat
+/// before its hold lapses, so what a committed row says holds in every
+/// process until then. A seat read free may be taken before the claim;
+/// the claim re-checks it.
+pub(super) async fn read_seats(
     domain: &Domain,
     txn: &DatabaseTransaction,
     seats: &[i64],
     now: Timestamp,
-) -> Result<()> {
+) -> Result<SeatsNow> {
+    let mut read = SeatsNow::default();
     if seats.is_empty() {
-        return Ok(());
+        return Ok(read);
     }
     let rows = seat::Entity::find()
         .filter(seat::Column::Id.is_in(seats.iter().copied()))
         .all(txn)
         .await?;
     for row in rows {
-        let (date_id, number, held_until) = (row.concert_date_id, row.number, row.held_until);
-        let until = match row.into_seat(now).status {
-            SeatStatus::Sold => None,
-            SeatStatus::Held => held_until,
-            SeatStatus::Available => continue,
-        };
-        domain.taken().remember(date_id, number, until, now);
+        let (id, date_id, number) = (row.id, row.concert_date_id, row.number);
+        let (status, held_until) = (row.status.clone(), row.held_until);
+        match row.into_seat(now).status {
+            SeatStatus::Sold => domain.taken().remember(date_id, number, None, now),
+            SeatStatus::Held => domain.taken().remember(date_id, number, held_until, now),
+            SeatStatus::Available if status == DbSeat::Available => {
+                read.available.insert(id);
+            }
+            SeatStatus::Available => {
+                read.lapsed.insert(id);
+            }
+        }
     }
-    Ok(())
+    Ok(read)
 }
 
 /// Inserts a hold until `expires_at` for each (user, claimed seat).
@@ -538,6 +610,43 @@ mod tests {
             let ids = vec![1, 2, 3, 5, 6, 7, 8, 9];
             let update = expiry(db.get_database_backend(), ids, now);
             fixture::updates_by_id(&db, update, &[1]).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hold_batch_ends_the_lapsed_holds_on_its_seats_and_on_sqlite_by_seat() {
+        for (db, _postgres) in test_databases().await {
+            let rows = [
+                (1, "HELD", PAST),
+                (2, "HELD", LATER),
+                (3, "CONFIRMED", PAST),
+                (4, "HELD", PAST),
+            ];
+            fixture::reservations(&db, &rows).await;
+            let now = NOW.parse().expect("time");
+            // Seat 1's hold has lapsed, 2's is live, 3's was paid, 5 has
+            // none; 4's lapsed but is not asked for. 6 to 9 only make a
+            // list long enough for the planner's guess to go wrong.
+            let backend = db.get_database_backend();
+            let statement = lapsed_on(backend, &[1, 2, 3, 5, 6, 7, 8, 9], now);
+            if backend == DbBackend::Sqlite {
+                let plan = crate::db::sqlite_plan(&db, statement.clone()).await;
+                assert_eq!(
+                    plan,
+                    ["SEARCH reservations USING INDEX uq_reservations_live_seat (seat_id=?)"],
+                    "{plan:?}"
+                );
+            }
+            db.execute_raw(statement).await.expect("update");
+            let expired: Vec<i64> = Reservations::find()
+                .select_only()
+                .column(reservation::Column::Id)
+                .filter(reservation::Column::Status.eq(Db::Expired))
+                .into_tuple()
+                .all(&db)
+                .await
+                .expect("read");
+            assert_eq!(expired, [1]);
         }
     }
 

@@ -4,9 +4,9 @@
 //! Nothing frees a seat early. A hold lapses at its `held_until` or a
 //! payment sells the seat, and a sold seat stays sold (SPEC sections 4 and
 //! 6; the sweeper frees only holds already past `held_until`). So once this
-//! process has committed a hold or a sale of a seat, or a claim of it met
+//! process has committed a hold or a sale of a seat, or a hold batch read
 //! one that another committed, the seat stays taken, in every process,
-//! until that instant, and only then does a hold on it try a claim again.
+//! until that instant, and only then does a hold on it go to a batch again.
 //! When a sale opens, thousands of holds on the same front rows are
 //! refused here. (With
 //! several instances, "that instant" is by this process's clock; a
@@ -87,7 +87,7 @@ mod tests {
         }
         taken.remember(2, 1, None, now);
         assert!(taken.at(2, 1, now), "the newest is remembered");
-        assert!(!taken.at(1, 0, now), "the others are read again");
+        assert!(!taken.at(1, 0, now), "the others are forgotten");
         assert_eq!(taken.lock().len(), 1);
     }
 

@@ -2,16 +2,17 @@
 //! is. A date is created with all its seats in one transaction, and
 //! neither is changed, renumbered or deleted afterwards, so a layout read
 //! once stays true in every process for good, and a hold finds its seat
-//! without a read (its claim says whether the seat is free).
+//! without a read (its batch reads the seat and claims it if free).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use entity::{concert_date, seat};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use tokio::sync::OnceCell;
 
 use crate::clock::Timestamp;
-use crate::domain::Result;
+use crate::domain::{Error, Result};
 
 /// Most seats kept over all layouts; past it, every layout is forgotten,
 /// which only costs each date one read again.
@@ -32,57 +33,111 @@ impl Layout {
     }
 }
 
-/// The layouts read so far, by concert date.
+/// The layouts read so far, by concert date. Each is read once: holds on
+/// a date nobody held yet, arriving together when a sale opens, wait for
+/// the first one's read instead of each reading every seat.
 #[derive(Debug, Default)]
 pub struct Layouts(Mutex<Known>);
 
 #[derive(Debug, Default)]
 struct Known {
-    dates: HashMap<i64, Arc<Layout>>,
+    dates: HashMap<i64, Arc<OnceCell<Arc<Layout>>>>,
     seats: usize,
 }
 
 impl Layouts {
-    /// The layout of date `date_id`, read from `db` the first time;
-    /// `None` for an unknown date (not remembered: it may be created).
+    /// The layout of date `date_id`, read from `db` the first time.
     ///
     /// # Errors
-    /// When the database fails.
-    pub async fn of<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        date_id: i64,
-    ) -> Result<Option<Arc<Layout>>> {
-        if let Some(layout) = self.lock().dates.get(&date_id) {
-            return Ok(Some(Arc::clone(layout)));
+    /// `NotFound` for an unknown date (not remembered: it may be created),
+    /// or when the database fails.
+    pub async fn of<C: ConnectionTrait>(&self, db: &C, date_id: i64) -> Result<Arc<Layout>> {
+        let cell = Arc::clone(self.lock().dates.entry(date_id).or_default());
+        let layout = cell.get_or_try_init(|| self.read(db, date_id)).await;
+        if layout.is_err() {
+            let mut known = self.lock();
+            if known
+                .dates
+                .get(&date_id)
+                .is_some_and(|c| Arc::ptr_eq(c, &cell))
+            {
+                known.dates.remove(&date_id);
+            }
         }
-        let Some(date) = concert_date::Entity::find_by_id(date_id).one(db).await? else {
-            return Ok(None);
-        };
-        let seats: Vec<(i32, i64)> = seat::Entity::find()
+        layout.map(Arc::clone)
+    }
+
+    async fn read<C: ConnectionTrait>(&self, db: &C, date_id: i64) -> Result<Arc<Layout>> {
+        let date = concert_date::Entity::find_by_id(date_id)
+            .one(db)
+            .await?
+            .ok_or_else(|| Error::not_found("concert date"))?;
+        let seats: HashMap<i32, i64> = seat::Entity::find()
             .select_only()
             .column(seat::Column::Number)
             .column(seat::Column::Id)
             .filter(seat::Column::ConcertDateId.eq(date_id))
-            .into_tuple()
+            .into_tuple::<(i32, i64)>()
             .all(db)
-            .await?;
-        let layout = Arc::new(Layout {
-            starts_at: date.starts_at,
-            seats: seats.into_iter().collect(),
-        });
+            .await?
+            .into_iter()
+            .collect();
         let mut known = self.lock();
-        if known.seats + layout.seats.len() > MAX_SEATS {
+        known.seats += seats.len();
+        if known.seats > MAX_SEATS {
+            // Every other layout is forgotten (this one stays with its
+            // waiters, and is read again by the next hold here).
             *known = Known::default();
         }
-        known.seats += layout.seats.len();
-        if let Some(earlier) = known.dates.insert(date_id, Arc::clone(&layout)) {
-            known.seats -= earlier.seats.len();
-        }
-        Ok(Some(layout))
+        Ok(Arc::new(Layout {
+            starts_at: date.starts_at,
+            seats,
+        }))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::test_databases;
+
+    #[tokio::test]
+    async fn a_date_is_read_once_and_an_unknown_one_every_time() {
+        for (db, _postgres) in test_databases().await {
+            db.execute_unprepared(
+                "INSERT INTO concerts (id, title) VALUES (1, 'c'); \
+                 INSERT INTO concert_dates (id, concert_id, starts_at) \
+                 VALUES (1, 1, '2999-01-01T00:00:00Z'); \
+                 INSERT INTO seats (id, concert_date_id, number, price_won, status) \
+                 VALUES (10, 1, 1, 5, 'AVAILABLE'), (11, 1, 2, 5, 'AVAILABLE');",
+            )
+            .await
+            .expect("insert");
+            let layouts = Layouts::default();
+            let (a, b) = tokio::join!(layouts.of(&db, 1), layouts.of(&db, 1));
+            let (a, b) = (a.expect("layout"), b.expect("layout"));
+            assert!(Arc::ptr_eq(&a, &b), "read once for both");
+            assert_eq!(
+                (a.seat(1), a.seat(2), a.seat(3)),
+                (Some(10), Some(11), None)
+            );
+            assert_eq!(layouts.lock().seats, 2);
+            assert!(matches!(
+                layouts.of(&db, 2).await,
+                Err(Error::NotFound { .. })
+            ));
+            db.execute_unprepared(
+                "INSERT INTO concert_dates (id, concert_id, starts_at) \
+                 VALUES (2, 1, '2999-01-01T00:00:00Z')",
+            )
+            .await
+            .expect("insert");
+            assert!(layouts.of(&db, 2).await.is_ok(), "created since");
+            assert_eq!(layouts.lock().dates.len(), 2);
+        }
     }
 }
