@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{DATE, code, data, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, TestApp, code, data, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_hold_lasts_the_hold_ttl() {
@@ -155,15 +155,7 @@ async fn a_taken_seat_is_refused_as_such_before_the_hold_limit() {
     let bob = app.admitted("bob").await;
     data(&app.hold(&alice, DATE, 1).await, "holdSeat");
     data(&app.hold(&bob, DATE, 2).await, "holdSeat");
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &app.db,
-        &format!(
-            "UPDATE seats SET status = 'HELD', held_until = '2999-01-01 00:00:00+00:00' \
-             WHERE concert_date_id = {DATE} AND number = 3"
-        ),
-    )
-    .await
-    .unwrap();
+    held_by_another_process(&app, 3).await;
     for seat in [2, 3] {
         let body = app.hold(&alice, DATE, seat).await;
         assert_eq!(code(&body), Some("SEAT_UNAVAILABLE"), "seat {seat}");
@@ -250,16 +242,7 @@ async fn a_seat_taken_here_is_refused_again_without_a_statement() {
 async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_batch() {
     let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
     let bob = app.admitted("bob").await;
-    // As another instance's committed hold leaves the seat.
-    sea_orm::ConnectionTrait::execute_unprepared(
-        &app.db,
-        &format!(
-            "UPDATE seats SET status = 'HELD', held_until = '2999-01-01 00:00:00+00:00' \
-             WHERE concert_date_id = {DATE} AND number = 9"
-        ),
-    )
-    .await
-    .unwrap();
+    held_by_another_process(&app, 9).await;
     assert_eq!(
         code(&app.hold(&bob, DATE, 9).await),
         Some("SEAT_UNAVAILABLE")
@@ -272,4 +255,18 @@ async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_b
     };
     let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
     assert_eq!(app.statements_of(refused).await, ticket_read);
+}
+
+/// Leaves seat `number` of `DATE` as another instance's committed hold
+/// does, unknown to this process.
+async fn held_by_another_process(app: &TestApp, number: i32) {
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &app.db,
+        &format!(
+            "UPDATE seats SET status = 'HELD', held_until = '2999-01-01 00:00:00+00:00' \
+             WHERE concert_date_id = {DATE} AND number = {number}"
+        ),
+    )
+    .await
+    .unwrap();
 }

@@ -593,16 +593,18 @@ mod tests {
     use super::*;
     use crate::db::{migrated_postgres, postgres_generic_plan, test_databases};
 
+    /// 1 has lapsed, 2 is live, 3 was paid, 4 has lapsed.
+    const LAPSED_LIVE_PAID_LAPSED: [(i64, &str, &str); 4] = [
+        (1, "HELD", PAST),
+        (2, "HELD", LATER),
+        (3, "CONFIRMED", PAST),
+        (4, "HELD", PAST),
+    ];
+
     #[tokio::test]
     async fn a_sweep_ends_its_lapsed_holds_by_id() {
         for (db, _postgres) in test_databases().await {
-            let rows = [
-                (1, "HELD", PAST),
-                (2, "HELD", LATER),
-                (3, "CONFIRMED", PAST),
-                (4, "HELD", PAST),
-            ];
-            fixture::reservations(&db, &rows).await;
+            fixture::reservations(&db, &LAPSED_LIVE_PAID_LAPSED).await;
             let now = NOW.parse().expect("time");
             // 1 has lapsed, 2 is live, 3 was paid, 5 does not exist; 4
             // lapsed but is not asked for. 6 to 9 only make a list long
@@ -616,13 +618,7 @@ mod tests {
     #[tokio::test]
     async fn a_hold_batch_ends_the_lapsed_holds_on_its_seats_and_on_sqlite_by_seat() {
         for (db, _postgres) in test_databases().await {
-            let rows = [
-                (1, "HELD", PAST),
-                (2, "HELD", LATER),
-                (3, "CONFIRMED", PAST),
-                (4, "HELD", PAST),
-            ];
-            fixture::reservations(&db, &rows).await;
+            fixture::reservations(&db, &LAPSED_LIVE_PAID_LAPSED).await;
             let now = NOW.parse().expect("time");
             // Seat 1's hold has lapsed, 2's is live, 3's was paid, 5 has
             // none; 4's lapsed but is not asked for. 6 to 9 only make a
