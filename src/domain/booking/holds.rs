@@ -84,9 +84,12 @@ impl Batched for Claim {
         wanted.extend(at_limit.iter().map(|&i| batch[i].mutation.seat_id));
         let seats = store::read_seats(domain, txn, &wanted, now).await?;
         // A taken seat is the answer before the hold limit, as it would
-        // have been for a seat known taken before the batch.
+        // have been for a seat known taken before the batch; so is one an
+        // earlier request of the batch claims.
         for i in at_limit {
-            outcomes[i] = Some(Err(if seats.is_free(batch[i].mutation.seat_id) {
+            let seat = batch[i].mutation.seat_id;
+            let claimed_before = claimants.get(&seat).is_some_and(|&first| first < i);
+            outcomes[i] = Some(Err(if seats.is_free(seat) && !claimed_before {
                 Error::HoldLimit { max }
             } else {
                 Error::SeatUnavailable

@@ -626,6 +626,7 @@ mod tests {
             let backend = db.get_database_backend();
             let statement = lapsed_on(backend, &[1, 2, 3, 5, 6, 7, 8, 9], now);
             if backend == DbBackend::Sqlite {
+                assert!(statement.sql.contains("INDEXED BY"), "{}", statement.sql);
                 let plan = crate::db::sqlite_plan(&db, statement.clone()).await;
                 assert_eq!(
                     plan,

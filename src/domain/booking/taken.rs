@@ -50,7 +50,12 @@ impl Taken {
         make_room(&mut seats, MAX_SEATS, |until| {
             until.is_none_or(|until| until > now)
         });
-        seats.insert((date_id, number), until);
+        // A sale is for good, and a seat's holds only end later and later:
+        // an older view arriving late changes nothing.
+        seats
+            .entry((date_id, number))
+            .and_modify(|known| *known = known.zip(until).map(|(a, b)| a.max(b)))
+            .or_insert(until);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(i64, i32), Option<Timestamp>>> {
@@ -76,6 +81,19 @@ mod tests {
         let later = now + TimeDelta::seconds(1);
         assert!(!taken.at(1, 5, later), "free the instant the hold lapses");
         assert!(taken.at(1, 6, later + TimeDelta::days(365)));
+    }
+
+    #[test]
+    fn an_older_view_arriving_late_changes_nothing() {
+        let now = Utc::now();
+        let (soon, later) = (now + TimeDelta::seconds(1), now + TimeDelta::seconds(9));
+        let taken = Taken::default();
+        taken.remember(1, 1, None, now);
+        taken.remember(1, 1, Some(soon), now);
+        assert!(taken.at(1, 1, later), "sold for good");
+        taken.remember(1, 2, Some(later), now);
+        taken.remember(1, 2, Some(soon), now);
+        assert!(taken.at(1, 2, soon), "held until the later end");
     }
 
     #[test]

@@ -14,8 +14,8 @@ use tokio::sync::OnceCell;
 use crate::clock::Timestamp;
 use crate::domain::{Error, Result};
 
-/// Most seats kept over all layouts; past it, every layout is forgotten,
-/// which only costs each date one read again.
+/// Most seats kept over all layouts; past it, every layout but the newest
+/// is forgotten, which only costs each date one read again.
 const MAX_SEATS: usize = 1 << 20;
 
 #[derive(Debug, PartialEq, Eq)]
@@ -53,51 +53,61 @@ impl Layouts {
     /// or when the database fails.
     pub async fn of<C: ConnectionTrait>(&self, db: &C, date_id: i64) -> Result<Arc<Layout>> {
         let cell = Arc::clone(self.lock().dates.entry(date_id).or_default());
-        let layout = cell.get_or_try_init(|| self.read(db, date_id)).await;
-        if layout.is_err() {
-            let mut known = self.lock();
-            if known
-                .dates
-                .get(&date_id)
-                .is_some_and(|c| Arc::ptr_eq(c, &cell))
-            {
+        let mut read_here = false;
+        let layout = cell
+            .get_or_try_init(|| {
+                read_here = true;
+                read(db, date_id)
+            })
+            .await
+            .cloned();
+        let mut known = self.lock();
+        let kept = known
+            .dates
+            .get(&date_id)
+            .is_some_and(|c| Arc::ptr_eq(c, &cell));
+        match &layout {
+            Err(_) if kept => {
                 known.dates.remove(&date_id);
             }
+            Ok(layout) if kept && read_here => {
+                known.seats += layout.seats.len();
+                if known.seats > MAX_SEATS {
+                    // Every other layout is forgotten; this one stays.
+                    known.dates.clear();
+                    known.dates.insert(date_id, cell);
+                    known.seats = layout.seats.len();
+                }
+            }
+            _ => {}
         }
-        layout.map(Arc::clone)
-    }
-
-    async fn read<C: ConnectionTrait>(&self, db: &C, date_id: i64) -> Result<Arc<Layout>> {
-        let date = concert_date::Entity::find_by_id(date_id)
-            .one(db)
-            .await?
-            .ok_or_else(|| Error::not_found("concert date"))?;
-        let seats: HashMap<i32, i64> = seat::Entity::find()
-            .select_only()
-            .column(seat::Column::Number)
-            .column(seat::Column::Id)
-            .filter(seat::Column::ConcertDateId.eq(date_id))
-            .into_tuple::<(i32, i64)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect();
-        let mut known = self.lock();
-        known.seats += seats.len();
-        if known.seats > MAX_SEATS {
-            // Every other layout is forgotten (this one stays with its
-            // waiters, and is read again by the next hold here).
-            *known = Known::default();
-        }
-        Ok(Arc::new(Layout {
-            starts_at: date.starts_at,
-            seats,
-        }))
+        layout
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+async fn read<C: ConnectionTrait>(db: &C, date_id: i64) -> Result<Arc<Layout>> {
+    let date = concert_date::Entity::find_by_id(date_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::not_found("concert date"))?;
+    let seats: HashMap<i32, i64> = seat::Entity::find()
+        .select_only()
+        .column(seat::Column::Number)
+        .column(seat::Column::Id)
+        .filter(seat::Column::ConcertDateId.eq(date_id))
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(Arc::new(Layout {
+        starts_at: date.starts_at,
+        seats,
+    }))
 }
 
 #[cfg(test)]
@@ -130,6 +140,7 @@ mod tests {
                 layouts.of(&db, 2).await,
                 Err(Error::NotFound { .. })
             ));
+            assert_eq!(layouts.lock().dates.len(), 1, "an unknown date is not kept");
             db.execute_unprepared(
                 "INSERT INTO concert_dates (id, concert_id, starts_at) \
                  VALUES (2, 1, '2999-01-01T00:00:00Z')",
