@@ -220,17 +220,8 @@ async fn a_seat_taken_here_is_refused_again_without_a_statement() {
     data(&app.hold(&alice, DATE, 8).await, "holdSeat");
     app.charge(&alice, 1_000_000).await;
     data(&app.pay(&alice, &held).await, "pay");
-    // On PostgreSQL the gate still reads Bob's ticket.
-    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
     for (seat, why) in [(7, "sold"), (8, "held")] {
-        let refused = || async {
-            assert_eq!(
-                code(&app.hold(&bob, DATE, seat).await),
-                Some("SEAT_UNAVAILABLE")
-            );
-        };
-        refused().await;
-        assert_eq!(app.statements_of(refused).await, ticket_read, "{why}");
+        app.assert_refused_before_a_batch(&bob, seat, why).await;
     }
 }
 
@@ -247,14 +238,8 @@ async fn a_seat_another_process_holds_is_refused_without_a_statement_after_one_b
         code(&app.hold(&bob, DATE, 9).await),
         Some("SEAT_UNAVAILABLE")
     );
-    let refused = || async {
-        assert_eq!(
-            code(&app.hold(&bob, DATE, 9).await),
-            Some("SEAT_UNAVAILABLE")
-        );
-    };
-    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
-    assert_eq!(app.statements_of(refused).await, ticket_read);
+    app.assert_refused_before_a_batch(&bob, 9, "held elsewhere")
+        .await;
 }
 
 /// Leaves seat `number` of `DATE` as another instance's committed hold

@@ -113,12 +113,5 @@ async fn a_seat_sold_here_is_refused_without_a_statement_after_its_hold_would_la
     data(&app.pay(&alice, &id).await, "pay");
 
     clock.advance(TimeDelta::seconds(301));
-    let refused = || async {
-        assert_eq!(
-            code(&app.hold(&bob, DATE, 6).await),
-            Some("SEAT_UNAVAILABLE")
-        );
-    };
-    let ticket_read = if app.is_postgres() { 1.0 } else { 0.0 };
-    assert_eq!(app.statements_of(refused).await, ticket_read);
+    app.assert_refused_before_a_batch(&bob, 6, "sold").await;
 }

@@ -197,6 +197,18 @@ impl TestApp {
         cost - scrape
     }
 
+    /// Asserts that `token`'s hold on seat `seat` of `DATE` is refused as
+    /// SEAT_UNAVAILABLE before a batch: with no statement but, on
+    /// PostgreSQL, the gate's read of the holder's ticket.
+    pub async fn assert_refused_before_a_batch(&self, token: &str, seat: i32, why: &str) {
+        let refused = || async {
+            let body = self.hold(token, DATE, seat).await;
+            assert_eq!(code(&body), Some("SEAT_UNAVAILABLE"), "{why}");
+        };
+        let ticket_read = if self.is_postgres() { 1.0 } else { 0.0 };
+        assert_eq!(self.statements_of(refused).await, ticket_read, "{why}");
+    }
+
     /// Whether the server runs on PostgreSQL.
     pub fn is_postgres(&self) -> bool {
         self._database.is_postgres()

@@ -2,12 +2,14 @@
 //!
 //! Each step of a hold batch is one statement for the whole batch: the
 //! holders' tickets touched and their holds counted (two statements on
-//! PostgreSQL), lapsed holds on the seats ended, the seats claimed, the
-//! reservations inserted. A lone hold is six statements on SQLite,
-//! `BEGIN` and `COMMIT` included; an idempotency key adds two, to claim
-//! the key and to store the outcome. The checks before it read nothing
-//! but the date's layout, once (see [`crate::domain::catalog::Layouts`]):
-//! the claim is what finds out whether the seat is free.
+//! PostgreSQL), the seats read, lapsed holds on them ended (only if the
+//! read saw one), the free ones claimed, the reservations inserted. A lone
+//! hold on a free seat is six statements on SQLite, `BEGIN` and `COMMIT`
+//! included; an idempotency key adds two, to claim the key and to store
+//! the outcome. The checks before the batch read nothing but the date's
+//! layout, once (see [`crate::domain::catalog::Layouts`]); the taken seats
+//! the batch's read finds are remembered, so the next holds on them are
+//! refused before a batch (see [`super::Taken`]).
 //!
 //! The rules stay those of a hold written alone:
 //! - a user has at most one hold in a batch, so each counts against the
