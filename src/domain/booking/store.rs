@@ -434,23 +434,45 @@ pub(crate) fn to_reservation(
 
 /// Batch size of one sweep; bounds the transaction.
 const SWEEP_BATCH: u64 = 500;
+/// Most batches one sweep writes, while each finds a full batch: holds
+/// lapse as fast as they were taken, five minutes after a sale, so one
+/// batch a pass (one pass a second) would leave a backlog that every hold
+/// batch ending a lapsed hold then searches (see [`lapsed_on`]). Each
+/// batch is its own transaction, so writers queued meanwhile go between.
+const SWEEP_BATCHES: u32 = 20;
 
-/// Marks holds past `expires_at` EXPIRED and frees their seats. Safe to run
-/// in several processes at once: every update re-checks its condition.
+/// Marks holds past `expires_at` EXPIRED and frees their seats, a batch at
+/// a time while batches come full, up to [`SWEEP_BATCHES`]. Safe to run in
+/// several processes at once: every update re-checks its condition.
 /// Returns how many holds it expired. With nothing to expire it takes no
 /// write lock (on SQLite that lock would hold up every other writer).
 ///
 /// # Errors
-/// When the database fails.
+/// When the database fails; batches already written stay written.
 pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
     let now = domain.now();
+    let mut expired = 0;
+    for _ in 0..SWEEP_BATCHES {
+        let (ended, more) = expire_batch(domain, now).await?;
+        expired += ended;
+        if !more {
+            break;
+        }
+    }
+    Ok(expired)
+}
+
+/// One batch of [`expire_lapsed_holds`]: how many holds it expired, and
+/// whether it found a full batch (so more may be waiting).
+async fn expire_batch(domain: &Domain, now: Timestamp) -> Result<(u64, bool)> {
     if lapsed_holds(domain.reader(), now).await?.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
     let txn = domain.begin_write().await?;
     let lapsed = lapsed_holds(&txn, now).await?;
+    let full = lapsed.len() as u64 == SWEEP_BATCH;
     if lapsed.is_empty() {
-        return Ok(0);
+        return Ok((0, false));
     }
     // Only the seats of the holds this update ends: another instance may
     // have ended one of the holds read above and held its seat again.
@@ -461,7 +483,7 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
         .map(|r| r.seat_id)
         .collect();
     if seat_ids.is_empty() {
-        return Ok(0);
+        return Ok((0, full));
     }
     seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Available))
@@ -475,7 +497,7 @@ pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(seat_ids.len() as u64)
+    Ok((seat_ids.len() as u64, full))
 }
 
 /// Ends the holds `ids` that lapsed by `now`. Searched by id, not among
@@ -589,9 +611,16 @@ pub(crate) mod fixture {
 mod tests {
     use sea_orm::TransactionTrait;
 
+    use std::sync::Arc;
+
+    use chrono::TimeDelta;
+
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
+    use crate::clock::ManualClock;
     use crate::db::{migrated_postgres, postgres_generic_plan, test_databases};
+    use crate::domain::Rules;
+    use crate::domain::queue::tokens::TokenKey;
 
     /// 1 has lapsed, 2 is live, 3 was paid, 4 has lapsed.
     const LAPSED_LIVE_PAID_LAPSED: [(i64, &str, &str); 4] = [
@@ -612,6 +641,65 @@ mod tests {
             let ids = vec![1, 2, 3, 5, 6, 7, 8, 9];
             let update = expiry(db.get_database_backend(), ids, now);
             fixture::updates_by_id(&db, update, &[1]).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sweep_ends_a_backlog_of_several_batches_and_frees_their_seats() {
+        let backlog = 3 * SWEEP_BATCH as i64 + 1;
+        for (db, _postgres) in test_databases().await {
+            let mut rows: Vec<(i64, &str, &str)> =
+                (1..=backlog).map(|id| (id, "HELD", PAST)).collect();
+            rows.push((backlog + 1, "HELD", LATER));
+            fixture::reservations(&db, &rows).await;
+            db.execute_unprepared(&format!(
+                "UPDATE seats SET held_until = '{PAST}' WHERE id <= {backlog}; \
+                 UPDATE seats SET held_until = '{LATER}' WHERE id > {backlog}"
+            ))
+            .await
+            .expect("hold the seats");
+            let clock = ManualClock::new(NOW.parse().expect("time"));
+            let rules = Rules {
+                queue_capacity: 1,
+                active_ttl: TimeDelta::minutes(10),
+                hold_ttl: TimeDelta::minutes(5),
+                max_holds_per_user: 1,
+                max_charge_won: 1,
+            };
+            let domain = Domain::load(
+                db.clone(),
+                db.clone(),
+                Arc::new(clock),
+                rules,
+                TokenKey::random(),
+                Arc::default(),
+            )
+            .await
+            .expect("domain");
+
+            let expired = expire_lapsed_holds(&domain).await.expect("sweep");
+            assert_eq!(expired, backlog as u64, "one sweep ends the whole backlog");
+            let count = |sql: &str| {
+                let db = db.clone();
+                let sql = sql.to_owned();
+                async move {
+                    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                        .await
+                        .expect("count")
+                        .expect("a row")
+                        .try_get_by_index::<i64>(0)
+                        .expect("an integer")
+                }
+            };
+            let still_held = count(&format!(
+                "SELECT count(*) FROM reservations WHERE status = 'HELD' AND id <= {}",
+                backlog + 1
+            ))
+            .await;
+            assert_eq!(still_held, 1, "the live hold stays");
+            let freed = count("SELECT count(*) FROM seats WHERE status = 'AVAILABLE'").await;
+            assert_eq!(freed, backlog, "every lapsed hold's seat is free");
+            assert_eq!(expire_lapsed_holds(&domain).await.expect("sweep"), 0);
         }
     }
 
