@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::json;
 
 use crate::helpers::{DATE, TestApp, code, concurrently, data, spawn_app, spawn_app_with};
@@ -429,4 +430,76 @@ async fn wallets_off_their_ledger(app: &TestApp) -> i64 {
          (SELECT SUM(l.amount_won) FROM wallet_ledger l WHERE l.user_id = w.user_id)",
     )
     .await
+}
+
+/// Holds sharing one batch are answered as each would be alone, in
+/// arrival order: the first on a seat claims it; a holder at the limit
+/// is refused the seat an earlier request claims as unavailable, and
+/// any other seat (even one a later request claims) as over the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn holds_in_one_batch_are_answered_in_arrival_order() {
+    let app = Arc::new(spawn_app_with(|s| s.max_holds_per_user = 1).await);
+    let blocker = app.admitted("blocker").await;
+    let mut tokens = Vec::new();
+    for i in 1..=7 {
+        tokens.push(app.admitted(&format!("u{i}")).await);
+    }
+    // u2, u3 and u6 reach the hold limit first.
+    for (user, seat) in [(2, 10), (3, 11), (6, 12)] {
+        data(&app.hold(&tokens[user - 1], DATE, seat).await, "holdSeat");
+    }
+    let before = app.metrics().await;
+
+    // The blocker's hold is its batch alone, stopped at the database (on
+    // SQLite behind the one writer connection this transaction takes, on
+    // PostgreSQL at the blocker's ticket, locked here), so the holds sent
+    // after it queue for one batch together.
+    let txn = app.db.begin().await.expect("begin");
+    if app.is_postgres() {
+        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'blocker' FOR UPDATE")
+            .await
+            .expect("lock the blocker's ticket");
+    }
+    let first = {
+        let app = app.clone();
+        tokio::spawn(async move { app.hold(&blocker, DATE, 1).await })
+    };
+    let mut batch = Vec::new();
+    for (user, seat) in [(1, 5), (2, 5), (3, 7), (4, 6), (5, 6), (6, 8), (7, 8)] {
+        // Apart enough to arrive in this order.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (app, token) = (app.clone(), tokens[user - 1].clone());
+        batch.push(tokio::spawn(
+            async move { app.hold(&token, DATE, seat).await },
+        ));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    txn.rollback().await.expect("rollback");
+
+    data(&first.await.unwrap(), "holdSeat");
+    let mut answers = Vec::new();
+    for answer in batch {
+        let body = answer.await.unwrap();
+        answers.push(code(&body).map_or_else(
+            || format!("seat {}", data(&body, "holdSeat")["seat"]["number"]),
+            str::to_owned,
+        ));
+    }
+    assert_eq!(
+        answers,
+        [
+            "seat 5",           // u1, first on seat 5
+            "SEAT_UNAVAILABLE", // u2, at the limit, on the seat u1 claims
+            "HOLD_LIMIT",       // u3, at the limit, on a free seat
+            "seat 6",           // u4, first on seat 6
+            "SEAT_UNAVAILABLE", // u5, second on seat 6
+            "HOLD_LIMIT",       // u6, at the limit, on the seat u7 claims after it
+            "seat 8",           // u7
+        ]
+    );
+    // Proof that the seven shared a batch, and the blocker had its own.
+    let after = app.metrics().await;
+    let delta = |name: &str| after[name] - before[name];
+    assert_eq!(delta("seatline_hold_batch_size_count"), 2.0);
+    assert_eq!(delta("seatline_hold_batch_size_sum"), 8.0);
 }
