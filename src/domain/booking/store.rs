@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use entity::queue_ticket::{self, QueueStatus};
 use entity::reservation::{self, Entity as Reservations, ReservationStatus as Db};
 use entity::seat::{self, SeatStatus as DbSeat};
-use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, QueryFilter, QuerySelect, QueryTrait, Select, Statement, UpdateMany,
@@ -469,7 +469,7 @@ async fn expire_batch(domain: &Domain, now: Timestamp) -> Result<(u64, bool)> {
         return Ok((0, false));
     }
     let txn = domain.begin_write().await?;
-    let lapsed = lapsed_holds(&txn, now).await?;
+    let lapsed = lock_lapsed_holds(&txn, now).await?;
     let full = lapsed.len() as u64 == SWEEP_BATCH;
     if lapsed.is_empty() {
         return Ok((0, false));
@@ -513,15 +513,28 @@ fn expiry(backend: DbBackend, ids: Vec<i64>, now: Timestamp) -> UpdateMany<Reser
 
 /// Up to a sweep's batch of holds past `expires_at`: their ids.
 async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<i64>> {
-    Ok(Reservations::find()
+    Ok(lapsed(now).into_tuple().all(db).await?)
+}
+
+/// [`lapsed_holds`] in the sweep's transaction. On PostgreSQL, locked,
+/// passing over holds another transaction has locked: a payment confirming
+/// one, or another instance's sweep, which then ends the next batch instead
+/// of waiting for this one's.
+async fn lock_lapsed_holds(txn: &DatabaseTransaction, now: Timestamp) -> Result<Vec<i64>> {
+    let mut select = lapsed(now);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    Ok(select.into_tuple().all(txn).await?)
+}
+
+fn lapsed(now: Timestamp) -> Select<Reservations> {
+    Reservations::find()
         .select_only()
         .column(reservation::Column::Id)
         .filter(reservation::Column::Status.eq(Db::Held))
         .filter(reservation::Column::ExpiresAt.lte(now))
         .limit(SWEEP_BATCH)
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 #[cfg(test)]
@@ -612,8 +625,10 @@ mod tests {
     use sea_orm::TransactionTrait;
 
     use std::sync::Arc;
+    use std::time::Duration;
 
     use chrono::TimeDelta;
+    use sea_orm::DatabaseConnection;
 
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
@@ -644,6 +659,27 @@ mod tests {
         }
     }
 
+    /// A domain over `db` whose clock stands at the fixture's `NOW`.
+    async fn domain_at_now(db: &DatabaseConnection) -> Domain {
+        let rules = Rules {
+            queue_capacity: 1,
+            active_ttl: TimeDelta::minutes(10),
+            hold_ttl: TimeDelta::minutes(5),
+            max_holds_per_user: 1,
+            max_charge_won: 1,
+        };
+        Domain::load(
+            db.clone(),
+            db.clone(),
+            Arc::new(ManualClock::new(NOW.parse().expect("time"))),
+            rules,
+            TokenKey::random(),
+            Arc::default(),
+        )
+        .await
+        .expect("domain")
+    }
+
     #[tokio::test]
     async fn a_sweep_ends_a_backlog_of_several_batches_and_frees_their_seats() {
         let backlog = 3 * SWEEP_BATCH as i64 + 1;
@@ -658,24 +694,7 @@ mod tests {
             ))
             .await
             .expect("hold the seats");
-            let clock = ManualClock::new(NOW.parse().expect("time"));
-            let rules = Rules {
-                queue_capacity: 1,
-                active_ttl: TimeDelta::minutes(10),
-                hold_ttl: TimeDelta::minutes(5),
-                max_holds_per_user: 1,
-                max_charge_won: 1,
-            };
-            let domain = Domain::load(
-                db.clone(),
-                db.clone(),
-                Arc::new(clock),
-                rules,
-                TokenKey::random(),
-                Arc::default(),
-            )
-            .await
-            .expect("domain");
+            let domain = domain_at_now(&db).await;
 
             let expired = expire_lapsed_holds(&domain).await.expect("sweep");
             assert_eq!(expired, backlog as u64, "one sweep ends the whole backlog");
@@ -701,6 +720,31 @@ mod tests {
             assert_eq!(freed, backlog, "every lapsed hold's seat is free");
             assert_eq!(expire_lapsed_holds(&domain).await.expect("sweep"), 0);
         }
+    }
+
+    #[tokio::test]
+    async fn a_sweep_on_postgres_passes_over_a_lapsed_hold_another_transaction_locked() {
+        let Some(postgres) = migrated_postgres().await else {
+            return;
+        };
+        let db = &postgres.db;
+        fixture::reservations(db, &LAPSED_LIVE_PAID_LAPSED).await;
+        let domain = domain_at_now(db).await;
+        // A payment confirming hold 1, say.
+        let payment = db.begin().await.expect("begin");
+        payment
+            .execute_unprepared("SELECT id FROM reservations WHERE id = 1 FOR UPDATE")
+            .await
+            .expect("lock");
+        let sweep = tokio::time::timeout(Duration::from_secs(5), expire_lapsed_holds(&domain));
+        let expired = sweep.await.expect("the sweep waited for the lock");
+        assert_eq!(expired.expect("sweep"), 1, "hold 4 only");
+        payment.rollback().await.expect("rollback");
+        assert_eq!(
+            expire_lapsed_holds(&domain).await.expect("sweep"),
+            1,
+            "hold 1"
+        );
     }
 
     #[tokio::test]
