@@ -2,7 +2,8 @@
 //!
 //! SQLite is the embedded default and gets the settings that make it safe
 //! under concurrency: WAL, a busy timeout, `synchronous=FULL` (money must
-//! survive power loss, not only a crash), foreign keys, one pooled
+//! survive power loss, not only a crash), foreign keys, temporary data in
+//! memory, one pooled
 //! connection (SeaORM's SQLite default, which serializes writers in-process)
 //! and `BEGIN IMMEDIATE` for every write transaction, so no transaction ever
 //! upgrades from reader to writer and meets `SQLITE_BUSY`, which the busy
@@ -33,6 +34,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(TIMEOUT)
                 .foreign_keys(true)
+                // A statement's journal, which undoes one statement of a
+                // transaction alone, past 64 KiB spills into a temporary
+                // file created and deleted each time. A join batch's insert
+                // touches an index page per ticket (random token hashes), so
+                // most did. In memory it writes no file, and stays small:
+                // every write is a bounded batch (at most 256 joins, 128
+                // holds, charges or payments, 500 swept holds).
+                .pragma("temp_store", "memory")
         });
     } else {
         options.max_connections(max_connections.max(2));
@@ -497,6 +506,33 @@ mod tests {
             "{}",
             sql(DbBackend::Postgres)
         );
+    }
+
+    #[tokio::test]
+    async fn the_sqlite_writer_is_durable_and_keeps_temporary_data_in_memory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = connect(&url, 8).await.expect("connect");
+        let pragma = |name: &'static str| {
+            let db = db.clone();
+            async move {
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        DbBackend::Sqlite,
+                        format!("PRAGMA {name}"),
+                    ))
+                    .await
+                    .expect("pragma")
+                    .expect("a row");
+                row.try_get_by_index::<String>(0)
+                    .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                    .expect("a value")
+            }
+        };
+        assert_eq!(pragma("journal_mode").await, "wal");
+        assert_eq!(pragma("synchronous").await, "2", "FULL");
+        assert_eq!(pragma("foreign_keys").await, "1");
+        assert_eq!(pragma("temp_store").await, "2", "MEMORY");
     }
 
     #[test]
