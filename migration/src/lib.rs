@@ -10,6 +10,7 @@ mod m20261125_000005_hash_ticket_tokens;
 mod m20261129_000006_index_ticket_expiry;
 mod m20261130_000007_index_ticket_user;
 mod m20261130_000008_index_hold_count;
+mod m20261202_000009_drop_ticket_user_index;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_index_ticket_expiry::Migration),
             Box::new(m20261130_000007_index_ticket_user::Migration),
             Box::new(m20261130_000008_index_hold_count::Migration),
+            Box::new(m20261202_000009_drop_ticket_user_index::Migration),
         ]
     }
 }

@@ -296,20 +296,18 @@ pub async fn live_tickets_of<C: ConnectionTrait>(db: &C, user_ids: &[&str]) -> R
 
 /// Searched by user, not among every live ticket; `None` for no users.
 ///
-/// On SQLite a list of users, with the status term
-/// [`crate::db::unindexed`]. PostgreSQL's planner, without statistics
+/// In the partial unique index on live tickets, which says that a user
+/// matches at most one row; a planner may search it only when the
+/// statement repeats its predicate ([`LIVE_TICKET`]). SQLite, which keeps
+/// no statistics, is told to. PostgreSQL's planner, without statistics
 /// that know the line, prefers one pass over the index led by `status` to
 /// one search per listed user, or else reads the whole table. So there
 /// the users are a `VALUES` list, each searched on its own (a `LATERAL`
-/// subquery) in the partial unique index on live tickets: with the
-/// statuses written out instead of bound, that index qualifies in every
-/// plan, the generic one included, and says that a user matches at most
-/// one row. `LIMIT 1`, no limit given that index, keeps the subquery from
-/// being flattened into a join, which could again be planned as one pass.
-/// (A `UNION ALL` of one query per user plans well too, but planning 256
-/// of them took 45-90 ms.)
+/// subquery). `LIMIT 1`, no limit given that index, keeps the subquery
+/// from being flattened into a join, which could again be planned as one
+/// pass. (A `UNION ALL` of one query per user plans well too, but planning
+/// 256 of them took 45-90 ms.)
 fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Option<Statement> {
-    let live = [QueueStatus::Waiting, QueueStatus::Progress];
     if user_ids.is_empty() {
         return None;
     }
@@ -319,22 +317,30 @@ fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Option<Statement> {
     unique.dedup();
     let user_ids = unique.as_slice();
     if backend == DbBackend::Sqlite {
-        let query = Tickets::find()
+        let mut statement = Tickets::find()
             .filter(Column::UserId.is_in(user_ids.iter().copied()))
-            .filter(crate::db::unindexed(backend, Column::Status).is_in(live));
-        return Some(query.build(backend));
+            .filter(Expr::cust(LIVE_TICKET))
+            .build(backend);
+        statement.sql = statement.sql.replacen(
+            "FROM \"queue_tickets\"",
+            "FROM \"queue_tickets\" INDEXED BY uq_queue_tickets_live_user",
+            1,
+        );
+        return Some(statement);
     }
     let users: Vec<String> = (1..=user_ids.len()).map(|i| format!("(${i})")).collect();
-    let [waiting, progress] = live.map(|s| s.to_value());
     let sql = format!(
         "SELECT t.* FROM (VALUES {}) AS u (user_id) CROSS JOIN LATERAL \
          (SELECT * FROM queue_tickets q WHERE q.user_id = u.user_id \
-         AND q.status IN ('{waiting}', '{progress}') LIMIT 1) AS t",
+         AND q.{LIVE_TICKET} LIMIT 1) AS t",
         users.join(", ")
     );
     let values = user_ids.iter().map(|&u| u.into());
     Some(Statement::from_sql_and_values(backend, sql, values))
 }
+
+/// The predicate of `uq_queue_tickets_live_user`, word for word.
+const LIVE_TICKET: &str = "status IN ('WAITING', 'PROGRESS')";
 
 /// A ticket about to enter the line: admitted until `admit_until`, or
 /// waiting when `None`.
@@ -590,7 +596,7 @@ mod tests {
                 let plan = sqlite_plan(&db, query).await;
                 assert_eq!(
                     plan,
-                    ["SEARCH queue_tickets USING INDEX idx_queue_tickets_user_id (user_id=?)"],
+                    ["SEARCH queue_tickets USING INDEX uq_queue_tickets_live_user (user_id=?)"],
                     "{plan:?}"
                 );
             } else {
