@@ -40,7 +40,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // touches an index page per ticket (random token hashes), so
                 // most did. In memory it writes no file, and stays small:
                 // every write is a bounded batch (at most 256 joins, 128
-                // holds, charges or payments, 500 swept holds).
+                // holds, charges or payments, 500 swept holds). A migration
+                // that builds an index sorts in memory as well.
                 .pragma("temp_store", "memory")
         });
     } else {

@@ -11,6 +11,8 @@
 //! statuses out and searches the partial unique index, one user at a
 //! time, because a generic plan chose the status index over this one
 //! too: see `live_tickets` in `seatline::domain::queue::store`.)
+//!
+//! Dropped by migration 9, once SQLite searched the partial index too.
 
 use sea_orm_migration::prelude::*;
 

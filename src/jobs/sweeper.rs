@@ -20,6 +20,8 @@ const KEY_RETENTION: TimeDelta = TimeDelta::hours(48);
 /// admissions lapse (hundreds a second at a thousand admissions a second),
 /// and each delete is a write that SQLite's one writer would queue behind.
 const PRUNE_EVERY: TimeDelta = TimeDelta::minutes(1);
+/// The shortest wait between two passes.
+const SOONEST: Duration = Duration::from_millis(5);
 
 /// What one pass leaves for the next.
 #[derive(Debug, Default)]
@@ -33,6 +35,8 @@ pub struct Carry {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub holds_expired: u64,
+    /// Lapsed holds may be left: the next pass should come at once.
+    pub holds_left: bool,
     pub queue_changes: usize,
     /// When the next admission lapses, to wake up for it.
     pub next_lapse: Option<Timestamp>,
@@ -44,8 +48,9 @@ pub struct Outcome {
 /// When the database fails; the loop logs and retries.
 pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
     let domain = &state.domain;
-    let holds_expired = booking::expire_lapsed_holds(domain).await?;
+    // Admissions first: a backlog of lapsed holds can take several passes.
     let changes = queue::settle(domain).await?;
+    let holds = booking::expire_lapsed_holds(domain).await?;
     // A version still missing since the last pass was committed elsewhere
     // (or its own application was lost): fetch it from the database.
     let applied = domain.hub().applied_version();
@@ -62,14 +67,15 @@ pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
     }
     state.limits.forget_idle();
     Ok(Outcome {
-        holds_expired,
+        holds_expired: holds.expired,
+        holds_left: holds.more,
         queue_changes: changes.tickets.len(),
         next_lapse,
     })
 }
 
 /// Runs [`tick`] every sweep interval, sooner when an admission lapses
-/// before then, until shutdown.
+/// before then or lapsed holds are left, until shutdown.
 pub async fn run(state: AppState) {
     let interval = Duration::from_millis(state.settings.sweep_interval_ms.max(10));
     let mut carry = Carry::default();
@@ -79,12 +85,14 @@ pub async fn run(state: AppState) {
                 if outcome.holds_expired > 0 || outcome.queue_changes > 0 {
                     tracing::debug!(?outcome, "sweep");
                 }
-                outcome
-                    .next_lapse
-                    .map(|at| (at - state.domain.now()).to_std().unwrap_or_default())
-                    .map_or(interval, |until| {
-                        until.clamp(Duration::from_millis(5), interval)
-                    })
+                let next = if outcome.holds_left {
+                    Some(Duration::ZERO)
+                } else {
+                    outcome
+                        .next_lapse
+                        .map(|at| (at - state.domain.now()).to_std().unwrap_or_default())
+                };
+                next.map_or(interval, |until| until.clamp(SOONEST, interval))
             }
             Err(err) => {
                 tracing::warn!(error = ?err, "sweep failed; retrying");

@@ -497,9 +497,11 @@ async fn holds_in_one_batch_are_answered_in_arrival_order() {
             "seat 8",           // u7
         ]
     );
-    // Proof that the seven shared a batch, and the blocker had its own.
+    // Proof that the seven shared a batch: two batches of eight holds,
+    // one of them a single hold (the blocker's).
     let after = app.metrics().await;
     let delta = |name: &str| after[name] - before[name];
     assert_eq!(delta("seatline_hold_batch_size_count"), 2.0);
     assert_eq!(delta("seatline_hold_batch_size_sum"), 8.0);
+    assert_eq!(delta(r#"seatline_hold_batch_size_bucket{le="1.0"}"#), 1.0);
 }

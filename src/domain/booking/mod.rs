@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 pub(crate) use self::holds::Claim;
 pub use self::holds::Holds;
 pub use self::recent::RecentHolds;
-pub use self::store::expire_lapsed_holds;
 #[cfg(test)]
 pub(crate) use self::store::fixture;
+pub use self::store::{Swept, expire_lapsed_holds};
 pub(crate) use self::store::{holds_nothing, reservation_by_id, touch_admissions};
 pub use self::taken::Taken;
 use super::batched;

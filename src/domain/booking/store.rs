@@ -434,32 +434,44 @@ pub(crate) fn to_reservation(
 
 /// Batch size of one sweep; bounds the transaction.
 const SWEEP_BATCH: u64 = 500;
-/// Most batches one sweep writes, while each finds a full batch: holds
-/// lapse as fast as they were taken, five minutes after a sale, so one
+/// Most batches one sweep writes, while each finds a full batch. Holds
+/// lapse as fast as they were taken, five minutes after a sale, and one
 /// batch a pass (one pass a second) would leave a backlog that every hold
-/// batch ending a lapsed hold then searches (see [`lapsed_on`]). Each
+/// batch ending a lapsed hold then searches (see [`lapsed_on`]); a sweep
+/// that leaves holds says so, and the sweeper comes back at once. Each
 /// batch is its own transaction, so writers queued meanwhile go between.
-const SWEEP_BATCHES: u32 = 20;
+const SWEEP_BATCHES: u32 = 4;
+
+/// What a sweep of lapsed holds did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub expired: u64,
+    /// Its last batch came full: more holds may have lapsed.
+    pub more: bool,
+}
 
 /// Marks holds past `expires_at` EXPIRED and frees their seats, a batch at
 /// a time while batches come full, up to [`SWEEP_BATCHES`]. Safe to run in
-/// several processes at once: every update re-checks its condition.
-/// Returns how many holds it expired. With nothing to expire it takes no
-/// write lock (on SQLite that lock would hold up every other writer).
+/// several processes at once: every update re-checks its condition. With
+/// nothing to expire it takes no write lock (on SQLite that lock would
+/// hold up every other writer).
 ///
 /// # Errors
 /// When the database fails; batches already written stay written.
-pub async fn expire_lapsed_holds(domain: &Domain) -> Result<u64> {
+pub async fn expire_lapsed_holds(domain: &Domain) -> Result<Swept> {
     let now = domain.now();
-    let mut expired = 0;
+    let mut swept = Swept::default();
     for _ in 0..SWEEP_BATCHES {
-        let (ended, more) = expire_batch(domain, now).await?;
-        expired += ended;
+        let (expired, more) = expire_batch(domain, now).await?;
+        swept = Swept {
+            expired: swept.expired + expired,
+            more,
+        };
         if !more {
             break;
         }
     }
-    Ok(expired)
+    Ok(swept)
 }
 
 /// One batch of [`expire_lapsed_holds`]: how many holds it expired, and
@@ -523,7 +535,7 @@ async fn lapsed_holds<C: ConnectionTrait>(db: &C, now: Timestamp) -> Result<Vec<
 async fn lock_lapsed_holds(txn: &DatabaseTransaction, now: Timestamp) -> Result<Vec<i64>> {
     let mut select = lapsed(now);
     if txn.get_database_backend() == DbBackend::Postgres {
-        select = select.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        select = select.lock_with_behavior(LockType::NoKeyUpdate, LockBehavior::SkipLocked);
     }
     Ok(select.into_tuple().all(txn).await?)
 }
@@ -681,8 +693,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sweep_ends_a_backlog_of_several_batches_and_frees_their_seats() {
-        let backlog = 3 * SWEEP_BATCH as i64 + 1;
+    async fn a_sweep_ends_batches_while_they_come_full_and_says_when_holds_are_left() {
+        let most = u64::from(SWEEP_BATCHES) * SWEEP_BATCH;
+        let backlog = (most + SWEEP_BATCH + 1) as i64;
         for (db, _postgres) in test_databases().await {
             let mut rows: Vec<(i64, &str, &str)> =
                 (1..=backlog).map(|id| (id, "HELD", PAST)).collect();
@@ -696,8 +709,18 @@ mod tests {
             .expect("hold the seats");
             let domain = domain_at_now(&db).await;
 
-            let expired = expire_lapsed_holds(&domain).await.expect("sweep");
-            assert_eq!(expired, backlog as u64, "one sweep ends the whole backlog");
+            let sweep = || async { expire_lapsed_holds(&domain).await.expect("sweep") };
+            let first = Swept {
+                expired: most,
+                more: true,
+            };
+            assert_eq!(sweep().await, first, "as many batches as a sweep writes");
+            let rest = Swept {
+                expired: SWEEP_BATCH + 1,
+                more: false,
+            };
+            assert_eq!(sweep().await, rest, "a full batch, then the last hold");
+            assert_eq!(sweep().await, Swept::default());
             let count = |sql: &str| {
                 let db = db.clone();
                 let sql = sql.to_owned();
@@ -718,7 +741,6 @@ mod tests {
             assert_eq!(still_held, 1, "the live hold stays");
             let freed = count("SELECT count(*) FROM seats WHERE status = 'AVAILABLE'").await;
             assert_eq!(freed, backlog, "every lapsed hold's seat is free");
-            assert_eq!(expire_lapsed_holds(&domain).await.expect("sweep"), 0);
         }
     }
 
@@ -737,14 +759,11 @@ mod tests {
             .await
             .expect("lock");
         let sweep = tokio::time::timeout(Duration::from_secs(5), expire_lapsed_holds(&domain));
-        let expired = sweep.await.expect("the sweep waited for the lock");
-        assert_eq!(expired.expect("sweep"), 1, "hold 4 only");
+        let swept = sweep.await.expect("the sweep waited for the lock");
+        assert_eq!(swept.expect("sweep").expired, 1, "hold 4 only");
         payment.rollback().await.expect("rollback");
-        assert_eq!(
-            expire_lapsed_holds(&domain).await.expect("sweep"),
-            1,
-            "hold 1"
-        );
+        let swept = expire_lapsed_holds(&domain).await.expect("sweep");
+        assert_eq!(swept.expired, 1, "hold 1");
     }
 
     #[tokio::test]

@@ -593,6 +593,7 @@ mod tests {
             assert_eq!(found, [2, 3]);
             let query = live_tickets(backend, &users).expect("users");
             if backend == DbBackend::Sqlite {
+                assert!(query.sql.contains("INDEXED BY"), "{}", query.sql);
                 let plan = sqlite_plan(&db, query).await;
                 assert_eq!(
                     plan,
