@@ -634,13 +634,11 @@ pub(crate) mod fixture {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::TransactionTrait;
-
     use std::sync::Arc;
     use std::time::Duration;
 
     use chrono::TimeDelta;
-    use sea_orm::DatabaseConnection;
+    use sea_orm::{DatabaseConnection, TransactionTrait};
 
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
