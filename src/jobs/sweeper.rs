@@ -35,7 +35,7 @@ pub struct Carry {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
     pub holds_expired: u64,
-    /// Lapsed holds may be left: the next pass should come at once.
+    /// Lapsed holds may be left: the next pass should come soon.
     pub holds_left: bool,
     pub queue_changes: usize,
     /// When the next admission lapses, to wake up for it.

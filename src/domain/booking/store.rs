@@ -438,7 +438,7 @@ const SWEEP_BATCH: u64 = 500;
 /// lapse as fast as they were taken, five minutes after a sale, and one
 /// batch a pass (one pass a second) would leave a backlog that every hold
 /// batch ending a lapsed hold then searches (see [`lapsed_on`]); a sweep
-/// that leaves holds says so, and the sweeper comes back at once. Each
+/// that leaves holds says so, and the sweeper comes back 5 ms later. Each
 /// batch is its own transaction, so writers queued meanwhile go between.
 const SWEEP_BATCHES: u32 = 4;
 
@@ -495,7 +495,9 @@ async fn expire_batch(domain: &Domain, now: Timestamp) -> Result<(u64, bool)> {
         .map(|r| r.seat_id)
         .collect();
     if seat_ids.is_empty() {
-        return Ok((0, full));
+        // Nothing this transaction read was still to end: no reason to
+        // think more is waiting, and no reason for the sweeper to hurry.
+        return Ok((0, false));
     }
     seat::Entity::update_many()
         .col_expr(seat::Column::Status, Expr::value(DbSeat::Available))
