@@ -248,17 +248,12 @@ fn lapsed_on(backend: DbBackend, seats: &[i64], now: Timestamp) -> Statement {
             .filter(reservation::Column::ExpiresAt.lte(now))
             .build(backend);
     }
-    let mut statement = update
+    let statement = update
         .filter(Expr::cust(LIVE_SEAT))
         .filter(crate::db::unindexed(backend, reservation::Column::Status).eq(Db::Held))
         .filter(reservation::Column::ExpiresAt.lte(now))
         .build(backend);
-    statement.sql = statement.sql.replacen(
-        "UPDATE \"reservations\"",
-        "UPDATE \"reservations\" INDEXED BY uq_reservations_live_seat",
-        1,
-    );
-    statement
+    crate::db::sqlite_indexed_by(statement, "reservations", "uq_reservations_live_seat")
 }
 
 /// Claims those of `claim` still free at `now` as `seats` read them (an

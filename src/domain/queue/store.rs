@@ -317,16 +317,16 @@ fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Option<Statement> {
     unique.dedup();
     let user_ids = unique.as_slice();
     if backend == DbBackend::Sqlite {
-        let mut statement = Tickets::find()
+        let statement = Tickets::find()
             .filter(Column::UserId.is_in(user_ids.iter().copied()))
             .filter(Expr::cust(LIVE_TICKET))
             .build(backend);
-        statement.sql = statement.sql.replacen(
-            "FROM \"queue_tickets\"",
-            "FROM \"queue_tickets\" INDEXED BY uq_queue_tickets_live_user",
-            1,
-        );
-        return Some(statement);
+        let index = "uq_queue_tickets_live_user";
+        return Some(crate::db::sqlite_indexed_by(
+            statement,
+            "queue_tickets",
+            index,
+        ));
     }
     let users: Vec<String> = (1..=user_ids.len()).map(|i| format!("(${i})")).collect();
     let sql = format!(
