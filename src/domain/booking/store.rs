@@ -21,18 +21,19 @@ use crate::domain::idempotency::Checked;
 use crate::domain::queue::Ticket;
 
 /// Re-checks, inside the transaction, that the tickets are still
-/// admitted, and locks their rows: each user's writes serialize here
-/// (PostgreSQL's lock order: key, ticket, reservation, wallet, seat, gate).
-/// Returns the ids of those still admitted.
+/// admitted, and on PostgreSQL locks their rows: each user's writes
+/// serialize here (its lock order: key, ticket, reservation, wallet, seat,
+/// gate). On SQLite the transaction already holds the one write lock, and
+/// this is a plain read. Returns the ids of those still admitted.
 ///
 /// A transaction that holds the gate locks no admitted ticket but its own
 /// and lapsed ones it can take at once (a settle passes over the others),
 /// so a touched ticket never waits for the gate's holder while the holder
 /// waits for it.
 ///
-/// It selects the rows by id alone and checks admission on what it
-/// locked: given `status` and `expires_at` as well, SQLite's planner
-/// prefers their index to the ids and walks every admitted ticket.
+/// It selects the rows by id alone and checks admission on what it read:
+/// given `status` and `expires_at` as well, SQLite's planner prefers their
+/// index to the ids and walks every admitted ticket.
 pub(crate) async fn touch_admissions(
     txn: &DatabaseTransaction,
     tickets: &[i64],
@@ -41,34 +42,24 @@ pub(crate) async fn touch_admissions(
     if tickets.is_empty() {
         return Ok(HashSet::new());
     }
-    let ids = tickets.iter().copied();
-    let touched = if txn.get_database_backend() == DbBackend::Postgres {
-        // The lock the no-op update takes, without its new row version:
-        // no dead row, no index entries, less WAL.
-        queue_ticket::Entity::find()
-            .filter(queue_ticket::Column::Id.is_in(ids))
-            .lock(LockType::NoKeyUpdate)
-            .all(txn)
-            .await?
-    } else {
-        touch(ids).exec_with_returning(txn).await?
-    };
-    Ok(touched
+    Ok(touch(tickets.iter().copied())
+        .all(txn)
+        .await?
         .into_iter()
         .filter(|t| t.status == QueueStatus::Progress && t.expires_at.is_some_and(|at| at > now))
         .map(|t| t.id)
         .collect())
 }
 
-/// The no-op update that locks the tickets `ids` (selected by id alone,
-/// see [`touch_admissions`]).
-fn touch(ids: impl IntoIterator<Item = i64>) -> UpdateMany<queue_ticket::Entity> {
-    queue_ticket::Entity::update_many()
-        .col_expr(
-            queue_ticket::Column::Status,
-            Expr::col(queue_ticket::Column::Status),
-        )
+/// The read that re-checks the tickets `ids` (selected by id alone, see
+/// [`touch_admissions`]). `FOR NO KEY UPDATE` on PostgreSQL: the lock a
+/// no-op update would take, without its new row version. SQLite's builder
+/// writes no lock clause: its write transaction excludes every other
+/// writer, and an update there would only write the tickets' pages again.
+fn touch(ids: impl IntoIterator<Item = i64>) -> Select<queue_ticket::Entity> {
+    queue_ticket::Entity::find()
         .filter(queue_ticket::Column::Id.is_in(ids))
+        .lock(LockType::NoKeyUpdate)
 }
 
 /// `holdSeat`'s checks, from memory but for a date's first layout read;
@@ -108,8 +99,8 @@ impl Checked for Hold {
 /// count of unexpired holds (the hold limit's). Returns, for each of
 /// `tickets` still admitted, the unexpired holds of its user.
 ///
-/// On SQLite, in the same statement: a correlated count in its
-/// `RETURNING`. On PostgreSQL a statement's subqueries read the snapshot it
+/// On SQLite, in the same read: a correlated count beside each ticket.
+/// On PostgreSQL a statement's subqueries read the snapshot it
 /// started with, from before any wait for a ticket's lock, so they would
 /// miss a hold another instance committed meanwhile: the count is a
 /// statement of its own there, after the lock.
@@ -133,14 +124,14 @@ pub(super) async fn touch_holders(
     let admitted = queue_ticket::Column::Status
         .eq(QueueStatus::Progress)
         .and(queue_ticket::Column::ExpiresAt.gt(now));
-    let mut update = touch(ids).into_query();
-    update.returning(Query::returning().exprs([
-        Expr::col(queue_ticket::Column::Id),
-        admitted,
-        Expr::SubQuery(None, Box::new(live_holds.into())),
-    ]));
+    let read = touch(ids)
+        .select_only()
+        .column(queue_ticket::Column::Id)
+        .expr(admitted)
+        .expr(Expr::SubQuery(None, Box::new(live_holds.into())))
+        .build(DbBackend::Sqlite);
     let mut holders = HashMap::new();
-    for row in txn.query_all_raw(DbBackend::Sqlite.build(&update)).await? {
+    for row in txn.query_all_raw(read).await? {
         // NULL for a PROGRESS ticket without `expires_at`: not admitted.
         if row.try_get_by_index::<Option<bool>>(1)?.unwrap_or(false) {
             let held: i64 = row.try_get_by_index(2)?;
@@ -791,6 +782,65 @@ mod tests {
                 .expect("read");
             assert_eq!(expired, [1]);
         }
+    }
+
+    #[tokio::test]
+    async fn a_hold_batch_rechecks_its_holders_without_writing_their_tickets() {
+        for (db, _postgres) in test_databases().await {
+            // User 1 holds seat 1 until later; 2's hold has lapsed.
+            fixture::reservations(&db, &[(1, "HELD", LATER), (2, "HELD", PAST)]).await;
+            // Ticket 1 and 2 admitted until later, 3's admission has
+            // lapsed, 4 waits.
+            db.execute_unprepared(&format!(
+                "INSERT INTO queue_tickets \
+                 (id, token_hash, user_id, status, entered_at, admitted_at, expires_at) VALUES \
+                 (1, 'h1', 'user-1', 'PROGRESS', '{PAST}', '{PAST}', '{LATER}'), \
+                 (2, 'h2', 'user-2', 'PROGRESS', '{PAST}', '{PAST}', '{LATER}'), \
+                 (3, 'h3', 'user-3', 'PROGRESS', '{PAST}', '{PAST}', '{PAST}'), \
+                 (4, 'h4', 'user-4', 'WAITING', '{PAST}', NULL, NULL)"
+            ))
+            .await
+            .expect("insert tickets");
+            let now = NOW.parse().expect("time");
+            let tickets: Vec<Ticket> = (1..=4).map(ticket).collect();
+            let txn = crate::db::begin_write(&db).await.expect("begin");
+            let before = ticket_writes(&txn).await;
+            let holders = touch_holders(&txn, &tickets.iter().collect::<Vec<_>>(), now)
+                .await
+                .expect("touch");
+            assert_eq!(holders, [(1, 1), (2, 0)].into());
+            assert_eq!(ticket_writes(&txn).await, before);
+            txn.rollback().await.expect("rollback");
+        }
+    }
+
+    fn ticket(id: i64) -> Ticket {
+        Ticket {
+            id,
+            token_salt: String::new(),
+            token_hash: format!("h{id}"),
+            user_id: format!("user-{id}"),
+            status: crate::domain::queue::TicketStatus::Progress,
+            entered_at: PAST.parse().expect("time"),
+            admitted_at: None,
+            expires_at: None,
+        }
+    }
+
+    /// What shows that `txn` wrote queue tickets: SQLite's count of rows
+    /// its connection changed, PostgreSQL's row versions (a no-op update
+    /// writes a new one, with the transaction's id).
+    async fn ticket_writes(txn: &DatabaseTransaction) -> String {
+        let sql = match txn.get_database_backend() {
+            DbBackend::Sqlite => "SELECT CAST(total_changes() AS TEXT) AS w",
+            _ => "SELECT string_agg(xmin::text, ',' ORDER BY id) AS w FROM queue_tickets",
+        };
+        let row = txn
+            .query_one_raw(Statement::from_string(txn.get_database_backend(), sql))
+            .await
+            .expect("read")
+            .expect("a row");
+        row.try_get("", "w").expect("w")
     }
 
     #[tokio::test]
