@@ -43,6 +43,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 // holds, charges or payments, 500 swept holds). A migration
                 // that builds an index sorts in memory as well.
                 .pragma("temp_store", "memory")
+                .row_buffer_size(ROW_BUFFER)
         });
     } else {
         options.max_connections(max_connections.max(2));
@@ -71,9 +72,20 @@ pub async fn connect_readers(url: &str) -> Result<Option<DatabaseConnection>, Db
     options
         .max_connections(SQLITE_READERS)
         .min_connections(0)
-        .map_sqlx_sqlite_opts(|o| o.read_only(true).busy_timeout(TIMEOUT));
+        .map_sqlx_sqlite_opts(|o| {
+            o.read_only(true)
+                .busy_timeout(TIMEOUT)
+                .row_buffer_size(ROW_BUFFER)
+        });
     Database::connect(options).await.map(Some)
 }
+
+/// Rows a SQLite connection's thread may send ahead of the task reading
+/// them. Past sqlx's default of 50 the thread stops until the task has
+/// read, and each stop costs two more thread wake-ups: a date's seat list,
+/// 50 rows and its result, stopped once per read. Room for the longest
+/// list a request or a batch reads at once (a sweep's 500 lapsed holds).
+const ROW_BUFFER: usize = 512;
 
 /// How long to wait for a connection, a pooled one, or SQLite's lock.
 const TIMEOUT: Duration = Duration::from_secs(10);
