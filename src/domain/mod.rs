@@ -28,7 +28,7 @@ use self::catalog::Layouts;
 pub use self::error::{Error, Result};
 use self::payment::Payments;
 use self::queue::tokens::TokenKey;
-use self::queue::{Joins, QueueHub};
+use self::queue::{Joins, Lookups, QueueHub};
 use self::wallet::Charges;
 use crate::clock::{Clock, Timestamp};
 use crate::metrics::Metrics;
@@ -55,6 +55,7 @@ pub struct Domain {
     rules: Rules,
     hub: Arc<QueueHub>,
     joins: Arc<Joins>,
+    lookups: Arc<Lookups>,
     holds: Arc<Holds>,
     taken: Arc<Taken>,
     layouts: Arc<Layouts>,
@@ -97,6 +98,7 @@ impl Domain {
             rules,
             hub: Arc::new(hub),
             joins: Arc::default(),
+            lookups: Arc::default(),
             holds: Arc::default(),
             taken: Arc::default(),
             layouts: Arc::default(),
@@ -146,6 +148,10 @@ impl Domain {
 
     pub(crate) fn joins(&self) -> &Joins {
         &self.joins
+    }
+
+    pub(crate) fn lookups(&self) -> &Lookups {
+        &self.lookups
     }
 
     pub(crate) fn holds(&self) -> &Holds {
@@ -237,4 +243,27 @@ impl Domain {
         self.metrics.db_transactions.inc();
         Ok(crate::db::begin_write(&self.db).await?)
     }
+}
+
+/// A domain over `db` (its own reader too) whose clock stands at `now`,
+/// with a queue of one admitted and one hold per user.
+#[cfg(test)]
+pub(crate) async fn at(db: &DatabaseConnection, now: Timestamp) -> Domain {
+    let rules = Rules {
+        queue_capacity: 1,
+        active_ttl: TimeDelta::minutes(10),
+        hold_ttl: TimeDelta::minutes(5),
+        max_holds_per_user: 1,
+        max_charge_won: 1,
+    };
+    Domain::load(
+        db.clone(),
+        db.clone(),
+        Arc::new(crate::clock::ManualClock::new(now)),
+        rules,
+        TokenKey::random(),
+        Arc::default(),
+    )
+    .await
+    .expect("domain")
 }

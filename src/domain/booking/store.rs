@@ -622,18 +622,13 @@ pub(crate) mod fixture {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
-    use chrono::TimeDelta;
     use sea_orm::{DatabaseConnection, TransactionTrait};
 
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
-    use crate::clock::ManualClock;
     use crate::db::{migrated_postgres, postgres_generic_plan, test_databases};
-    use crate::domain::Rules;
-    use crate::domain::queue::tokens::TokenKey;
 
     /// 1 has lapsed, 2 is live, 3 was paid, 4 has lapsed.
     const LAPSED_LIVE_PAID_LAPSED: [(i64, &str, &str); 4] = [
@@ -659,23 +654,7 @@ mod tests {
 
     /// A domain over `db` whose clock stands at the fixture's `NOW`.
     async fn domain_at_now(db: &DatabaseConnection) -> Domain {
-        let rules = Rules {
-            queue_capacity: 1,
-            active_ttl: TimeDelta::minutes(10),
-            hold_ttl: TimeDelta::minutes(5),
-            max_holds_per_user: 1,
-            max_charge_won: 1,
-        };
-        Domain::load(
-            db.clone(),
-            db.clone(),
-            Arc::new(ManualClock::new(NOW.parse().expect("time"))),
-            rules,
-            TokenKey::random(),
-            Arc::default(),
-        )
-        .await
-        .expect("domain")
+        crate::domain::at(db, NOW.parse().expect("time")).await
     }
 
     #[tokio::test]

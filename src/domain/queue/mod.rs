@@ -12,6 +12,7 @@
 mod follow;
 mod hub;
 mod joins;
+mod lookups;
 pub mod model;
 pub mod store;
 pub mod tokens;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 pub use self::follow::follow;
 pub use self::hub::{QueueHub, TicketWatch};
 pub use self::joins::Joins;
+pub use self::lookups::Lookups;
 pub use self::model::{Ticket, TicketStatus, TicketView};
 pub use self::store::QueueChanges;
 use self::store::{GateLock, Settled};
@@ -62,7 +64,7 @@ pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
     if let Some(ticket) = domain.hub().admitted(&hash) {
         return Ok(ticket);
     }
-    store::by_token_hash(domain.reader(), &hash)
+    lookups::by_token_hash(domain, hash)
         .await?
         .ok_or(Error::Unauthenticated)
 }

@@ -410,12 +410,15 @@ pub async fn finish(
         .collect())
 }
 
-pub async fn by_token_hash<C: ConnectionTrait>(db: &C, hash: &str) -> Result<Option<Ticket>> {
+/// The tickets whose tokens hash to `hashes` (each is unique), in no order.
+pub async fn by_token_hashes<C: ConnectionTrait>(db: &C, hashes: &[&str]) -> Result<Vec<Ticket>> {
     Ok(Tickets::find()
-        .filter(Column::TokenHash.eq(hash))
-        .one(db)
+        .filter(Column::TokenHash.is_in(hashes.iter().copied()))
+        .all(db)
         .await?
-        .map(Ticket::from))
+        .into_iter()
+        .map(Ticket::from)
+        .collect())
 }
 
 pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Ticket>> {
