@@ -26,7 +26,18 @@ pub async fn follow(
 ) -> Result<impl Stream<Item = TicketView> + Send + use<>> {
     // Held until the first view is read: see `QueueHub::start_turn`.
     let turn = domain.hub().start_turn().await;
-    let known = super::authenticate(domain, token).await?;
+    // Read alone, not with other requests' lookups: a batch would release
+    // the starts it answered onto the pool together, and the reads they
+    // wait for next hold memory the allocator keeps (BENCHMARKS.md,
+    // nineteenth session).
+    let hash = super::token_hash(token)?;
+    let known = match domain.hub().admitted(&hash) {
+        Some(ticket) => ticket,
+        None => store::by_token_hashes(domain.reader(), &[&hash])
+            .await?
+            .pop()
+            .ok_or(Error::Unauthenticated)?,
+    };
     // Listen first, then read: a change committed in between is seen twice
     // at worst, never missed.
     let watch = domain.hub().watch_ticket(&known);

@@ -56,17 +56,25 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
 /// # Errors
 /// `Unauthenticated` when the token is malformed or unknown.
 pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
-    // Tokens are UUIDs; anything else cannot name a ticket.
-    if token.len() > 64 || Uuid::try_parse(token).is_err() {
-        return Err(Error::Unauthenticated);
-    }
-    let hash = tokens::hash(token);
+    let hash = token_hash(token)?;
     if let Some(ticket) = domain.hub().admitted(&hash) {
         return Ok(ticket);
     }
     lookups::by_token_hash(domain, hash)
         .await?
         .ok_or(Error::Unauthenticated)
+}
+
+/// What the database keeps of `token`.
+///
+/// # Errors
+/// `Unauthenticated` when it is not a token: tokens are UUIDs, and
+/// anything else cannot name a ticket.
+fn token_hash(token: &str) -> Result<String> {
+    if token.len() > 64 || Uuid::try_parse(token).is_err() {
+        return Err(Error::Unauthenticated);
+    }
+    Ok(tokens::hash(token))
 }
 
 /// Gives tickets issued before tokens were hashed a salt, which replaces
