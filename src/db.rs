@@ -85,7 +85,7 @@ pub async fn connect_readers(url: &str) -> Result<Option<DatabaseConnection>, Db
 /// read, and each stop costs two more thread wake-ups: a date's seat list,
 /// 50 rows and its result, stopped once per read. Room for the longest
 /// list a request or a batch reads at once (a sweep's 500 lapsed holds).
-const ROW_BUFFER: usize = 512;
+pub(crate) const ROW_BUFFER: usize = 512;
 
 /// How long to wait for a connection, a pooled one, or SQLite's lock.
 const TIMEOUT: Duration = Duration::from_secs(10);

@@ -59,8 +59,8 @@ impl Batched for Claim {
         batch: &[&Request<Self>],
     ) -> Result<(Vec<Result<Reservation>>, QueueChanges)> {
         let mut outcomes: Vec<Option<Result<Reservation>>> = batch.iter().map(|_| None).collect();
-        // Locks in the order every writer takes them: tickets,
-        // reservations, seats.
+        // On PostgreSQL, locks in the order every writer takes them:
+        // tickets, reservations, seats.
         let tickets: Vec<&Ticket> = batch.iter().map(|r| &r.ticket).collect();
         // Admitted tickets, with their holders' unexpired holds.
         let holders = store::touch_holders(txn, &tickets, now).await?;

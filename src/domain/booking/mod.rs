@@ -8,7 +8,8 @@
 //!   partial unique index on HELD/CONFIRMED reservations per seat.
 //! - A hold stops blocking at `expires_at`, whether or not the sweeper ran.
 //! - A user has at most `max_holds_per_user` unexpired holds; the count and
-//!   the claim run while the user's ticket row is locked.
+//!   the claim run while the user's ticket row is locked (on SQLite, inside
+//!   the one writer's transaction).
 //! - Nothing frees a seat before its hold lapses, so a seat this process
 //!   saw held is refused without a write until then (`taken`).
 //! - A committed hold's owner, seat, price and expiry never change, so

@@ -420,6 +420,10 @@ pub(crate) fn to_reservation(
 
 /// Batch size of one sweep; bounds the transaction.
 const SWEEP_BATCH: u64 = 500;
+
+// A sweep's read fits what a SQLite connection's thread sends ahead.
+const _: () = assert!(SWEEP_BATCH < crate::db::ROW_BUFFER as u64);
+
 /// Most batches one sweep writes, while each finds a full batch. Holds
 /// lapse as fast as they were taken, five minutes after a sale, and one
 /// batch a pass (one pass a second) would leave a backlog that every hold
@@ -808,7 +812,8 @@ mod tests {
 
     /// What shows that `txn` wrote queue tickets: SQLite's count of rows
     /// its connection changed, PostgreSQL's row versions (a no-op update
-    /// writes a new one, with the transaction's id).
+    /// writes a new one, with the transaction's id; the row lock the
+    /// re-check takes there only marks the row).
     async fn ticket_writes(txn: &DatabaseTransaction) -> String {
         let sql = match txn.get_database_backend() {
             DbBackend::Sqlite => "SELECT CAST(total_changes() AS TEXT) AS w",

@@ -30,14 +30,7 @@ pub async fn follow(
     // the starts it answered onto the pool together, and the reads they
     // wait for next hold memory the allocator keeps (BENCHMARKS.md,
     // nineteenth session).
-    let hash = super::token_hash(token)?;
-    let known = match domain.hub().admitted(&hash) {
-        Some(ticket) => ticket,
-        None => store::by_token_hashes(domain.reader(), &[&hash])
-            .await?
-            .pop()
-            .ok_or(Error::Unauthenticated)?,
-    };
+    let known = super::find(domain, token, super::Lookup::Alone).await?;
     // Listen first, then read: a change committed in between is seen twice
     // at worst, never missed.
     let watch = domain.hub().watch_ticket(&known);

@@ -7,7 +7,7 @@
 //! purchase's thirteen and one of a hold's 2.2 (16 at a time, BENCHMARKS.md,
 //! nineteenth session). Lookups that arrive while a read is under way wait
 //! for the next, which reads all of them in one statement; a lone lookup
-//! is read at once.
+//! is read at once. A subscription's start reads its own (see `follow`).
 
 use std::collections::HashMap;
 
@@ -50,7 +50,9 @@ async fn read_batches(domain: Domain) {
     let pending = &domain.lookups().0;
     let _reader = pending.writer(|| start_reader(domain.clone()));
     while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
-        let hashes: Vec<&str> = batch.iter().map(|r| r.token_hash.as_str()).collect();
+        let mut hashes: Vec<&str> = batch.iter().map(|r| r.token_hash.as_str()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
         match store::by_token_hashes(domain.reader(), &hashes).await {
             Ok(tickets) => {
                 let tickets: HashMap<String, Ticket> = tickets
@@ -80,7 +82,7 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    use sea_orm::ConnectionTrait;
+    use sea_orm::{ConnectionTrait, TransactionTrait};
 
     use super::*;
     use crate::db::test_databases;
@@ -125,5 +127,33 @@ mod tests {
             assert_eq!(bob.map(|t| t.user_id), Some("bob".to_owned()));
             assert_eq!(statements.load(Ordering::Relaxed) - before, 2);
         }
+    }
+
+    #[tokio::test]
+    async fn a_lookup_queued_during_a_read_waits_for_the_next_one() {
+        // SQLite in memory: one connection, which this transaction holds.
+        let db = crate::db::migrated_sqlite().await;
+        let domain = crate::domain::at(&db, "2026-12-01T00:01:00Z".parse().expect("time")).await;
+        let txn = db.begin().await.expect("begin");
+        // The first lookup queues; the reader takes it and waits for the
+        // connection.
+        let mut first = Box::pin(by_token_hash(&domain, "h1".to_owned()));
+        assert!(futures_util::poll!(first.as_mut()).is_pending());
+        while domain.lookups().0.is_waiting() {
+            tokio::task::yield_now().await;
+        }
+        let mut second = Box::pin(by_token_hash(&domain, "h9".to_owned()));
+        assert!(futures_util::poll!(second.as_mut()).is_pending());
+        // Ticket 9 commits after the second lookup queued, before it is read.
+        txn.execute_unprepared(
+            "INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
+             VALUES (9, 'h9', 'ivy', 'WAITING', '2026-12-01T00:00:00Z')",
+        )
+        .await
+        .expect("insert");
+        txn.commit().await.expect("commit");
+        assert!(first.await.expect("lookup").is_none());
+        let ivy = second.await.expect("lookup");
+        assert_eq!(ivy.map(|t| t.id), Some(9));
     }
 }

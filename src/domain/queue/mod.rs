@@ -56,13 +56,28 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
 /// # Errors
 /// `Unauthenticated` when the token is malformed or unknown.
 pub async fn authenticate(domain: &Domain, token: &str) -> Result<Ticket> {
+    find(domain, token, Lookup::Batched).await
+}
+
+/// How [`find`] reads a ticket the hub cannot answer for.
+enum Lookup {
+    /// With the lookups waiting beside it (see `lookups`).
+    Batched,
+    /// On its own.
+    Alone,
+}
+
+/// [`authenticate`], reading as `lookup` says.
+async fn find(domain: &Domain, token: &str, lookup: Lookup) -> Result<Ticket> {
     let hash = token_hash(token)?;
     if let Some(ticket) = domain.hub().admitted(&hash) {
         return Ok(ticket);
     }
-    lookups::by_token_hash(domain, hash)
-        .await?
-        .ok_or(Error::Unauthenticated)
+    let ticket = match lookup {
+        Lookup::Batched => lookups::by_token_hash(domain, hash).await?,
+        Lookup::Alone => store::by_token_hash(domain.reader(), &hash).await?,
+    };
+    ticket.ok_or(Error::Unauthenticated)
 }
 
 /// What the database keeps of `token`.

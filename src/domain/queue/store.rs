@@ -410,15 +410,22 @@ pub async fn finish(
         .collect())
 }
 
+pub async fn by_token_hash<C: ConnectionTrait>(db: &C, hash: &str) -> Result<Option<Ticket>> {
+    Ok(by_token_hashes(db, &[hash]).await?.pop())
+}
+
 /// The tickets whose tokens hash to `hashes` (each is unique), in no order.
 pub async fn by_token_hashes<C: ConnectionTrait>(db: &C, hashes: &[&str]) -> Result<Vec<Ticket>> {
-    Ok(Tickets::find()
-        .filter(Column::TokenHash.is_in(hashes.iter().copied()))
+    Ok(token_lookup(hashes)
         .all(db)
         .await?
         .into_iter()
         .map(Ticket::from)
         .collect())
+}
+
+fn token_lookup(hashes: &[&str]) -> Select<Tickets> {
+    Tickets::find().filter(Column::TokenHash.is_in(hashes.iter().copied()))
 }
 
 pub async fn by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<Option<Ticket>> {
@@ -555,6 +562,35 @@ impl From<queue_ticket::Model> for Ticket {
 mod tests {
     use super::*;
     use crate::db::{postgres_generic_plan, sqlite_plan};
+
+    #[tokio::test]
+    async fn a_batch_of_token_lookups_searches_the_token_index_on_postgres() {
+        let Some(postgres) = crate::db::migrated_postgres().await else {
+            return;
+        };
+        // A line that grew since its statistics were gathered (never, here).
+        postgres
+            .db
+            .execute_unprepared(
+                "INSERT INTO queue_tickets (id, token_hash, user_id, status, entered_at) \
+                 SELECT n, 'hash-' || n, 'waiter-' || n, 'WAITING', now() \
+                 FROM generate_series(1, 20000) n",
+            )
+            .await
+            .expect("insert the line");
+        let hashes: Vec<String> = (1..=256).map(|n| format!("hash-{n}")).collect();
+        let hashes: Vec<&str> = hashes.iter().map(String::as_str).collect();
+        let query = token_lookup(&hashes).build(DbBackend::Postgres);
+        let plan = postgres_generic_plan(&postgres.db, query).await;
+        // The tokens' unique index (by bitmap for a long list), never the
+        // whole line.
+        assert!(
+            plan.contains("on queue_tickets_token_key") && !plan.contains("Seq Scan"),
+            "{plan}"
+        );
+        let found = by_token_hashes(&postgres.db, &hashes).await.expect("read");
+        assert_eq!(found.len(), 256);
+    }
 
     #[tokio::test]
     async fn a_join_batch_finds_its_users_live_tickets_by_user() {
