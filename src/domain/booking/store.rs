@@ -633,6 +633,8 @@ mod tests {
     use super::fixture::{self, LATER, NOW, PAST};
     use super::*;
     use crate::db::{migrated_postgres, postgres_generic_plan, test_databases};
+    use crate::domain::queue::TicketStatus;
+    use crate::domain::queue::model::test_ticket;
 
     /// 1 has lapsed, 2 is live, 3 was paid, 4 has lapsed.
     const LAPSED_LIVE_PAID_LAPSED: [(i64, &str, &str); 4] = [
@@ -785,7 +787,9 @@ mod tests {
             .await
             .expect("insert tickets");
             let now = NOW.parse().expect("time");
-            let tickets: Vec<Ticket> = (1..=4).map(ticket).collect();
+            let tickets: Vec<Ticket> = (1..=4)
+                .map(|id| test_ticket(id, TicketStatus::Progress))
+                .collect();
             let txn = crate::db::begin_write(&db).await.expect("begin");
             let before = ticket_writes(&txn).await;
             let holders = touch_holders(&txn, &tickets.iter().collect::<Vec<_>>(), now)
@@ -794,19 +798,6 @@ mod tests {
             assert_eq!(holders, [(1, 1), (2, 0)].into());
             assert_eq!(ticket_writes(&txn).await, before);
             txn.rollback().await.expect("rollback");
-        }
-    }
-
-    fn ticket(id: i64) -> Ticket {
-        Ticket {
-            id,
-            token_salt: String::new(),
-            token_hash: format!("h{id}"),
-            user_id: format!("user-{id}"),
-            status: crate::domain::queue::TicketStatus::Progress,
-            entered_at: PAST.parse().expect("time"),
-            admitted_at: None,
-            expires_at: None,
         }
     }
 

@@ -594,19 +594,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-
-    fn ticket(id: i64, status: TicketStatus) -> Ticket {
-        Ticket {
-            id,
-            token_salt: format!("t{id}"),
-            token_hash: format!("h{id}"),
-            user_id: format!("u{id}"),
-            status,
-            entered_at: Utc::now(),
-            admitted_at: (status == TicketStatus::Progress).then(Utc::now),
-            expires_at: None,
-        }
-    }
+    use crate::domain::queue::model::test_ticket as ticket;
 
     fn at(version: i64, tickets: Vec<Ticket>) -> QueueChanges {
         QueueChanges {

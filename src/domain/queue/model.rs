@@ -167,6 +167,23 @@ impl AdmissionRate {
     }
 }
 
+/// A ticket for tests: user `u{id}`, token hash `h{id}`, entered now (and
+/// admitted now when PROGRESS).
+#[cfg(test)]
+pub(crate) fn test_ticket(id: i64, status: TicketStatus) -> Ticket {
+    let now = chrono::Utc::now();
+    Ticket {
+        id,
+        token_salt: format!("t{id}"),
+        token_hash: format!("h{id}"),
+        user_id: format!("u{id}"),
+        status,
+        entered_at: now,
+        admitted_at: (status == TicketStatus::Progress).then_some(now),
+        expires_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
