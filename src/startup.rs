@@ -10,7 +10,6 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
@@ -136,7 +135,8 @@ impl Application {
 
     /// Serves until `stop` is cancelled, then shuts down gracefully:
     /// in-flight requests finish, subscriptions end with a close frame,
-    /// background jobs stop, and the database pool closes.
+    /// background jobs stop, batches already taken (some perhaps for
+    /// clients that hung up) are written, and the database pool closes.
     ///
     /// # Errors
     /// When serving fails.
@@ -151,8 +151,7 @@ impl Application {
             "Seatline listening on http://{addr} (playground: http://{addr}/graphql, database: {})",
             state.settings.redacted_database_url()
         );
-        let tracker = TaskTracker::new();
-        jobs::spawn_all(&state, &tracker);
+        jobs::spawn_all(&state);
         let schema = graphql::build_schema(Some(state.clone()));
         let router = http::router(state.clone(), schema);
         let shutdown = state.shutdown.clone();
@@ -168,9 +167,11 @@ impl Application {
         });
         let result = server.await;
         state.shutdown.cancel();
-        tracker.close();
+        // Jobs stop on the cancel; batch writers finish what they took.
+        let tasks = state.domain.tasks();
+        tasks.close();
         let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
-        if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
             tracing::warn!("background tasks did not stop within {grace:?}");
         }
         let _ = state.domain.db().clone().close().await;

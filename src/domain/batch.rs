@@ -8,7 +8,9 @@
 //! batch grows by itself.
 //!
 //! Batches are written by a spawned task, never by a request's own future:
-//! a client that hangs up cannot cancel other users' writes half way.
+//! a client that hangs up cannot cancel other users' writes half way. The
+//! task is the domain's ([`crate::domain::Domain::spawn`]), so shutdown
+//! waits for the batch it took before it closes the database.
 //!
 //! A queue's writer is its own ([`Pending`] keeps the flag that says one
 //! runs), or, for queues whose batches share transactions, the [`Lane`]'s,

@@ -103,9 +103,9 @@ pub(crate) async fn submit<B: Batched>(
     match domain.lane() {
         // Asked after every request: the lane's writer may be on its way
         // out, having looked at this queue before the push.
-        Some(lane) if lane.start() => start_lane(domain.clone()),
+        Some(lane) if lane.start() => start_lane(domain),
         Some(_) => {}
-        None if first => start_writer::<B>(domain.clone()),
+        None if first => start_writer::<B>(domain),
         None => {}
     }
     match (answer.await, key) {
@@ -118,12 +118,12 @@ pub(crate) async fn submit<B: Batched>(
     }
 }
 
-fn start_writer<B: Batched>(domain: Domain) {
-    tokio::spawn(write_batches::<B>(domain));
+fn start_writer<B: Batched>(domain: &Domain) {
+    domain.spawn(write_batches::<B>(domain.clone()));
 }
 
 async fn write_batches<B: Batched>(domain: Domain) {
-    let _writer = B::pending(&domain).writer(|| start_writer::<B>(domain.clone()));
+    let _writer = B::pending(&domain).writer(|| start_writer::<B>(&domain));
     loop {
         let batch = next_batch::<B>(&domain);
         if batch.is_empty() {
@@ -172,8 +172,8 @@ fn fail<B: Batched>(domain: &Domain, batch: Vec<Request<B>>, failure: &Failure) 
     }
 }
 
-fn start_lane(domain: Domain) {
-    tokio::spawn(write_lane(domain));
+fn start_lane(domain: &Domain) {
+    domain.spawn(write_lane(domain.clone()));
 }
 
 /// The lane's writer: a turn at a time, until a look at every queue finds
@@ -182,7 +182,7 @@ async fn write_lane(domain: Domain) {
     let Some(lane) = domain.lane() else {
         return;
     };
-    let _writer = lane.writer(|| Turn::waiting(&domain), || start_lane(domain.clone()));
+    let _writer = lane.writer(|| Turn::waiting(&domain), || start_lane(&domain));
     loop {
         let turn = Turn::take(&domain);
         if turn.is_empty() {

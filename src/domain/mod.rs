@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
+use tokio_util::task::TaskTracker;
 
 use self::batch::Lane;
 use self::booking::{Holds, RecentHolds, Taken};
@@ -66,6 +67,10 @@ pub struct Domain {
     lane: Option<Arc<Lane>>,
     tokens: Arc<TokenKey>,
     metrics: Arc<Metrics>,
+    /// Every task the domain starts (batch writers, readers, catch-ups)
+    /// and the background jobs: shutdown waits for them before it closes
+    /// the database.
+    tasks: TaskTracker,
 }
 
 impl Domain {
@@ -108,6 +113,7 @@ impl Domain {
             lane: sqlite.then(Arc::default),
             tokens: Arc::new(tokens),
             metrics,
+            tasks: TaskTracker::new(),
         })
     }
 
@@ -189,6 +195,21 @@ impl Domain {
         &self.metrics
     }
 
+    /// The tasks shutdown waits for before it closes the database.
+    #[must_use]
+    pub fn tasks(&self) -> &TaskTracker {
+        &self.tasks
+    }
+
+    /// Runs `task` on its own, tracked by [`Domain::tasks`]: a write it
+    /// started is finished before the database closes.
+    pub(crate) fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
     /// Hands the queue changes of a transaction this process committed to
     /// the hub, counting admissions.
     fn publish(&self, changes: &queue::QueueChanges) {
@@ -226,7 +247,7 @@ impl Domain {
             self.hub.forget_uncertain(changes);
             if changes.version.is_some() {
                 let domain = self.clone();
-                tokio::spawn(async move {
+                self.spawn(async move {
                     if let Err(err) = queue::catch_up(&domain).await {
                         tracing::warn!(error = ?err, "catch-up after a failed commit failed");
                     }

@@ -1,16 +1,15 @@
-//! Background work, spawned on the application's `TaskTracker` and stopped
-//! by its `CancellationToken`.
+//! Background work, spawned on the domain's tasks (shutdown waits for
+//! them) and stopped by the application's `CancellationToken`.
 
 pub mod listener;
 pub mod sweeper;
 
-use tokio_util::task::TaskTracker;
-
 use crate::state::AppState;
 
-pub fn spawn_all(state: &AppState, tracker: &TaskTracker) {
-    tracker.spawn(sweeper::run(state.clone()));
+pub fn spawn_all(state: &AppState) {
+    let tasks = state.domain.tasks();
+    tasks.spawn(sweeper::run(state.clone()));
     if state.settings.database_url.starts_with("postgres") {
-        tracker.spawn(listener::run(state.clone()));
+        tasks.spawn(listener::run(state.clone()));
     }
 }

@@ -41,20 +41,20 @@ pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
         deferred: 0,
     };
     if domain.joins().0.push(request) {
-        start_writer(domain.clone());
+        start_writer(domain);
     }
     answer
         .await
         .unwrap_or_else(|_| Err(Error::invariant("the join batch was dropped")))
 }
 
-fn start_writer(domain: Domain) {
-    tokio::spawn(write_batches(domain));
+fn start_writer(domain: &Domain) {
+    domain.spawn(write_batches(domain.clone()));
 }
 
 async fn write_batches(domain: Domain) {
     let pending = &domain.joins().0;
-    let _writer = pending.writer(|| start_writer(domain.clone()));
+    let _writer = pending.writer(|| start_writer(&domain));
     while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
         let users: Vec<&str> = batch.iter().map(|r| r.user_id.as_str()).collect();
         domain.metrics().join_batch.observe(users.len() as f64);
@@ -169,4 +169,36 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> 
             Ok((ticket.clone(), lapsed))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::*;
+    use crate::db::test_databases;
+
+    #[tokio::test]
+    async fn a_join_whose_client_left_is_committed_before_shutdown_closes_the_database() {
+        for (db, _postgres) in test_databases().await {
+            let domain =
+                crate::domain::at(&db, "2026-12-01T00:00:00Z".parse().expect("time")).await;
+            let version = domain.hub().applied_version();
+
+            // Polled once: queued, with its writer started. Then dropped, as
+            // when the client hangs up, and the server shuts down.
+            assert!(join(&domain, "ann").now_or_never().is_none());
+            domain.tasks().close();
+            domain.tasks().wait().await;
+
+            assert!(
+                domain.hub().applied_version() > version,
+                "the join's batch was still unwritten when the tasks were done"
+            );
+            let live = store::live_tickets_of(domain.db(), &["ann"])
+                .await
+                .expect("read ann's ticket");
+            assert_eq!(live.len(), 1, "{live:?}");
+        }
+    }
 }

@@ -35,20 +35,20 @@ struct Request {
 pub(super) async fn by_token_hash(domain: &Domain, token_hash: String) -> Result<Option<Ticket>> {
     let (reply, answer) = oneshot::channel();
     if domain.lookups().0.push(Request { token_hash, reply }) {
-        start_reader(domain.clone());
+        start_reader(domain);
     }
     answer
         .await
         .unwrap_or_else(|_| Err(Error::invariant("the token lookup was dropped")))
 }
 
-fn start_reader(domain: Domain) {
-    tokio::spawn(read_batches(domain));
+fn start_reader(domain: &Domain) {
+    domain.spawn(read_batches(domain.clone()));
 }
 
 async fn read_batches(domain: Domain) {
     let pending = &domain.lookups().0;
-    let _reader = pending.writer(|| start_reader(domain.clone()));
+    let _reader = pending.writer(|| start_reader(&domain));
     while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
         let mut hashes: Vec<&str> = batch.iter().map(|r| r.token_hash.as_str()).collect();
         hashes.sort_unstable();
