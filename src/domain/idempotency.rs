@@ -81,7 +81,8 @@ pub(crate) async fn gate<C: Checked>(
     let request = checked.request();
     let ticket = queue::authenticate(domain, token).await?;
     if let Some(key) = key {
-        if key.is_empty() || key.len() > MAX_KEY_LEN {
+        // Characters, as SPEC counts them and PostgreSQL's varchar does.
+        if key.is_empty() || key.chars().count() > MAX_KEY_LEN {
             return Err(Error::bad_input(format!(
                 "idempotencyKey must be 1 to {MAX_KEY_LEN} characters"
             )));

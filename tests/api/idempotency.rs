@@ -253,23 +253,29 @@ async fn a_replayed_payment_answers_even_after_the_ticket_is_done() {
 async fn an_overlong_key_is_bad_input() {
     let app = spawn_app().await;
     let alice = app.admitted("alice").await;
-    let body = app
-        .gql(
-            Some(&alice),
-            CHARGE,
-            json!({ "a": 10, "k": "k".repeat(256) }),
-        )
-        .await;
-    assert_eq!(code(&body), Some("BAD_USER_INPUT"));
-    data(
-        &app.gql(
-            Some(&alice),
-            CHARGE,
-            json!({ "a": 10, "k": "k".repeat(255) }),
-        )
-        .await,
-        "chargeBalance",
-    );
+    // SPEC counts characters: 255 Hangul syllables are 765 bytes of UTF-8.
+    for letter in ["k", "가"] {
+        let body = app
+            .gql(
+                Some(&alice),
+                CHARGE,
+                json!({ "a": 10, "k": letter.repeat(256) }),
+            )
+            .await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{letter}: {body}");
+        let key = letter.repeat(255);
+        let first = app
+            .gql(Some(&alice), CHARGE, json!({ "a": 10, "k": key }))
+            .await;
+        let replay = app
+            .gql(Some(&alice), CHARGE, json!({ "a": 10, "k": key }))
+            .await;
+        assert_eq!(
+            data(&first, "chargeBalance"),
+            data(&replay, "chargeBalance")
+        );
+    }
+    assert_eq!(app.balance(&alice).await, 20, "one charge per key");
 }
 
 /// SPEC: keys live at least 24 h. The sweeper keeps them 48 h, then
