@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{code, data, fragment_bomb, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, code, data, fragment_bomb, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_is_ok_and_the_playground_is_served() {
@@ -178,6 +178,42 @@ async fn mutations_over_the_rate_limit_get_a_retry_hint() {
     // Another user is not affected.
     let bob = app.admitted("bob").await;
     assert!(app.charge(&bob, 1).await["errors"].is_null());
+}
+
+/// SPEC 8: the limit counts every mutation of a token. SPEC 2: a token no
+/// ticket has is `UNAUTHENTICATED`, however often it is sent.
+#[tokio::test]
+async fn every_mutation_is_limited_and_an_unknown_token_never_is() {
+    let app = spawn_app_with(|s| s.rate_limit_per_sec = 1).await;
+    let alice = app.admitted("alice").await;
+    // A burst of two: from the third call within a second, each is refused.
+    // Three calls in a row, so a refill between two cannot fail the test.
+    let limited = |bodies: &[Value]| {
+        bodies.iter().any(|b| {
+            code(b) == Some("RATE_LIMITED")
+                && b["errors"][0]["extensions"]["retryAfterSeconds"].as_u64() >= Some(1)
+        })
+    };
+    let mut holds = Vec::new();
+    for seat in 1..=3 {
+        holds.push(app.hold(&alice, DATE, seat).await);
+    }
+    assert!(limited(&holds), "holdSeat: {holds:?}");
+    let mut payments = Vec::new();
+    for _ in 0..3 {
+        payments.push(app.pay(&alice, "999999").await);
+    }
+    assert!(limited(&payments), "pay: {payments:?}");
+    let mut charges = Vec::new();
+    for _ in 0..3 {
+        charges.push(app.charge(&alice, 1).await);
+    }
+    assert!(limited(&charges), "chargeBalance: {charges:?}");
+
+    for _ in 0..5 {
+        let body = app.charge("00000000-0000-4000-8000-000000000000", 1).await;
+        assert_eq!(code(&body), Some("UNAUTHENTICATED"), "{body}");
+    }
 }
 
 #[tokio::test]
