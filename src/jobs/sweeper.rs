@@ -77,7 +77,14 @@ pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
 /// Runs [`tick`] every sweep interval, sooner when an admission lapses
 /// before then or lapsed holds are left, until shutdown.
 pub async fn run(state: AppState) {
-    let interval = Duration::from_millis(state.settings.sweep_interval_ms.max(10));
+    // An admission made while the sweeper sleeps lapses one active TTL
+    // later at the soonest. Sleeping no longer than that, the sweeper wakes
+    // before every lapse and then waits for it exactly, so a lapse frees its
+    // slot at once (SPEC 1) even with a TTL shorter than the interval.
+    let ttl = state.domain.rules().active_ttl.to_std().unwrap_or_default();
+    let interval = Duration::from_millis(state.settings.sweep_interval_ms)
+        .min(ttl)
+        .max(Duration::from_millis(10));
     let mut carry = Carry::default();
     loop {
         let wait = match tick(&state, &mut carry).await {

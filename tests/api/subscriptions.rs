@@ -2,9 +2,55 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde_json::{Value, json};
 
 use crate::helpers::{DATE, WsClient, data, spawn_app, spawn_app_with};
+
+/// SPEC 1: when an admission lapses, the earliest waiter is promoted at
+/// once, not at the next timer tick, and a status change is pushed at once,
+/// not coalesced. With sweeps and pushes a minute apart, the waiter hears
+/// of its admission, and then of its own lapse, within moments.
+#[tokio::test]
+async fn a_lapse_promotes_the_next_waiter_and_each_status_is_pushed_at_once() {
+    let app = spawn_app_with(|s| {
+        s.queue_capacity = 1;
+        s.active_ttl_secs = 1;
+        s.sweep_interval_ms = 60_000;
+        s.push_interval_ms = 60_000;
+    })
+    .await;
+    // Past the sweeper's first pass, which finds no admission to wait for.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let alice = app.issue("alice").await;
+    let bob = app.issue("bob").await;
+    let mut ws = app.ws(json!({ "token": bob["token"] })).await;
+    ws.subscribe("1", None).await;
+    assert_eq!(ws.next_ticket().await["status"], "WAITING");
+
+    let mut lapse = alice["expiresAt"].clone();
+    for status in ["PROGRESS", "EXPIRED"] {
+        let message = ws
+            .recv_within(Duration::from_secs(5))
+            .await
+            .expect("pushed within seconds, not at the next sweep")
+            .expect("socket open");
+        let ticket = &message["payload"]["data"]["queueUpdates"];
+        assert_eq!(ticket["status"], status, "{message}");
+        let late = Utc::now() - at(&lapse);
+        assert!(
+            late < TimeDelta::milliseconds(1_000),
+            "{status} pushed {late} after the lapse"
+        );
+        lapse = ticket["expiresAt"].clone();
+    }
+}
+
+fn at(time: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(time.as_str().expect("a timestamp"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
+}
 
 #[tokio::test]
 async fn a_waiter_sees_its_state_first_then_its_position_then_its_admission() {
@@ -137,7 +183,9 @@ async fn position_changes_are_coalesced_to_the_push_interval() {
     // Five changes: the first goes out at once, the rest wait for the
     // interval and arrive as one message with the latest position.
     let mut seen = Vec::new();
+    let mut times = Vec::new();
     while let Ok(Some(message)) = ws.recv_within(Duration::from_millis(2500)).await {
+        times.push(std::time::Instant::now());
         seen.push(
             message["payload"]["data"]["queueUpdates"]["position"]
                 .as_i64()
@@ -149,6 +197,14 @@ async fn position_changes_are_coalesced_to_the_push_interval() {
     }
     assert_eq!(seen.last(), Some(&0), "{seen:?}");
     assert!(seen.len() <= 2, "coalesced: {seen:?}");
+    // One push interval apart at least (less what the network may shave).
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(1400),
+            "{gap:?} apart: {seen:?}"
+        );
+    }
 }
 
 #[tokio::test]
