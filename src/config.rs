@@ -202,6 +202,60 @@ mod tests {
         assert_eq!(s.issue_rate_limit_per_sec, 0);
     }
 
+    /// SPEC 8: each setting is an environment variable and a CLI flag.
+    #[test]
+    fn every_spec_setting_is_an_env_var_and_a_flag() {
+        use clap::CommandFactory;
+        let command = Cli::command();
+        for env in [
+            "DATABASE_URL",
+            "SEATLINE_ADDR",
+            "SEATLINE_QUEUE_CAPACITY",
+            "SEATLINE_ACTIVE_TTL_SECS",
+            "SEATLINE_HOLD_TTL_SECS",
+            "SEATLINE_MAX_HOLDS_PER_USER",
+            "SEATLINE_DEMO_DATA",
+            "SEATLINE_MAX_CHARGE_WON",
+            "SEATLINE_PUSH_INTERVAL_MS",
+            "SEATLINE_RATE_LIMIT_PER_SEC",
+            "SEATLINE_ISSUE_RATE_LIMIT_PER_SEC",
+        ] {
+            let arg = command
+                .get_arguments()
+                .find(|a| a.get_env() == Some(std::ffi::OsStr::new(env)))
+                .unwrap_or_else(|| panic!("{env} is not read"));
+            let flag = env
+                .trim_start_matches("SEATLINE_")
+                .to_lowercase()
+                .replace('_', "-");
+            assert_eq!(arg.get_long(), Some(flag.as_str()), "{env}");
+        }
+
+        let cli = Cli::try_parse_from([
+            "seatline",
+            "--addr=127.0.0.1:9",
+            "--queue-capacity=7",
+            "--active-ttl-secs=8",
+            "--hold-ttl-secs=9",
+            "--max-holds-per-user=2",
+            "--demo-data=false",
+            "--max-charge-won=11",
+            "--push-interval-ms=12",
+            "--rate-limit-per-sec=13",
+            "--issue-rate-limit-per-sec=14",
+        ])
+        .expect("the flags parse");
+        let s = cli.settings;
+        assert_eq!(s.addr.to_string(), "127.0.0.1:9");
+        assert_eq!(
+            (s.queue_capacity, s.active_ttl_secs, s.hold_ttl_secs),
+            (7, 8, 9)
+        );
+        assert_eq!((s.max_holds_per_user, s.demo_data), (2, false));
+        assert_eq!((s.max_charge_won, s.push_interval_ms), (11, 12));
+        assert_eq!((s.rate_limit_per_sec, s.issue_rate_limit_per_sec), (13, 14));
+    }
+
     #[test]
     fn secrets_are_long_and_never_shown() {
         assert!("too short".parse::<Secret>().is_err());

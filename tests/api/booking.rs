@@ -138,11 +138,19 @@ async fn the_sweeper_expires_unpaid_holds_and_frees_their_seats() {
 async fn a_user_holds_at_most_the_hold_limit() {
     let app = spawn_app_with(|s| s.max_holds_per_user = 2).await;
     let alice = app.admitted("alice").await;
-    data(&app.hold(&alice, DATE, 1).await, "holdSeat");
+    let first = data(&app.hold(&alice, DATE, 1).await, "holdSeat")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     data(&app.hold(&alice, DATE, 2).await, "holdSeat");
     let body = app.hold(&alice, DATE, 3).await;
     assert_eq!(code(&body), Some("HOLD_LIMIT"));
-    // Paying one frees a place under the limit.
+    // Only unpaid seats count: paying one frees a place under the limit
+    // (the ticket stays admitted, another hold being unpaid).
+    app.charge(&alice, 1_000_000).await;
+    data(&app.pay(&alice, &first).await, "pay");
+    data(&app.hold(&alice, DATE, 3).await, "holdSeat");
+    assert_eq!(code(&app.hold(&alice, DATE, 4).await), Some("HOLD_LIMIT"));
 }
 
 /// A seat that is taken is the answer before the hold limit, whether this

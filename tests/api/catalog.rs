@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{DATE, code, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, Server, TestApp, TestDatabase, code, data, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn concerts_list_every_concert_with_its_dates() {
@@ -65,6 +65,50 @@ async fn available_seats_are_numbered_with_prices_and_exclude_held_ones() {
         .collect();
     assert_eq!(numbers.len(), 49);
     assert!(!numbers.contains(&7));
+    assert_eq!(seat_counts(&app, &token).await, (49, 49));
+}
+
+/// The date's `availableSeatCount` as `concerts` and `availableDates` tell it.
+async fn seat_counts(app: &TestApp, token: &str) -> (i64, i64) {
+    let date = DATE.to_string();
+    let count = |dates: &Value| {
+        dates
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == date.as_str())
+            .map(|d| d["availableSeatCount"].as_i64().unwrap())
+            .expect("the date is listed")
+    };
+    let concerts = app
+        .gql(
+            None,
+            "{ concerts { dates { id availableSeatCount } } }",
+            json!({}),
+        )
+        .await;
+    let listed = data(&concerts, "concerts")
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| &c["dates"])
+        .find(|dates| {
+            dates
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["id"] == date.as_str())
+        })
+        .map(count)
+        .expect("a concert has the date");
+    let available = app
+        .gql(
+            Some(token),
+            "query($c: ID!) { availableDates(concertId: $c) { id availableSeatCount } }",
+            json!({ "c": "1" }),
+        )
+        .await;
+    (listed, count(data(&available, "availableDates")))
 }
 
 #[tokio::test]
@@ -85,6 +129,7 @@ async fn an_expired_hold_frees_its_seat_before_the_sweeper_runs() {
         )
         .await;
     assert_eq!(data(&body, "availableSeats").as_array().unwrap().len(), 50);
+    assert_eq!(seat_counts(&app, &token).await, (50, 50));
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM seats WHERE status = 'HELD'")
             .await,
@@ -159,4 +204,29 @@ async fn unknown_ids_are_not_found_and_malformed_ids_are_bad_input() {
         let body = app.gql(Some(&token), query, json!({})).await;
         assert_eq!(code(&body), Some(expected), "{query}");
     }
+}
+
+/// SPEC 8: `SEATLINE_DEMO_DATA` seeds a demo catalog into an empty database,
+/// and only there: off, the catalog stays empty; on, a restart adds nothing.
+#[tokio::test]
+async fn demo_data_is_seeded_into_an_empty_database_only() {
+    const CATALOG: &str = "{ concerts { id dates { id availableSeatCount } } }";
+    let (_database, url) = TestDatabase::create().await;
+    let off = Server::start(&url, &[("SEATLINE_DEMO_DATA", "false")]);
+    assert_eq!(
+        data(&off.gql(None, CATALOG, json!({})).await, "concerts"),
+        &json!([])
+    );
+    off.kill();
+
+    let on = Server::start(&url, &[]);
+    let seeded = data(&on.gql(None, CATALOG, json!({})).await, "concerts").clone();
+    assert!(!seeded.as_array().unwrap().is_empty(), "{seeded}");
+    on.kill();
+    let again = Server::start(&url, &[]);
+    assert_eq!(
+        data(&again.gql(None, CATALOG, json!({})).await, "concerts"),
+        &seeded,
+        "seeded once"
+    );
 }

@@ -34,6 +34,32 @@ async fn a_five_minute_hold_blocks_until_its_last_millisecond() {
     );
 }
 
+/// SPEC 4: the hold limit counts unpaid holds at once; a lapsed one stops
+/// counting at its `expiresAt`, swept or not.
+#[tokio::test]
+async fn a_lapsed_hold_no_longer_counts_against_the_limit() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_with_clock(
+        |s| {
+            s.max_holds_per_user = 2;
+            s.sweep_interval_ms = 3_600_000;
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let alice = app.admitted("alice").await;
+    data(&app.hold(&alice, DATE, 1).await, "holdSeat");
+    clock.advance(TimeDelta::seconds(60));
+    data(&app.hold(&alice, DATE, 2).await, "holdSeat");
+    assert_eq!(code(&app.hold(&alice, DATE, 3).await), Some("HOLD_LIMIT"));
+
+    clock.advance(TimeDelta::seconds(240) - TimeDelta::milliseconds(1));
+    assert_eq!(code(&app.hold(&alice, DATE, 3).await), Some("HOLD_LIMIT"));
+    clock.advance(TimeDelta::milliseconds(1));
+    data(&app.hold(&alice, DATE, 3).await, "holdSeat");
+    assert_eq!(code(&app.hold(&alice, DATE, 4).await), Some("HOLD_LIMIT"));
+}
+
 #[tokio::test]
 async fn a_ten_minute_admission_lapses_and_frees_its_slot() {
     let clock = ManualClock::new(Utc::now());
@@ -50,7 +76,9 @@ async fn a_ten_minute_admission_lapses_and_frees_its_slot() {
     clock.advance(TimeDelta::seconds(599));
     assert_eq!(app.ticket(&alice).await["status"], "PROGRESS");
     clock.advance(TimeDelta::seconds(1));
-    assert_eq!(app.ticket(&alice).await["status"], "EXPIRED");
+    let lapsed = app.ticket(&alice).await;
+    assert_eq!(lapsed["status"], "EXPIRED");
+    assert!(lapsed["position"].is_null(), "{lapsed}");
     // The next queue transaction expires the lapsed admission and promotes
     // the waiter; a newcomer still queues behind nobody but takes no slot
     // from Bob.
@@ -95,6 +123,69 @@ async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
     assert_eq!(ticket["status"], "PROGRESS", "{ticket}");
     assert_ne!(ticket["token"], old.as_str(), "{ticket}");
     assert_eq!(app.ticket(&old).await["status"], "EXPIRED");
+}
+
+/// SPEC 1: after EXPIRED, a new ticket goes to the back of the line, with
+/// a new token; the lapse hands its slot to the earliest waiter.
+#[tokio::test]
+async fn a_lapsed_user_who_joins_again_goes_to_the_back_of_the_line() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_with_clock(
+        |s| {
+            s.queue_capacity = 1;
+            s.sweep_interval_ms = 3_600_000;
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let old = app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let carol = app.issue("carol").await;
+    clock.advance(TimeDelta::seconds(600));
+
+    let again = app.issue("alice").await;
+    assert_eq!(
+        (again["status"].as_str(), again["position"].as_i64()),
+        (Some("WAITING"), Some(1)),
+        "behind Carol: {again}"
+    );
+    assert_ne!(again["token"], old.as_str());
+    assert_eq!(app.ticket(&old).await["status"], "EXPIRED");
+    let bob = app.ticket(bob["token"].as_str().unwrap()).await;
+    assert_eq!(bob["status"], "PROGRESS", "{bob}");
+    let carol = app.ticket(carol["token"].as_str().unwrap()).await;
+    assert_eq!(carol["position"], 0, "{carol}");
+}
+
+/// SPEC 1: a promoted waiter's admission lasts one active TTL from its
+/// promotion, not from its join.
+#[tokio::test]
+async fn a_promoted_waiter_is_admitted_for_a_ttl_from_its_promotion() {
+    let clock = ManualClock::new(Utc::now());
+    let app = spawn_app_with_clock(
+        |s| {
+            s.queue_capacity = 1;
+            s.sweep_interval_ms = 3_600_000;
+        },
+        Arc::new(clock.clone()),
+    )
+    .await;
+    let alice = app.admitted("alice").await;
+    let bob = app.issue("bob").await;
+    let bob = bob["token"].as_str().unwrap();
+    clock.advance(TimeDelta::seconds(300));
+    let held = app.hold(&alice, DATE, 2).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    data(&app.pay(&alice, &id).await, "pay");
+
+    let ticket = app.ticket(bob).await;
+    assert_eq!(ticket["status"], "PROGRESS", "{ticket}");
+    let at = |field: &str| {
+        chrono::DateTime::parse_from_rfc3339(ticket[field].as_str().unwrap()).unwrap()
+    };
+    assert_eq!(at("admittedAt") - at("enteredAt"), TimeDelta::seconds(300));
+    assert_eq!(at("expiresAt") - at("admittedAt"), TimeDelta::seconds(600));
 }
 
 /// A seat sold here stays taken for good: long after the hold that was

@@ -84,11 +84,15 @@ async fn another_users_reservation_is_not_found() {
     let app = spawn_app().await;
     let alice = app.admitted("alice").await;
     let bob = app.admitted("bob").await;
-    let (id, _) = held(&app, &alice, 3).await;
+    let (id, price) = held(&app, &alice, 3).await;
     app.charge(&bob, 1_000_000).await;
     assert_eq!(code(&app.pay(&bob, &id).await), Some("NOT_FOUND"));
     assert_eq!(code(&app.pay(&bob, "424242").await), Some("NOT_FOUND"));
     assert_eq!(code(&app.pay(&bob, "nope").await), Some("BAD_USER_INPUT"));
+    // Paid, it is still not Bob's to learn about: never ALREADY_PAID.
+    app.charge(&alice, price).await;
+    data(&app.pay(&alice, &id).await, "pay");
+    assert_eq!(code(&app.pay(&bob, &id).await), Some("NOT_FOUND"));
     assert_eq!(app.balance(&bob).await, 1_000_000);
 }
 

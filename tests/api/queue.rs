@@ -155,6 +155,22 @@ async fn positions_are_null_unless_waiting() {
     assert!(alice["estimatedWaitSeconds"].is_null());
     let bob = app.issue("bob").await;
     assert_eq!(bob["position"], 0);
+    // DONE, and Bob admitted: neither has a place in line.
+    let alice = alice["token"].as_str().unwrap();
+    let id = data(&app.hold(alice, DATE, 3).await, "holdSeat")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.charge(alice, 500_000).await;
+    data(&app.pay(alice, &id).await, "pay");
+    for (token, status) in [
+        (alice, "DONE"),
+        (bob["token"].as_str().unwrap(), "PROGRESS"),
+    ] {
+        let ticket = app.ticket(token).await;
+        assert_eq!(ticket["status"], status, "{ticket}");
+        assert!(ticket["position"].is_null(), "{ticket}");
+    }
 }
 
 #[tokio::test]

@@ -1,8 +1,11 @@
 //! SPEC section 8 and the error contract: routes, limits, codes, schema.
 
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, code, data, fragment_bomb, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, code, data, fragment_bomb, gql, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_is_ok_and_the_playground_is_served() {
@@ -24,6 +27,98 @@ fn schema_graphql_is_the_generated_sdl() {
         seatline::graphql::sdl(),
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
+}
+
+/// SPEC section 7's SDL, as written there.
+const SPEC_SDL: &str = r"
+enum QueueStatus { WAITING PROGRESS DONE EXPIRED }
+enum SeatStatus { AVAILABLE HELD SOLD }
+enum ReservationStatus { HELD CONFIRMED EXPIRED }
+
+type QueueTicket { token: String! userId: ID! status: QueueStatus! position: Int
+  enteredAt: DateTime! admittedAt: DateTime expiresAt: DateTime estimatedWaitSeconds: Int }
+type Concert { id: ID! title: String! dates: [ConcertDate!]! }
+type ConcertDate { id: ID! concertId: ID! startsAt: DateTime! availableSeatCount: Int! }
+type Seat { id: ID! concertDateId: ID! number: Int! price: Int! status: SeatStatus! }
+type Reservation { id: ID! seat: Seat! status: ReservationStatus! price: Int!
+  heldAt: DateTime! expiresAt: DateTime! }
+type Balance { userId: ID! amount: Int! }
+type Payment { id: ID! amount: Int! paidAt: DateTime! reservation: Reservation! }
+
+type Query {
+  concerts: [Concert!]!
+  queueTicket: QueueTicket!
+  availableDates(concertId: ID!): [ConcertDate!]!
+  availableSeats(concertDateId: ID!): [Seat!]!
+  balance: Balance!
+}
+type Mutation {
+  issueQueueToken(userId: ID!): QueueTicket!
+  holdSeat(concertDateId: ID!, seatNumber: Int!, idempotencyKey: String): Reservation!
+  chargeBalance(amount: Int!, idempotencyKey: String): Balance!
+  pay(reservationId: ID!, idempotencyKey: String): Payment!
+}
+type Subscription { queueUpdates(token: String): QueueTicket! }
+";
+
+/// Every field (with its arguments and type) and enum value of an SDL
+/// document, one line each: `Type.field(arg: T): R`, `Enum.VALUE`.
+fn signatures(sdl: &str) -> std::collections::BTreeSet<String> {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let document = async_graphql::parser::parse_schema(sdl).expect("valid SDL");
+    let mut all = std::collections::BTreeSet::new();
+    for definition in document.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        let ty = ty.node;
+        match ty.kind {
+            TypeKind::Object(object) => {
+                for field in object.fields {
+                    let field = field.node;
+                    let args: Vec<String> = field
+                        .arguments
+                        .iter()
+                        .map(|a| format!("{}: {}", a.node.name.node, a.node.ty.node))
+                        .collect();
+                    all.insert(format!(
+                        "{}.{}({}): {}",
+                        ty.name.node,
+                        field.name.node,
+                        args.join(", "),
+                        field.ty.node
+                    ));
+                }
+            }
+            TypeKind::Enum(enumeration) => {
+                for value in enumeration.values {
+                    all.insert(format!("{}.{}", ty.name.node, value.node.value.node));
+                }
+            }
+            TypeKind::Scalar => {
+                all.insert(format!("scalar {}", ty.name.node));
+            }
+            _ => {}
+        }
+    }
+    all
+}
+
+/// SPEC 7: field and argument names are fixed, types may gain fields.
+/// Every field of SPEC's SDL, with its arguments, their types and its own,
+/// and every enum value, is in the schema served.
+#[test]
+fn the_schema_keeps_every_name_and_type_of_the_spec() {
+    let served = signatures(&seatline::graphql::sdl());
+    let missing: Vec<String> = signatures(SPEC_SDL)
+        .into_iter()
+        .filter(|s| !served.contains(s))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not served as SPEC.md says: {missing:#?}"
+    );
+    assert!(served.contains("scalar DateTime"), "{served:#?}");
 }
 
 #[test]
@@ -322,4 +417,42 @@ async fn a_refused_document_is_refused_every_time_it_is_sent() {
         let again = app.gql(None, query, json!({})).await;
         assert_eq!(again, first, "{query}");
     }
+}
+
+/// SPEC 8: a graceful stop lets a request in flight finish: its write is
+/// committed and answered, not cut off.
+#[tokio::test]
+async fn a_graceful_stop_lets_an_in_flight_mutation_finish() {
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    // The hold waits at the database: on SQLite behind the one writer
+    // connection this transaction takes, on PostgreSQL at Alice's ticket,
+    // locked here.
+    let txn = app.db.begin().await.expect("begin");
+    if app.is_postgres() {
+        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
+            .await
+            .expect("lock alice's ticket");
+    }
+    let (http, url) = (app.http.clone(), app.url(""));
+    let hold = tokio::spawn(async move {
+        gql(
+            &http,
+            &url,
+            Some(&alice),
+            "mutation { holdSeat(concertDateId: \"1\", seatNumber: 5) { status } }",
+            json!({}),
+        )
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!hold.is_finished(), "the hold waits for the lock");
+    let stopping = tokio::spawn(app.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!stopping.is_finished(), "the stop waits for the request");
+
+    txn.rollback().await.expect("rollback");
+    let body = hold.await.expect("hold");
+    assert_eq!(data(&body, "holdSeat")["status"], "HELD", "{body}");
+    stopping.await.expect("stopped");
 }
