@@ -23,9 +23,10 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
     let dates = ctx.size(20, 100);
     let rates: Vec<f64> = ctx.size(
         vec![500.0, 1_000.0, 2_000.0],
+        // A step at each backend's goal (10,000 and 15,000 a second).
         vec![
-            250.0, 500.0, 750.0, 1_000.0, 1_500.0, 2_000.0, 4_000.0, 8_000.0, 12_000.0, 16_000.0,
-            20_000.0,
+            250.0, 500.0, 750.0, 1_000.0, 1_500.0, 2_000.0, 4_000.0, 8_000.0, 10_000.0, 12_000.0,
+            15_000.0, 20_000.0,
         ],
     );
     let duration = Duration::from_secs(ctx.size(1, 3));
