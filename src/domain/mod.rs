@@ -45,9 +45,12 @@ pub struct Rules {
 }
 
 /// Shared handle to the database, the clock, the rules and the queue hub.
-/// Cheap to clone.
+/// Cheap to clone: one reference count, however much it holds (a request
+/// clones it several times on its way through the router and the batches).
 #[derive(Clone)]
-pub struct Domain {
+pub struct Domain(Arc<Shared>);
+
+struct Shared {
     db: DatabaseConnection,
     /// Reads outside write transactions (`db` itself unless SQLite gets
     /// read connections of its own; see `db::connect_readers`).
@@ -55,17 +58,17 @@ pub struct Domain {
     clock: Arc<dyn Clock>,
     rules: Rules,
     hub: Arc<QueueHub>,
-    joins: Arc<Joins>,
-    lookups: Arc<Lookups>,
-    holds: Arc<Holds>,
-    taken: Arc<Taken>,
-    layouts: Arc<Layouts>,
-    recent_holds: Arc<RecentHolds>,
-    charges: Arc<Charges>,
-    payments: Arc<Payments>,
+    joins: Joins,
+    lookups: Lookups,
+    holds: Holds,
+    taken: Taken,
+    layouts: Layouts,
+    recent_holds: RecentHolds,
+    charges: Charges,
+    payments: Payments,
     /// On SQLite: the one writer of holds, charges and payments.
-    lane: Option<Arc<Lane>>,
-    tokens: Arc<TokenKey>,
+    lane: Option<Lane>,
+    tokens: TokenKey,
     metrics: Arc<Metrics>,
     /// Every task the domain starts (batch writers, readers, catch-ups)
     /// and the background jobs: shutdown waits for them before it closes
@@ -96,109 +99,109 @@ impl Domain {
             // so every queue change passes through this hub first.
             hub = hub.keeping_admitted();
         }
-        Ok(Self {
+        Ok(Self(Arc::new(Shared {
             db,
             reader,
             clock,
             rules,
             hub: Arc::new(hub),
-            joins: Arc::default(),
-            lookups: Arc::default(),
-            holds: Arc::default(),
-            taken: Arc::default(),
-            layouts: Arc::default(),
-            recent_holds: Arc::default(),
-            charges: Arc::default(),
-            payments: Arc::default(),
-            lane: sqlite.then(Arc::default),
-            tokens: Arc::new(tokens),
+            joins: Joins::default(),
+            lookups: Lookups::default(),
+            holds: Holds::default(),
+            taken: Taken::default(),
+            layouts: Layouts::default(),
+            recent_holds: RecentHolds::default(),
+            charges: Charges::default(),
+            payments: Payments::default(),
+            lane: sqlite.then(Lane::default),
+            tokens,
             metrics,
             tasks: TaskTracker::new(),
-        })
+        })))
     }
 
     #[must_use]
     pub fn now(&self) -> Timestamp {
-        self.clock.now()
+        self.0.clock.now()
     }
 
     /// Derives and checks queue tokens.
     #[must_use]
     pub fn tokens(&self) -> &TokenKey {
-        &self.tokens
+        &self.0.tokens
     }
 
     #[must_use]
     pub fn rules(&self) -> &Rules {
-        &self.rules
+        &self.0.rules
     }
 
     /// The writer: write transactions, and reads that must come after
     /// them on the same connection.
     #[must_use]
     pub fn db(&self) -> &DatabaseConnection {
-        &self.db
+        &self.0.db
     }
 
     /// For reads outside write transactions: they see every transaction
     /// committed before they start, and wait for none in progress.
     #[must_use]
     pub fn reader(&self) -> &DatabaseConnection {
-        &self.reader
+        &self.0.reader
     }
 
     #[must_use]
     pub fn hub(&self) -> &Arc<QueueHub> {
-        &self.hub
+        &self.0.hub
     }
 
     pub(crate) fn joins(&self) -> &Joins {
-        &self.joins
+        &self.0.joins
     }
 
     pub(crate) fn lookups(&self) -> &Lookups {
-        &self.lookups
+        &self.0.lookups
     }
 
     pub(crate) fn holds(&self) -> &Holds {
-        &self.holds
+        &self.0.holds
     }
 
     pub(crate) fn taken(&self) -> &Taken {
-        &self.taken
+        &self.0.taken
     }
 
     /// Where holds, charges and payments queue when one writer writes
     /// them all (SQLite); `None` on PostgreSQL.
     pub(crate) fn lane(&self) -> Option<&Lane> {
-        self.lane.as_deref()
+        self.0.lane.as_ref()
     }
 
     pub(crate) fn layouts(&self) -> &Layouts {
-        &self.layouts
+        &self.0.layouts
     }
 
     pub(crate) fn recent_holds(&self) -> &RecentHolds {
-        &self.recent_holds
+        &self.0.recent_holds
     }
 
     pub(crate) fn charges(&self) -> &Charges {
-        &self.charges
+        &self.0.charges
     }
 
     pub(crate) fn payments(&self) -> &Payments {
-        &self.payments
+        &self.0.payments
     }
 
     #[must_use]
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.0.metrics
     }
 
     /// The tasks shutdown waits for before it closes the database.
     #[must_use]
     pub fn tasks(&self) -> &TaskTracker {
-        &self.tasks
+        &self.0.tasks
     }
 
     /// Runs `task` on its own, tracked by [`Domain::tasks`]: a write it
@@ -207,7 +210,7 @@ impl Domain {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.tasks.spawn(task);
+        self.0.tasks.spawn(task);
     }
 
     /// Hands the queue changes of a transaction this process committed to
@@ -221,11 +224,11 @@ impl Domain {
             {
                 admitted += 1;
                 let took = (now - at).to_std().unwrap_or_default();
-                self.metrics.admission_commit.observe(took.as_secs_f64());
+                self.0.metrics.admission_commit.observe(took.as_secs_f64());
             }
         }
-        self.metrics.admissions.inc_by(admitted);
-        self.hub.apply(changes);
+        self.0.metrics.admissions.inc_by(admitted);
+        self.0.hub.apply(changes);
     }
 
     /// Commits `txn` and publishes its queue `changes`. When the commit
@@ -244,7 +247,7 @@ impl Domain {
         changes: &queue::QueueChanges,
     ) -> Result<()> {
         if let Err(err) = txn.commit().await {
-            self.hub.forget_uncertain(changes);
+            self.0.hub.forget_uncertain(changes);
             if changes.version.is_some() {
                 let domain = self.clone();
                 self.spawn(async move {
@@ -261,8 +264,8 @@ impl Domain {
 
     /// Begins a write transaction ([`crate::db::begin_write`]), counted.
     pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
-        self.metrics.db_transactions.inc();
-        Ok(crate::db::begin_write(&self.db).await?)
+        self.0.metrics.db_transactions.inc();
+        Ok(crate::db::begin_write(&self.0.db).await?)
     }
 }
 
