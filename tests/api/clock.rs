@@ -6,14 +6,28 @@ use std::sync::Arc;
 use chrono::{TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use seatline::clock::ManualClock;
+use seatline::config::Settings;
 
-use crate::helpers::{DATE, code, data, spawn_app_with_clock};
+use crate::helpers::{DATE, TestApp, code, data, spawn_app_with_clock};
+
+/// An app whose time is `clock`'s, with `configure`d settings and no
+/// sweeper to speak of (one pass an hour): what happens at an instant is
+/// what reads and writes do by themselves.
+async fn unswept(clock: &ManualClock, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with_clock(
+        |s| {
+            s.sweep_interval_ms = 3_600_000;
+            configure(s);
+        },
+        Arc::new(clock.clone()),
+    )
+    .await
+}
 
 #[tokio::test]
 async fn a_five_minute_hold_blocks_until_its_last_millisecond() {
     let clock = ManualClock::new(Utc::now());
-    let app =
-        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    let app = unswept(&clock, |_| {}).await;
     let alice = app.admitted("alice").await;
     let bob = app.admitted("bob").await;
     let held = app.hold(&alice, DATE, 4).await;
@@ -39,14 +53,7 @@ async fn a_five_minute_hold_blocks_until_its_last_millisecond() {
 #[tokio::test]
 async fn a_lapsed_hold_no_longer_counts_against_the_limit() {
     let clock = ManualClock::new(Utc::now());
-    let app = spawn_app_with_clock(
-        |s| {
-            s.max_holds_per_user = 2;
-            s.sweep_interval_ms = 3_600_000;
-        },
-        Arc::new(clock.clone()),
-    )
-    .await;
+    let app = unswept(&clock, |s| s.max_holds_per_user = 2).await;
     let alice = app.admitted("alice").await;
     data(&app.hold(&alice, DATE, 1).await, "holdSeat");
     clock.advance(TimeDelta::seconds(60));
@@ -63,14 +70,7 @@ async fn a_lapsed_hold_no_longer_counts_against_the_limit() {
 #[tokio::test]
 async fn a_ten_minute_admission_lapses_and_frees_its_slot() {
     let clock = ManualClock::new(Utc::now());
-    let app = spawn_app_with_clock(
-        |s| {
-            s.queue_capacity = 1;
-            s.sweep_interval_ms = 3_600_000;
-        },
-        Arc::new(clock.clone()),
-    )
-    .await;
+    let app = unswept(&clock, |s| s.queue_capacity = 1).await;
     let alice = app.admitted("alice").await;
     let bob = app.issue("bob").await;
     clock.advance(TimeDelta::seconds(599));
@@ -97,8 +97,7 @@ async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
     // gate, and a settle passes over a locked ticket. A re-join meanwhile
     // must neither get the lapsed ticket back nor a second live one.
     let clock = ManualClock::new(Utc::now());
-    let app =
-        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    let app = unswept(&clock, |_| {}).await;
     if !app.is_postgres() {
         return;
     }
@@ -130,14 +129,7 @@ async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
 #[tokio::test]
 async fn a_lapsed_user_who_joins_again_goes_to_the_back_of_the_line() {
     let clock = ManualClock::new(Utc::now());
-    let app = spawn_app_with_clock(
-        |s| {
-            s.queue_capacity = 1;
-            s.sweep_interval_ms = 3_600_000;
-        },
-        Arc::new(clock.clone()),
-    )
-    .await;
+    let app = unswept(&clock, |s| s.queue_capacity = 1).await;
     let old = app.admitted("alice").await;
     let bob = app.issue("bob").await;
     let carol = app.issue("carol").await;
@@ -162,14 +154,7 @@ async fn a_lapsed_user_who_joins_again_goes_to_the_back_of_the_line() {
 #[tokio::test]
 async fn a_promoted_waiter_is_admitted_for_a_ttl_from_its_promotion() {
     let clock = ManualClock::new(Utc::now());
-    let app = spawn_app_with_clock(
-        |s| {
-            s.queue_capacity = 1;
-            s.sweep_interval_ms = 3_600_000;
-        },
-        Arc::new(clock.clone()),
-    )
-    .await;
+    let app = unswept(&clock, |s| s.queue_capacity = 1).await;
     let alice = app.admitted("alice").await;
     let bob = app.issue("bob").await;
     let bob = bob["token"].as_str().unwrap();
@@ -194,8 +179,7 @@ async fn a_promoted_waiter_is_admitted_for_a_ttl_from_its_promotion() {
 #[tokio::test]
 async fn a_seat_sold_here_is_refused_without_a_statement_after_its_hold_would_lapse() {
     let clock = ManualClock::new(Utc::now());
-    let app =
-        spawn_app_with_clock(|s| s.sweep_interval_ms = 3_600_000, Arc::new(clock.clone())).await;
+    let app = unswept(&clock, |_| {}).await;
     let alice = app.admitted("alice").await;
     let bob = app.admitted("bob").await;
     let held = app.hold(&alice, DATE, 6).await;
