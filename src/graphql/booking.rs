@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 
 use super::catalog::{Seat, parse_id};
-use super::context::{mutation_token, state};
+use super::context::{state, token};
 use super::error::GqlResult;
 use crate::clock::Timestamp;
 use crate::domain::booking::{self, ReservationStatus as DomainStatus};
@@ -57,8 +57,9 @@ impl BookingMutation {
         seat_number: i32,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Reservation> {
-        let token = mutation_token(ctx).await?;
+        let token = token(ctx)?;
         let state = state(ctx);
+        state.limits.check_token(token).gql()?;
         let date_id = parse_id(&concert_date_id, "concertDateId")?;
         booking::hold_seat(
             &state.domain,

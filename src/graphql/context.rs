@@ -4,8 +4,7 @@ use std::net::IpAddr;
 
 use async_graphql::{Context, ErrorExtensions};
 
-use super::error::GqlResult;
-use crate::domain::{Error, queue};
+use crate::domain::Error;
 use crate::state::AppState;
 
 /// The caller, as the transport saw it: the bearer token from the
@@ -63,23 +62,6 @@ pub fn token<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a str> {
         .filter(|v| !v.malformed)
         .and_then(|v| v.token.as_deref())
         .ok_or_else(|| Error::Unauthenticated.extend())
-}
-
-/// The caller's bearer token, counted against its mutation rate.
-///
-/// # Errors
-/// `UNAUTHENTICATED` as [`token`]; past the rate, `RATE_LIMITED`, unless
-/// no ticket has the token: that stays `UNAUTHENTICATED` (SPEC's gate). A
-/// limit keyed by an invented token protects nothing (the next one is
-/// fresh), so only requests past the rate pay for the lookup that tells.
-pub async fn mutation_token<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a str> {
-    let token = token(ctx)?;
-    let state = state(ctx);
-    if let Err(limited) = state.limits.check_token(token) {
-        queue::authenticate(&state.domain, token).await.gql()?;
-        return Err::<(), _>(limited).gql().map(|()| token);
-    }
-    Ok(token)
 }
 
 #[cfg(test)]

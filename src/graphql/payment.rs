@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 
 use super::booking::Reservation;
 use super::catalog::parse_id;
-use super::context::{mutation_token, state};
+use super::context::{state, token};
 use super::error::GqlResult;
 use crate::clock::Timestamp;
 use crate::domain::payment;
@@ -42,8 +42,9 @@ impl PaymentMutation {
         reservation_id: ID,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Payment> {
-        let token = mutation_token(ctx).await?;
+        let token = token(ctx)?;
         let state = state(ctx);
+        state.limits.check_token(token).gql()?;
         let id = parse_id(&reservation_id, "reservationId")?;
         payment::pay(&state.domain, token, id, idempotency_key.as_deref())
             .await

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::context::{mutation_token, state, token};
+use super::context::{state, token};
 use super::error::GqlResult;
 use crate::domain::wallet;
 
@@ -49,8 +49,9 @@ impl WalletMutation {
         amount: i64,
         idempotency_key: Option<String>,
     ) -> async_graphql::Result<Balance> {
-        let token = mutation_token(ctx).await?;
+        let token = token(ctx)?;
         let state = state(ctx);
+        state.limits.check_token(token).gql()?;
         wallet::charge(&state.domain, token, amount, idempotency_key.as_deref())
             .await
             .gql()
