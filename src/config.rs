@@ -88,7 +88,9 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_ISSUE_RATE_LIMIT_PER_SEC", default_value_t = 0)]
     pub issue_rate_limit_per_sec: u32,
 
-    /// How often the background sweeper expires holds and lapsed admissions.
+    /// How often the background sweeper expires holds and lapsed admissions
+    /// (it also wakes at each admission's lapse, and sleeps at most one
+    /// active TTL).
     #[arg(long, env = "SEATLINE_SWEEP_INTERVAL_MS", default_value_t = 1000)]
     pub sweep_interval_ms: u64,
 

@@ -12,6 +12,11 @@
 //!   and their persistence through the `entity` crate; it knows nothing of
 //!   GraphQL or HTTP.
 //! - [`jobs`] runs the sweeper that expires holds and lapsed admissions.
+//! - [`shutdown`] turns SIGINT and SIGTERM into one `CancellationToken`;
+//!   every task the server starts besides connections (jobs, batch
+//!   writers, readers) is on the domain's `TaskTracker`
+//!   ([`domain::Domain::tasks`]), which shutdown waits for before it
+//!   closes the database.
 //! - [`db`] opens SQLite or PostgreSQL with the right settings; every write
 //!   transaction begins through `db::begin_write`.
 

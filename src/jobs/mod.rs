@@ -7,9 +7,8 @@ pub mod sweeper;
 use crate::state::AppState;
 
 pub fn spawn_all(state: &AppState) {
-    let tasks = state.domain.tasks();
-    tasks.spawn(sweeper::run(state.clone()));
+    state.domain.spawn(sweeper::run(state.clone()));
     if state.settings.database_url.starts_with("postgres") {
-        tasks.spawn(listener::run(state.clone()));
+        state.domain.spawn(listener::run(state.clone()));
     }
 }

@@ -74,8 +74,9 @@ pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
     })
 }
 
-/// Runs [`tick`] every sweep interval, sooner when an admission lapses
-/// before then or lapsed holds are left, until shutdown.
+/// Runs [`tick`] every sweep interval (or active TTL, if shorter), sooner
+/// when an admission lapses before then or lapsed holds are left, until
+/// shutdown.
 pub async fn run(state: AppState) {
     // An admission made while the sweeper sleeps lapses one active TTL
     // later at the soonest. Sleeping no longer than that, the sweeper wakes

@@ -11,8 +11,9 @@ use seatline::config::Settings;
 use crate::helpers::{DATE, TestApp, code, data, spawn_app_with_clock};
 
 /// An app whose time is `clock`'s, with `configure`d settings and no
-/// sweeper to speak of (one pass an hour): what happens at an instant is
-/// what reads and writes do by themselves.
+/// sweeper to speak of: it sleeps one active TTL of real time (ten
+/// minutes) while the clock jumps, so what happens at an instant is what
+/// reads and writes do by themselves.
 async fn unswept(clock: &ManualClock, configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_with_clock(
         |s| {

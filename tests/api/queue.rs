@@ -92,18 +92,19 @@ async fn a_finished_purchase_admits_the_earliest_waiter_at_once() {
     assert_eq!(carol["position"], 0);
 }
 
+/// Whichever promotes Bob into Alice's lapsed slot, the sweeper (which
+/// wakes at the lapse) or Carol's own join, Carol queues behind him. The
+/// join's part alone, with no sweeper: `clock::a_ten_minute_admission_lapses_and_frees_its_slot`.
 #[tokio::test]
 async fn a_newcomer_never_overtakes_a_waiter() {
     let app = spawn_app_with(|s| {
         s.queue_capacity = 1;
         s.active_ttl_secs = 1;
-        s.sweep_interval_ms = 3_600_000;
     })
     .await;
     app.admitted("alice").await;
     let bob = app.issue("bob").await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    // Alice lapsed and the slot is free, but Bob waits: Carol queues behind.
     let carol = app.issue("carol").await;
     assert_eq!(carol["status"], "WAITING");
     assert_eq!(carol["position"], 0);

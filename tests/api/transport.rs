@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, code, data, fragment_bomb, gql, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, code, data, eventually, fragment_bomb, gql, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn health_is_ok_and_the_playground_is_served() {
@@ -427,8 +427,13 @@ async fn a_refused_document_is_refused_every_time_it_is_sent() {
 /// committed and answered, not cut off.
 #[tokio::test]
 async fn a_graceful_stop_lets_an_in_flight_mutation_finish() {
-    let app = spawn_app().await;
+    // No sweeper passes but the first, so each write transaction counted
+    // below is the hold's.
+    let app = spawn_app_with(|s| s.sweep_interval_ms = 3_600_000).await;
     let alice = app.admitted("alice").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let began = || async { app.metrics().await["seatline_db_transactions_total"] };
+    let before = began().await;
     // The hold waits at the database: on SQLite behind the one writer
     // connection this transaction takes, on PostgreSQL at Alice's ticket,
     // locked here.
@@ -449,7 +454,10 @@ async fn a_graceful_stop_lets_an_in_flight_mutation_finish() {
         )
         .await
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    eventually("the hold's batch begins", || async {
+        began().await > before
+    })
+    .await;
     assert!(!hold.is_finished(), "the hold waits for the lock");
     let stopping = tokio::spawn(app.stop());
     tokio::time::sleep(Duration::from_millis(200)).await;
