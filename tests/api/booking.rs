@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{DATE, TestApp, code, data, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, TestApp, at, code, data, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_hold_lasts_the_hold_ttl() {
@@ -16,9 +16,7 @@ async fn a_hold_lasts_the_hold_ttl() {
     assert_eq!(r["seat"]["number"], 5);
     assert_eq!(r["seat"]["status"], "HELD");
     assert_eq!(r["price"], r["seat"]["price"]);
-    let held = chrono::DateTime::parse_from_rfc3339(r["heldAt"].as_str().unwrap()).unwrap();
-    let expires = chrono::DateTime::parse_from_rfc3339(r["expiresAt"].as_str().unwrap()).unwrap();
-    assert_eq!((expires - held).num_seconds(), 300);
+    assert_eq!((at(&r["expiresAt"]) - at(&r["heldAt"])).num_seconds(), 300);
 }
 
 #[tokio::test]

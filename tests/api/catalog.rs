@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, Server, TestApp, TestDatabase, code, data, spawn_app, spawn_app_with};
+use crate::helpers::{
+    DATE, Server, TestApp, TestDatabase, at, code, data, spawn_app, spawn_app_with,
+};
 
 #[tokio::test]
 async fn concerts_list_every_concert_with_its_dates() {
@@ -148,8 +150,7 @@ async fn available_dates_are_future_dates_with_a_free_seat() {
     assert_eq!(dates.len(), 3);
     let now = chrono::Utc::now();
     for d in &dates {
-        let starts = chrono::DateTime::parse_from_rfc3339(d["startsAt"].as_str().unwrap()).unwrap();
-        assert!(starts > now);
+        assert!(at(&d["startsAt"]) > now);
     }
     for seat in 1..=50 {
         data(&app.hold(&token, DATE, seat).await, "holdSeat");

@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use seatline::clock::ManualClock;
 use seatline::config::Settings;
 
-use crate::helpers::{DATE, TestApp, code, data, spawn_app_with_clock};
+use crate::helpers::{DATE, TestApp, at, code, data, spawn_app_with_clock};
 
 /// An app whose time is `clock`'s, with `configure`d settings and no
 /// sweeper to speak of: it sleeps one active TTL of real time (ten
@@ -167,11 +167,15 @@ async fn a_promoted_waiter_is_admitted_for_a_ttl_from_its_promotion() {
 
     let ticket = app.ticket(bob).await;
     assert_eq!(ticket["status"], "PROGRESS", "{ticket}");
-    let at = |field: &str| {
-        chrono::DateTime::parse_from_rfc3339(ticket[field].as_str().unwrap()).unwrap()
-    };
-    assert_eq!(at("admittedAt") - at("enteredAt"), TimeDelta::seconds(300));
-    assert_eq!(at("expiresAt") - at("admittedAt"), TimeDelta::seconds(600));
+    let time = |field: &str| at(&ticket[field]);
+    assert_eq!(
+        time("admittedAt") - time("enteredAt"),
+        TimeDelta::seconds(300)
+    );
+    assert_eq!(
+        time("expiresAt") - time("admittedAt"),
+        TimeDelta::seconds(600)
+    );
 }
 
 /// A seat sold here stays taken for good: long after the hold that was

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Once};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, IsolationLevel, Statement,
@@ -350,6 +351,13 @@ impl Drop for TestApp {
             server.abort();
         }
     }
+}
+
+/// A `DateTime` field of a response, in UTC.
+pub fn at(time: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(time.as_str().expect("a timestamp"))
+        .expect("RFC 3339")
+        .with_timezone(&Utc)
 }
 
 /// The `extensions.code` of the first error, if any.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{DATE, code, data, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, at, code, data, eventually, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn a_ticket_carries_an_unguessable_token_and_is_admitted_when_a_slot_is_free() {
@@ -123,11 +123,10 @@ async fn an_admission_lapses_after_the_active_ttl_and_the_next_waiter_is_promote
     .await;
     let alice = app.issue("alice").await;
     let bob = app.issue("bob").await;
-    let admitted =
-        chrono::DateTime::parse_from_rfc3339(alice["admittedAt"].as_str().unwrap()).unwrap();
-    let expires =
-        chrono::DateTime::parse_from_rfc3339(alice["expiresAt"].as_str().unwrap()).unwrap();
-    assert_eq!((expires - admitted).num_milliseconds(), 1000);
+    assert_eq!(
+        (at(&alice["expiresAt"]) - at(&alice["admittedAt"])).num_milliseconds(),
+        1000
+    );
     tokio::time::sleep(Duration::from_millis(1300)).await;
     let alice_token = alice["token"].as_str().unwrap();
     assert_eq!(app.ticket(alice_token).await["status"], "EXPIRED");

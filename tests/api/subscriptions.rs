@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, WsClient, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, WsClient, at, data, spawn_app, spawn_app_with};
 
 /// SPEC 1: when an admission lapses, the earliest waiter is promoted at
 /// once, not at the next timer tick, and a status change is pushed at once,
@@ -45,12 +45,6 @@ async fn a_lapse_promotes_the_next_waiter_and_each_status_is_pushed_at_once() {
         );
         lapse = ticket["expiresAt"].clone();
     }
-}
-
-fn at(time: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(time.as_str().expect("a timestamp"))
-        .expect("RFC 3339")
-        .with_timezone(&Utc)
 }
 
 #[tokio::test]
