@@ -167,15 +167,23 @@ impl Application {
         });
         let result = server.await;
         state.shutdown.cancel();
-        // Jobs stop on the cancel; batch writers finish what they took.
+        // Jobs stop on the cancel; batch writers finish what they took;
+        // WebSocket connections send their close frames.
         let tasks = state.domain.tasks();
         tasks.close();
         let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
         if tokio::time::timeout(grace, tasks.wait()).await.is_err() {
             tracing::warn!("background tasks did not stop within {grace:?}");
         }
-        let _ = state.domain.db().clone().close().await;
-        let _ = state.domain.reader().clone().close().await;
+        // A connection still held by a task that outlived the grace would
+        // keep `close` waiting for ever.
+        let pools = async {
+            let _ = state.domain.db().clone().close().await;
+            let _ = state.domain.reader().clone().close().await;
+        };
+        if tokio::time::timeout(grace, pools).await.is_err() {
+            tracing::warn!("the database did not close within {grace:?}");
+        }
         tracing::info!("Seatline stopped");
         Ok(result?)
     }

@@ -85,6 +85,10 @@ async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: I
         }
     };
     let app = executor.app();
+    // Counted as one of the domain's tasks until the farewell is sent, so
+    // shutdown closes the database only after no stream of this connection
+    // can still reach it. The closing handshake is not waited for.
+    let tracked = app.domain.tasks().token();
     let shutdown = app.shutdown.clone();
     let init_timeout = Duration::from_millis(app.settings.ws_init_timeout_ms);
     let keepalive = Duration::from_millis(app.settings.ws_keepalive_ms.max(10));
@@ -124,6 +128,10 @@ async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: I
                     Some(Reaction::SayLast(text)) => break Some(Message::Text(text.into())),
                     Some(Reaction::Close(code, reason)) => break Some(close(code, &reason)),
                     Some(Reaction::End) => break None,
+                    // A subscribe read as the server stops starts nothing.
+                    Some(Reaction::Subscribe(..)) if shutdown.is_cancelled() => {
+                        break Some(close(1001, "server shutting down"));
+                    }
                     Some(Reaction::Subscribe(id, request)) => {
                         let stream = executor.execute_stream(*request, connection.session());
                         connection.start(id, stream);
@@ -142,9 +150,11 @@ async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: I
             return;
         }
     };
+    drop(connection);
     if let Some(frame) = farewell {
         let _ = tokio::time::timeout(keepalive, socket.send(frame)).await;
     }
+    drop(tracked);
     let _ = tokio::time::timeout(keepalive, socket.close()).await;
 }
 
