@@ -51,6 +51,55 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
     Database::connect(options).await
 }
 
+/// Held while an instance migrates the database and seeds it: instances
+/// started together on a new PostgreSQL database take turns, so none
+/// meets another's half-made tables and the demo catalog is seeded once.
+/// A session-level advisory lock on a connection of its own, released when
+/// that connection closes, so an instance that dies mid-migration frees it.
+/// SQLite needs none: [`claim_sqlite_file`] keeps its file to one process.
+pub struct StartupLock(Option<DatabaseConnection>);
+
+/// The advisory lock's key: "seatline" in ASCII.
+const STARTUP_LOCK_KEY: i64 = 0x7365_6174_6c69_6e65;
+
+impl StartupLock {
+    /// Waits for the lock on `url`'s database.
+    ///
+    /// # Errors
+    /// When the database cannot be reached.
+    pub async fn acquire(url: &str) -> Result<Self, DbErr> {
+        if url.starts_with("sqlite:") {
+            return Ok(Self(None));
+        }
+        let mut options = options(url);
+        options.max_connections(1).min_connections(1);
+        let db = Database::connect(options).await?;
+        let lock = |function: &str| {
+            Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT {function}({STARTUP_LOCK_KEY})"),
+            )
+        };
+        let taken = db
+            .query_one_raw(lock("pg_try_advisory_lock"))
+            .await?
+            .map(|row| row.try_get_by_index::<bool>(0))
+            .transpose()?;
+        if taken != Some(true) {
+            tracing::info!("waiting for another instance to finish migrating");
+            db.execute_raw(lock("pg_advisory_lock")).await?;
+        }
+        Ok(Self(Some(db)))
+    }
+
+    /// Lets the next instance in.
+    pub async fn release(self) {
+        if let Some(db) = self.0 {
+            let _ = db.close().await;
+        }
+    }
+}
+
 /// Read connections beside SQLite's one writer.
 const SQLITE_READERS: u32 = 4;
 

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
+use crate::db::{self, StartupLock};
 use crate::domain::catalog::seed;
 use crate::domain::queue::tokens::TokenKey;
 use crate::domain::queue::{self, tokens};
@@ -20,7 +21,7 @@ use crate::domain::{Domain, Rules};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::state::AppState;
-use crate::{db, graphql, http, jobs};
+use crate::{graphql, http, jobs};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -72,7 +73,8 @@ impl Application {
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
         let sqlite_claim = db::claim_sqlite_file(&settings.database_url)?;
-        let mut db = migrate(&settings).await?;
+        let startup = StartupLock::acquire(&settings.database_url).await?;
+        let mut db = connect_and_migrate(&settings).await?;
         let metrics = Arc::new(Metrics::default());
         let count_statements = |metrics: &Arc<Metrics>| {
             let counted = Arc::clone(metrics);
@@ -97,6 +99,7 @@ impl Application {
         if settings.demo_data && seed::seed_if_empty(&domain, settings.demo_dates).await? {
             tracing::info!("seeded the demo catalog");
         }
+        startup.release().await;
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -194,6 +197,14 @@ impl Application {
 /// # Errors
 /// When the database is unreachable or a migration fails.
 pub async fn migrate(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    let startup = StartupLock::acquire(&settings.database_url).await?;
+    let db = connect_and_migrate(settings).await?;
+    startup.release().await;
+    Ok(db)
+}
+
+/// [`migrate`] without the [`StartupLock`], which the caller holds.
+async fn connect_and_migrate(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
     let db = db::connect(&settings.database_url, settings.db_max_connections).await?;
     Migrator::up(&db, None).await?;
     Ok(db)

@@ -164,6 +164,36 @@ async fn a_second_process_refuses_a_sqlite_file_in_use() {
     assert!(out.contains("another Seatline process"), "{out}");
 }
 
+/// The README starts its instances side by side on a new database: they
+/// migrate and seed it one at a time, so every one starts, and the demo
+/// catalog is seeded once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_started_together_on_a_new_database_migrate_and_seed_it_once() {
+    let (database, url) = TestDatabase::create().await;
+    if !database.is_postgres() {
+        return;
+    }
+    let starting: Vec<_> = (0..3)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || Server::start(&url, &[]))
+        })
+        .collect();
+    let servers: Vec<Server> = starting
+        .into_iter()
+        .map(|s| s.join().expect("every instance starts"))
+        .collect();
+    let db = seatline::db::connect(&url, 2).await.expect("connect");
+    assert_eq!(scalar(&db, "SELECT COUNT(*) FROM concerts").await, 3);
+    let seats = scalar(&db, "SELECT COUNT(*) FROM seats").await;
+    let dates = scalar(&db, "SELECT COUNT(*) FROM concert_dates").await;
+    assert_eq!(seats, dates * 50, "one seat map per date");
+    for server in &servers {
+        let body = server.gql(None, "{ concerts { id } }", json!({})).await;
+        assert_eq!(body["data"]["concerts"].as_array().map(Vec::len), Some(3));
+    }
+}
+
 /// Position-only pushes go out at most this often (`SEATLINE_PUSH_INTERVAL_MS`).
 const PUSH_INTERVAL: Duration = Duration::from_millis(500);
 
