@@ -46,7 +46,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .row_buffer_size(ROW_BUFFER)
         });
     } else {
-        options.max_connections(max_connections.max(2));
+        options
+            .max_connections(max_connections.max(2))
+            // Every guarded statement relies on READ COMMITTED: after a
+            // lock wait it sees what the holder committed. Set here, in the
+            // startup packet, so a database or role whose default is
+            // stricter cannot change it, at no cost per transaction.
+            .map_sqlx_postgres_opts(|o| {
+                o.options([("default_transaction_isolation", "read committed")])
+            });
     }
     Database::connect(options).await
 }
@@ -157,9 +165,10 @@ fn options(url: &str) -> ConnectOptions {
     options
 }
 
-/// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite, the
-/// default READ COMMITTED on PostgreSQL (every contended write is a single
-/// guarded statement, which re-checks its condition after a lock wait).
+/// Begins a transaction that will write: `BEGIN IMMEDIATE` on SQLite, READ
+/// COMMITTED on PostgreSQL, which [`connect`] makes every session's default
+/// (every contended write is a single guarded statement, which re-checks
+/// its condition after a lock wait).
 ///
 /// # Errors
 /// When the database is unavailable.
@@ -616,6 +625,43 @@ mod tests {
         assert_eq!(pragma("synchronous").await, "2", "FULL");
         assert_eq!(pragma("foreign_keys").await, "1");
         assert_eq!(pragma("temp_store").await, "2", "MEMORY");
+    }
+
+    #[tokio::test]
+    async fn postgres_writes_read_committed_whatever_the_database_default() {
+        let Some(admin_url) = std::env::var("SEATLINE_TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            return;
+        };
+        let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
+        let url = create_database(&admin_url, &name).await.expect("create");
+        let _dropped = DropDatabase {
+            admin_url: admin_url.clone(),
+            name: name.clone(),
+        };
+        let admin = Database::connect(&admin_url).await.expect("admin");
+        admin
+            .execute_unprepared(&format!(
+                "ALTER DATABASE {name} SET default_transaction_isolation = 'serializable'"
+            ))
+            .await
+            .expect("a stricter default");
+        admin.close().await.ok();
+        let db = connect(&url, 2).await.expect("connect");
+        let txn = begin_write(&db).await.expect("begin");
+        let level = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SHOW transaction_isolation",
+            ))
+            .await
+            .expect("show")
+            .expect("a row")
+            .try_get_by_index::<String>(0)
+            .expect("a level");
+        assert_eq!(level, "read committed");
     }
 
     #[test]
