@@ -8,7 +8,7 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use seatline::clock::ManualClock;
 use seatline::config::Settings;
 
-use crate::helpers::{DATE, TestApp, at, code, data, spawn_app_with_clock};
+use crate::helpers::{DATE, TestApp, at, code, data, eventually, spawn_app_with_clock};
 
 /// An app whose time is `clock`'s, with `configure`d settings and no
 /// sweeper to speak of: it sleeps one active TTL of real time (ten
@@ -123,6 +123,46 @@ async fn a_rejoin_waits_for_a_lapsed_ticket_another_transaction_holds() {
     assert_eq!(ticket["status"], "PROGRESS", "{ticket}");
     assert_ne!(ticket["token"], old.as_str(), "{ticket}");
     assert_eq!(app.ticket(&old).await["status"], "EXPIRED");
+}
+
+/// SPEC 6: a payment confirms only a hold unexpired when it is written.
+/// On PostgreSQL the payment waits for its buyer's ticket while another
+/// transaction holds it; a hold that lapses meanwhile is not paid.
+#[tokio::test]
+async fn a_hold_that_lapses_while_its_payment_waits_for_a_lock_is_not_paid() {
+    let clock = ManualClock::new(Utc::now());
+    let app = unswept(&clock, |_| {}).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let alice = app.admitted("alice").await;
+    let held = app.hold(&alice, DATE, 4).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let app = Arc::new(app);
+    let began = || async { app.metrics().await["seatline_db_transactions_total"] };
+    let before = began().await;
+
+    let other = app.db.begin().await.expect("begin");
+    other
+        .execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
+        .await
+        .expect("lock alice's ticket");
+    let paying = tokio::spawn({
+        let (app, alice) = (app.clone(), alice.clone());
+        async move { app.pay(&alice, &id).await }
+    });
+    eventually("the payment's batch begins", || async {
+        began().await > before
+    })
+    .await;
+    clock.advance(TimeDelta::seconds(300));
+    other.rollback().await.expect("rollback");
+
+    let paid = paying.await.expect("pay");
+    assert_eq!(code(&paid), Some("HOLD_EXPIRED"), "{paid}");
+    assert_eq!(app.balance(&alice).await, 500_000);
 }
 
 /// SPEC 1: after EXPIRED, a new ticket goes to the back of the line, with

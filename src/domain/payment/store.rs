@@ -115,6 +115,10 @@ impl Batched for Pay {
             Some(admitted) => admitted,
             None => touch_admissions(txn, &tickets, now).await?,
         };
+        // The touch may have waited for another transaction's ticket lock:
+        // a hold that lapsed meanwhile is not confirmed, and the payment
+        // is dated when it is written.
+        let now = domain.now();
         // Its owner, seat and price never change; its state is re-checked
         // by the guarded confirm below.
         let mut open: Vec<(usize, &Reservation)> = Vec::new();
