@@ -5,8 +5,10 @@
 //! async-graphql's recursion-depth check and validation walk fragment
 //! spreads without memoizing, so a "fragment bomb" (each fragment spreading
 //! the next one twice) costs 2^n before any limit refuses it: 20 levels
-//! took 30 s of CPU in a debug build. Counting the expanded size here, once
-//! per fragment, is linear in the document and runs before either.
+//! took 30 s of CPU in a debug build. They walk every operation of the
+//! document so, and every selection in it, fields or not. Counting the
+//! expanded size here, all operations together, once per fragment, is
+//! linear in the document and runs before either.
 //!
 //! That count needs a parse of its own, so each document was parsed twice.
 //! Clients send the same few documents over and over; one that passed is
@@ -76,10 +78,13 @@ impl Extension for ExpansionGuard {
             // Let async-graphql report the syntax error its own way.
             return next.run(ctx, query, variables).await;
         };
-        let fields = expanded_fields(&document, self.max_fields);
-        if fields > self.max_fields {
+        let selections = expanded_selections(&document, self.max_fields);
+        if selections > self.max_fields {
             let mut error = ServerError::new(
-                format!("the query expands to more than {} fields", self.max_fields),
+                format!(
+                    "the query expands to more than {} selections",
+                    self.max_fields
+                ),
                 None,
             );
             let mut extensions = ErrorExtensionValues::default();
@@ -140,22 +145,22 @@ impl Generations {
     }
 }
 
-/// Fields in the largest operation with every spread expanded, saturating
-/// just past `cap`. A spread of a fragment that is part of a cycle or
-/// unknown counts as nothing: validation reports those properly.
+/// Selections (fields, spreads and inline fragments) in all the document's
+/// operations together, with every spread expanded, saturating just past
+/// `cap`. A spread of a fragment that is part of a cycle or unknown counts
+/// as itself alone: validation reports those properly.
 #[must_use]
-pub fn expanded_fields(document: &ExecutableDocument, cap: usize) -> usize {
+pub fn expanded_selections(document: &ExecutableDocument, cap: usize) -> usize {
     let mut counter = Counter {
         fragments: &document.fragments,
         memo: HashMap::new(),
         cap: cap.saturating_add(1),
     };
-    document
-        .operations
-        .iter()
-        .map(|(_, op)| counter.selection_set(&op.node.selection_set.node))
-        .max()
-        .unwrap_or(0)
+    document.operations.iter().fold(0usize, |total, (_, op)| {
+        total
+            .saturating_add(counter.selection_set(&op.node.selection_set.node))
+            .min(counter.cap)
+    })
 }
 
 struct Counter<'a> {
@@ -169,8 +174,8 @@ impl<'a> Counter<'a> {
     fn selection_set(&mut self, set: &'a SelectionSet) -> usize {
         let mut total = 0usize;
         for item in &set.items {
-            let n = match &item.node {
-                Selection::Field(field) => 1 + self.selection_set(&field.node.selection_set.node),
+            let inner = match &item.node {
+                Selection::Field(field) => self.selection_set(&field.node.selection_set.node),
                 Selection::InlineFragment(inline) => {
                     self.selection_set(&inline.node.selection_set.node)
                 }
@@ -178,7 +183,7 @@ impl<'a> Counter<'a> {
                     self.fragment(spread.node.fragment_name.node.as_str())
                 }
             };
-            total = total.saturating_add(n).min(self.cap);
+            total = total.saturating_add(1).saturating_add(inner).min(self.cap);
         }
         total
     }
@@ -222,13 +227,33 @@ mod tests {
     fn a_fragment_bomb_is_counted_in_linear_time() {
         let doc = parse_query(bomb(60)).unwrap();
         let started = std::time::Instant::now();
-        assert!(expanded_fields(&doc, 1000) > 1000);
+        assert!(expanded_selections(&doc, 1000) > 1000);
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
         let small = parse_query(bomb(3)).unwrap();
         assert_eq!(
-            expanded_fields(&small, 1000),
-            16,
-            "8 copies of concerts {{ id }}"
+            expanded_selections(&small, 1000),
+            16 + 15,
+            "8 copies of concerts {{ id }}, and 1 + 2 + 4 + 8 spreads"
+        );
+    }
+
+    #[test]
+    fn every_operation_and_every_selection_counts() {
+        // Each operation alone is small; validation walks them all.
+        let mut doc = String::from("fragment F on Query { concerts { id } } ");
+        for i in 0..400 {
+            doc.push_str(&format!("query q{i} {{ ...F }} "));
+        }
+        assert!(expanded_selections(&parse_query(&doc).unwrap(), 1000) > 1000);
+        // Inline fragments nested deep around a single field.
+        let nested = format!(
+            "{{ {} __typename {} }}",
+            "... { ".repeat(20),
+            "}".repeat(20)
+        );
+        assert_eq!(
+            expanded_selections(&parse_query(&nested).unwrap(), 1000),
+            21
         );
     }
 
@@ -255,11 +280,13 @@ mod tests {
     }
 
     #[test]
-    fn cycles_and_unknown_fragments_count_as_nothing() {
+    fn cycles_and_unknown_fragments_count_as_their_spread_alone() {
         let doc = parse_query(
             "query { ...A ...Missing } fragment A on Query { x ...B } fragment B on Query { ...A }",
         )
         .unwrap();
-        assert_eq!(expanded_fields(&doc, 1000), 1);
+        // ...A (1) + A's x (1) + ...B (1) + B's ...A (1, the cycle), and
+        // ...Missing (1).
+        assert_eq!(expanded_selections(&doc, 1000), 5);
     }
 }

@@ -141,7 +141,41 @@ async fn introspection_works_for_the_playground() {
         .gql(None, "{ __schema { queryType { name } types { name fields { name type { name kind ofType { name kind ofType { name kind ofType { name } } } } } } } }", json!({}))
         .await;
     assert_eq!(data(&body, "__schema")["queryType"]["name"], "Query");
+    // What GraphiQL and code generators send (graphql-js's
+    // `getIntrospectionQuery`) fits every limit on documents.
+    let body = app.gql(None, INTROSPECTION_QUERY, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(data(&body, "__schema")["queryType"]["name"], "Query");
 }
+
+const INTROSPECTION_QUERY: &str = r"
+query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) {
+    name description args { ...InputValue } type { ...TypeRef }
+    isDeprecated deprecationReason
+  }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}
+";
 
 #[tokio::test]
 async fn overly_deep_queries_are_refused_with_a_code() {
@@ -389,6 +423,36 @@ async fn a_fragment_bomb_is_refused_quickly() {
     let body = app.gql(None, &doc, json!({})).await;
     assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
     // Unguarded, 2^28 spread visits take minutes.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Each operation under the limits, thousands of them in one document:
+/// validation walks them all, so the limits count them together.
+#[tokio::test]
+async fn a_document_of_many_operations_is_refused_quickly() {
+    let app = spawn_app().await;
+    let mut doc = format!(
+        "fragment F0 on Query {{ {} __typename {} }} ",
+        "... { ".repeat(20),
+        "}".repeat(20)
+    );
+    for i in 1..10 {
+        doc.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{0} ...F{0} }} ",
+            i - 1
+        ));
+    }
+    // Within the 64 KiB a request may carry.
+    for i in 0..2_500 {
+        doc.push_str(&format!("query q{i} {{ ...F9 }} "));
+    }
+    let started = std::time::Instant::now();
+    let body = app.gql(None, &doc, json!({})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(2),
         "{:?}",
