@@ -2,7 +2,7 @@
 //! errors: a stable `extensions.code` and a safe message. An internal error
 //! is logged with its cause and shown as `INTERNAL` with no detail.
 
-use async_graphql::ErrorExtensions;
+use async_graphql::{ErrorExtensionValues, ErrorExtensions, Response};
 
 use crate::domain::Error;
 
@@ -51,6 +51,26 @@ pub fn code(err: &Error) -> &'static str {
         Error::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
         Error::Internal(_) => "INTERNAL",
     }
+}
+
+/// Gives every error of `response` that has no code `BAD_USER_INPUT`:
+/// those async-graphql raises itself (parse, validation, limits, input
+/// coercion) are all the client's input; every domain error has its own.
+/// For responses on every transport, HTTP and WebSocket alike.
+pub fn label_uncoded(mut response: Response) -> Response {
+    for error in &mut response.errors {
+        let coded = error
+            .extensions
+            .as_ref()
+            .is_some_and(|ext| ext.get("code").is_some());
+        if !coded {
+            error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default)
+                .set("code", "BAD_USER_INPUT");
+        }
+    }
+    response
 }
 
 /// `.gql()` on a domain result: the resolver form of `map_err(extend)`.

@@ -25,6 +25,7 @@ use futures_util::{FutureExt, StreamExt};
 
 use super::AppSchema;
 use super::context::Viewer;
+use super::error::label_uncoded;
 use super::queue::{QueueTicket, TicketField};
 use crate::domain::queue;
 use crate::state::AppState;
@@ -61,7 +62,11 @@ impl SubscriptionExecutor {
             let token = plan.token(&request, session_data.as_deref())?;
             Some((plan, token))
         }) else {
-            return Executor::execute_stream(&self.schema, request, session_data);
+            return labelled(Executor::execute_stream(
+                &self.schema,
+                request,
+                session_data,
+            ));
         };
         let app = self.app.clone();
         let schema = self.schema.clone();
@@ -80,11 +85,16 @@ impl SubscriptionExecutor {
                     .map(move |view| plan.response(&QueueTicket::from(view)))
                     .boxed(),
                 // The schema says why, in its own words and codes.
-                Err(_) => Executor::execute_stream(&schema, request, session_data),
+                Err(_) => labelled(Executor::execute_stream(&schema, request, session_data)),
             }
         });
         start.flatten_stream().boxed()
     }
+}
+
+/// A schema's stream, with its errors coded as over HTTP.
+fn labelled(stream: BoxStream<'static, Response>) -> BoxStream<'static, Response> {
+    stream.map(label_uncoded).boxed()
 }
 
 /// Where the token of a planned subscription comes from.

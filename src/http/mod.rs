@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use async_graphql::ParseRequestError;
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{ErrorExtensionValues, ServerError};
 use async_graphql_axum::rejection::GraphQLRejection;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
@@ -29,6 +28,7 @@ mod ws;
 use crate::domain::queue;
 use crate::graphql::AppSchema;
 use crate::graphql::context::Viewer;
+use crate::graphql::error::label_uncoded;
 use crate::state::AppState;
 
 /// Largest accepted request body. async-graphql-axum reads the body as a
@@ -125,11 +125,8 @@ async fn graphql(
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
     let viewer = Viewer::from_authorization(authorization, Some(peer.ip()));
-    let mut response = http.schema.execute(request.into_inner().data(viewer)).await;
-    for error in &mut response.errors {
-        label_request_error(error);
-    }
-    GraphQLResponse::from(response).into_response()
+    let response = http.schema.execute(request.into_inner().data(viewer)).await;
+    GraphQLResponse::from(label_uncoded(response)).into_response()
 }
 
 /// A body that is not one GraphQL request: a JSON error with a code, never
@@ -189,20 +186,5 @@ async fn screen(request: Request, next: Next) -> Response {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send the operation as application/json",
         )
-    }
-}
-
-/// Errors async-graphql raises itself (parse, validation, limits) carry no
-/// code; they are all the client's input.
-fn label_request_error(error: &mut ServerError) {
-    let coded = error
-        .extensions
-        .as_ref()
-        .is_some_and(|ext| ext.get("code").is_some());
-    if !coded {
-        error
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default)
-            .set("code", "BAD_USER_INPUT");
     }
 }

@@ -139,6 +139,33 @@ async fn an_unknown_token_gets_an_unauthenticated_error() {
     }
 }
 
+/// SPEC: bad input gets the right `extensions.code` over WebSocket as over
+/// HTTP: a document async-graphql itself refuses is `BAD_USER_INPUT`.
+#[tokio::test]
+async fn a_subscription_refused_by_validation_is_coded_as_over_http() {
+    let app = spawn_app().await;
+    let token = app.issue("alice").await["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for query in [
+        "subscription { queueUpdates { nope } }",
+        "subscription { queueUpdates(token: 5) { status } }",
+        "subscription {",
+    ] {
+        let mut ws = app.ws(json!({ "token": token })).await;
+        ws.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }))
+            .await;
+        let message = ws.recv().await.expect("an answer");
+        assert_eq!(message["type"], "next", "{query}: {message}");
+        assert_eq!(
+            message["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {message}"
+        );
+        assert_eq!(ws.recv().await.unwrap()["type"], "complete");
+    }
+}
+
 #[tokio::test]
 async fn the_legacy_graphql_ws_protocol_works_too() {
     let app = spawn_app_with(|s| s.queue_capacity = 1).await;
