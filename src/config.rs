@@ -152,12 +152,19 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Settings {
-    /// Defaults for every setting, as if no flag or variable was given.
+    /// Defaults for every setting, as if no flag or variable was given:
+    /// the environment is not read, so an exported `DATABASE_URL` or
+    /// `SEATLINE_*` does not leak into what starts from these.
     #[must_use]
     pub fn defaults() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+
+        let command = Cli::command().mut_args(|arg| arg.env(None::<&str>));
         // Parsing an empty command line cannot fail: every field has a default.
         #[allow(clippy::expect_used)]
-        Cli::try_parse_from(["seatline"])
+        command
+            .try_get_matches_from(["seatline"])
+            .and_then(|matches| Cli::from_arg_matches(&matches))
             .expect("every setting has a default")
             .settings
     }
@@ -202,6 +209,21 @@ mod tests {
         assert_eq!(s.push_interval_ms, 500);
         assert_eq!(s.rate_limit_per_sec, 50);
         assert_eq!(s.issue_rate_limit_per_sec, 0);
+    }
+
+    #[test]
+    fn defaults_ignore_the_environment() {
+        // The test above, in a process of its own with settings exported.
+        let run = std::process::Command::new(std::env::current_exe().expect("test binary"))
+            .args(["config::tests::defaults_match_the_spec", "--exact"])
+            .env("DATABASE_URL", "postgres://elsewhere/db")
+            .env("SEATLINE_QUEUE_CAPACITY", "7")
+            .env("SEATLINE_DEMO_DATA", "false")
+            .output()
+            .expect("run the test binary");
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{out}");
+        assert!(out.contains("1 passed"), "{out}");
     }
 
     /// SPEC 8: each setting is an environment variable and a CLI flag.
