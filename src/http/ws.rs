@@ -109,7 +109,8 @@ async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: I
                 }
                 Message::Ping(Default::default())
             }
-            () = &mut init_deadline, if strict && !connection.acknowledged() => {
+            // Both protocols need `connection_init` before anything else.
+            () = &mut init_deadline, if !connection.acknowledged() => {
                 break Some(close(4408, "Connection initialisation timeout"));
             }
             message = socket.recv() => {

@@ -325,6 +325,9 @@ mod protocol {
         .await;
         let mut ws = WsClient::open(app.addr, "graphql-transport-ws").await;
         assert_eq!(ws.close_code().await, Some(4408));
+        // The legacy protocol needs its `connection_init` in time too.
+        let mut legacy = WsClient::open(app.addr, "graphql-ws").await;
+        assert_eq!(legacy.close_code().await, Some(4408));
     }
 
     #[tokio::test]
