@@ -8,11 +8,14 @@ use std::num::NonZeroU32;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use uuid::Uuid;
 
 use crate::domain::Error;
 
 pub struct RateLimits {
-    per_token: Option<DefaultKeyedRateLimiter<String>>,
+    /// Keyed by the token's value, not its text: a fixed size whatever a
+    /// client sends.
+    per_token: Option<DefaultKeyedRateLimiter<Uuid>>,
     per_address: Option<DefaultKeyedRateLimiter<IpAddr>>,
     clock: DefaultClock,
 }
@@ -29,10 +32,15 @@ impl RateLimits {
     }
 
     /// # Errors
-    /// `RateLimited` when the token is over its mutation rate.
+    /// `Unauthenticated` for text that is no token at all (no token is
+    /// read for that); `RateLimited` when the token is over its mutation
+    /// rate.
     pub fn check_token(&self, token: &str) -> Result<(), Error> {
         match &self.per_token {
-            Some(limiter) => self.verdict(limiter.check_key(&token.to_owned())),
+            Some(limiter) => {
+                let token = Uuid::try_parse(token).map_err(|_| Error::Unauthenticated)?;
+                self.verdict(limiter.check_key(&token))
+            }
             None => Ok(()),
         }
     }
@@ -84,24 +92,42 @@ where
 mod tests {
     use super::*;
 
+    const T: &str = "6f1d0c7e-6a53-4d7c-9d3e-2f0a9b8c7d61";
+    const OTHER: &str = "0b6f4a1e-53c1-4f0e-8a7d-9c2b1e3f5a70";
+
     #[test]
     fn a_token_gets_twice_its_rate_as_burst_then_a_retry_hint() {
         let limits = RateLimits::new(5, 0);
         for _ in 0..10 {
-            assert!(limits.check_token("t").is_ok());
+            assert!(limits.check_token(T).is_ok());
         }
-        match limits.check_token("t") {
+        match limits.check_token(T) {
             Err(Error::RateLimited { retry_after_secs }) => assert!(retry_after_secs >= 1),
             other => panic!("expected RateLimited, got {other:?}"),
         }
-        assert!(limits.check_token("other").is_ok());
+        // The same token in capitals is the same token to the limit.
+        assert!(limits.check_token(&T.to_uppercase()).is_err());
+        assert!(limits.check_token(OTHER).is_ok());
+    }
+
+    #[test]
+    fn text_that_is_no_token_is_refused_and_takes_no_room() {
+        let limits = RateLimits::new(5, 0);
+        for junk in ["t", "", &"x".repeat(400_000)] {
+            assert!(matches!(
+                limits.check_token(junk),
+                Err(Error::Unauthenticated)
+            ));
+        }
+        let kept = limits.per_token.as_ref().map(RateLimiter::len);
+        assert_eq!(kept, Some(0));
     }
 
     #[test]
     fn zero_turns_a_limit_off() {
         let limits = RateLimits::new(0, 0);
         for _ in 0..1000 {
-            assert!(limits.check_token("t").is_ok());
+            assert!(limits.check_token(T).is_ok());
             assert!(limits.check_issue(Some([127, 0, 0, 1].into())).is_ok());
         }
     }

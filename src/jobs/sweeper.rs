@@ -48,6 +48,8 @@ pub struct Outcome {
 /// When the database fails; the loop logs and retries.
 pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
     let domain = &state.domain;
+    // First, so a database that fails every pass cannot keep idle limits.
+    state.limits.forget_idle();
     // Admissions first: a backlog of lapsed holds can take several passes.
     let changes = queue::settle(domain).await?;
     let holds = booking::expire_lapsed_holds(domain).await?;
@@ -65,7 +67,6 @@ pub async fn tick(state: &AppState, carry: &mut Carry) -> Result<Outcome> {
         idempotency::prune(domain, now - KEY_RETENTION).await?;
         carry.pruned_at = Some(now);
     }
-    state.limits.forget_idle();
     Ok(Outcome {
         holds_expired: holds.expired,
         holds_left: holds.more,
