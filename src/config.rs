@@ -114,7 +114,15 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_WS_KEEPALIVE_MS", default_value_t = 30_000)]
     pub ws_keepalive_ms: u64,
 
-    /// How long shutdown waits for in-flight work before giving up.
+    /// How long an HTTP request may run before it is answered with an
+    /// `INTERNAL` error saying so. A write it started may still commit; a
+    /// retry with the same `idempotencyKey` learns its outcome.
+    #[arg(long, env = "SEATLINE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// How long shutdown waits for background work to stop, and then for
+    /// the database to close (each). Requests in flight finish first,
+    /// each within the request timeout.
     #[arg(long, env = "SEATLINE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
 }

@@ -19,7 +19,6 @@ use axum::routing::{MethodRouter, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 mod web;
@@ -34,8 +33,6 @@ use crate::state::AppState;
 /// Largest accepted request body. async-graphql-axum reads the body as a
 /// stream, which axum's default body limit does not cover.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Requests running longer are answered 408.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub(crate) struct Http {
@@ -62,10 +59,16 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphql/ws", get(ws::subscriptions))
         .route("/health", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
+        .layer(CatchPanicLayer::custom(|_| {
+            error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
+        }))
+        .layer(middleware::from_fn_with_state(
+            Duration::from_millis(app.settings.request_timeout_ms),
+            deadline,
         ))
         .layer(TraceLayer::new_for_http())
         // Outermost, so the trace layer never sees the bearer token.
@@ -152,14 +155,35 @@ fn request_error(err: &ParseRequestError) -> Response {
 
 /// A GraphQL-shaped error body for a request refused before execution.
 fn json_error(status: StatusCode, message: &str) -> Response {
+    error_body(status, "BAD_USER_INPUT", message)
+}
+
+/// A GraphQL-shaped body holding one error, for answers that no resolver
+/// gave.
+fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(serde_json::json!({ "errors": [{
             "message": message,
-            "extensions": { "code": "BAD_USER_INPUT" },
+            "extensions": { "code": code },
         }]})),
     )
         .into_response()
+}
+
+/// Answers a request still running after `limit` in GraphQL's shape, so a
+/// client reads it as any other error. The request is dropped, but a write
+/// it handed to a batch may still commit: hence the advice.
+async fn deadline(State(limit): State<Duration>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "INTERNAL",
+            "the request took too long and was abandoned; a write it started may \
+             still commit: retry with the same idempotencyKey to learn its outcome",
+        ),
+    }
 }
 
 /// Only `application/json` bodies within the size limit reach GraphQL: no

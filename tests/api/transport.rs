@@ -430,6 +430,48 @@ async fn a_fragment_bomb_is_refused_quickly() {
     );
 }
 
+/// A request that outruns the request timeout is answered in GraphQL's
+/// shape, with a code, and the write it started is not lost: a retry with
+/// the same key learns that it committed.
+#[tokio::test]
+async fn a_request_past_the_timeout_gets_a_coded_error_and_a_retry_learns_its_outcome() {
+    const HOLD: &str = "mutation($k: String) { holdSeat(concertDateId: \"1\", seatNumber: 5, idempotencyKey: $k) { id status } }";
+    let app = spawn_app_with(|s| {
+        s.request_timeout_ms = 300;
+        s.sweep_interval_ms = 3_600_000;
+    })
+    .await;
+    let alice = app.admitted("alice").await;
+    // The hold waits at the database, as in the graceful-stop test above.
+    let txn = app.db.begin().await.expect("begin");
+    if app.is_postgres() {
+        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
+            .await
+            .expect("lock alice's ticket");
+    }
+    let response = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&alice)
+        .json(&json!({ "query": HOLD, "variables": { "k": "k1" } }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status(), 503);
+    let body: Value = response.json().await.expect("a JSON body");
+    assert_eq!(code(&body), Some("INTERNAL"), "{body}");
+
+    txn.rollback().await.expect("rollback");
+    eventually("the abandoned hold commits", || async {
+        app.scalar("SELECT COUNT(*) FROM reservations WHERE status = 'HELD'")
+            .await
+            == 1
+    })
+    .await;
+    let again = app.gql(Some(&alice), HOLD, json!({ "k": "k1" })).await;
+    assert_eq!(data(&again, "holdSeat")["status"], "HELD", "{again}");
+}
+
 /// Each operation under the limits, thousands of them in one document:
 /// validation walks them all, so the limits count them together.
 #[tokio::test]
