@@ -50,6 +50,7 @@ pub struct BookingMutation;
 #[Object]
 impl BookingMutation {
     /// Holds a seat for the hold TTL (5 minutes by default).
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn hold_seat(
         &self,
         ctx: &Context<'_>,

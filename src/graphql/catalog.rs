@@ -93,12 +93,14 @@ pub struct CatalogQuery;
 #[Object]
 impl CatalogQuery {
     /// Every concert with its dates; no token needed.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn concerts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Concert>> {
         let concerts = catalog::concerts(&state(ctx).domain).await.gql()?;
         Ok(concerts.into_iter().map(Concert::from).collect())
     }
 
     /// The concert's future dates with at least one free seat.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn available_dates(
         &self,
         ctx: &Context<'_>,
@@ -113,6 +115,7 @@ impl CatalogQuery {
     }
 
     /// The date's free seats, by number.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn available_seats(
         &self,
         ctx: &Context<'_>,

@@ -44,6 +44,11 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub const MAX_DEPTH: usize = 16;
 /// Largest query cost accepted (one point per field).
 pub const MAX_COMPLEXITY: usize = 1000;
+/// What a root field that reads or writes the database costs besides its
+/// selection: a request holds at most 40 of them, however it aliases
+/// them, where at one point each it could hold hundreds (a public
+/// `concerts` is three statements).
+pub const DATABASE_COST: usize = 25;
 
 /// The schema, with `state` as its data (none for printing the SDL).
 /// Introspection follows `state`'s settings.

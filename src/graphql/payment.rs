@@ -36,6 +36,7 @@ pub struct PaymentMutation;
 impl PaymentMutation {
     /// Pays a held reservation from the balance. When the caller holds
     /// nothing else, this finishes their ticket and admits the next waiter.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn pay(
         &self,
         ctx: &Context<'_>,

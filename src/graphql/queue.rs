@@ -139,6 +139,7 @@ pub struct QueueQuery;
 #[Object]
 impl QueueQuery {
     /// The caller's ticket, in any state (the polling fallback).
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn queue_ticket(&self, ctx: &Context<'_>) -> async_graphql::Result<QueueTicket> {
         let token = token(ctx)?;
         queue::ticket(&state(ctx).domain, token)
@@ -154,6 +155,7 @@ pub struct QueueMutation;
 #[Object]
 impl QueueMutation {
     /// Joins the waiting room, or returns the user's live ticket.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn issue_queue_token(
         &self,
         ctx: &Context<'_>,

@@ -28,6 +28,7 @@ pub struct WalletQuery;
 #[Object]
 impl WalletQuery {
     /// The caller's prepaid balance.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn balance(&self, ctx: &Context<'_>) -> async_graphql::Result<Balance> {
         let token = token(ctx)?;
         wallet::balance(&state(ctx).domain, token)
@@ -43,6 +44,7 @@ pub struct WalletMutation;
 #[Object]
 impl WalletMutation {
     /// Adds whole won to the caller's balance.
+    #[graphql(complexity = "super::DATABASE_COST + child_complexity")]
     async fn charge_balance(
         &self,
         ctx: &Context<'_>,

@@ -472,6 +472,25 @@ async fn a_request_past_the_timeout_gets_a_coded_error_and_a_retry_learns_its_ou
     assert_eq!(data(&again, "holdSeat")["status"], "HELD", "{again}");
 }
 
+/// Aliases cannot multiply a request's database work past a bound: a
+/// root field that reads the database costs 25 points of the 1,000.
+#[tokio::test]
+async fn aliased_root_fields_are_bounded_by_their_cost() {
+    let app = spawn_app().await;
+    let aliased = |n: usize| {
+        let fields: String = (0..n)
+            .map(|i| format!("a{i}: concerts {{ id }} "))
+            .collect();
+        format!("{{ {fields} }}")
+    };
+    // 38 * (25 + 1 for the field's selection) = 988.
+    let body = app.gql(None, &aliased(38), json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["a37"].as_array().map(Vec::len), Some(3));
+    let body = app.gql(None, &aliased(39), json!({})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{body}");
+}
+
 /// Each operation under the limits, thousands of them in one document:
 /// validation walks them all, so the limits count them together.
 #[tokio::test]
