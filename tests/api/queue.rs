@@ -195,16 +195,25 @@ async fn the_wait_estimate_follows_the_admission_rate() {
 #[tokio::test]
 async fn user_ids_are_validated() {
     let app = spawn_app().await;
-    for bad in ["", "   ", &"x".repeat(129)] {
-        let body = app
-            .gql(
+    let issue = |user: String| {
+        let app = &app;
+        async move {
+            app.gql(
                 None,
-                "mutation($u: ID!) { issueQueueToken(userId: $u) { token } }",
-                json!({ "u": bad }),
+                "mutation($u: ID!) { issueQueueToken(userId: $u) { userId } }",
+                json!({ "u": user }),
             )
-            .await;
+            .await
+        }
+    };
+    for bad in ["", "   ", &"x".repeat(129), &"가".repeat(129)] {
+        let body = issue(bad.to_owned()).await;
         assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{bad:?}: {body}");
     }
+    // 128 characters, in whatever script: 384 bytes of Hangul.
+    let longest = "가".repeat(128);
+    let body = issue(longest.clone()).await;
+    assert_eq!(data(&body, "issueQueueToken")["userId"], longest.as_str());
 }
 
 #[tokio::test]

@@ -41,7 +41,8 @@ pub const MAX_USER_ID_LEN: usize = 128;
 /// `BadUserInput` for an empty or over-long user id.
 pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> {
     let user_id = user_id.trim();
-    if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+    // In characters, as the column's length (on PostgreSQL) counts them.
+    if user_id.is_empty() || user_id.chars().count() > MAX_USER_ID_LEN {
         return Err(Error::bad_input(format!(
             "userId must be 1 to {MAX_USER_ID_LEN} characters"
         )));
