@@ -1,5 +1,6 @@
-//! Settings: parsed once in `main` from CLI flags and the environment
-//! variables named in SPEC section 8, then passed by value.
+//! Settings: parsed once in `main` from CLI flags and environment
+//! variables (SPEC section 8's, and the operational ones it leaves open),
+//! then passed by value.
 
 use std::net::SocketAddr;
 
