@@ -104,6 +104,12 @@ pub struct Settings {
     #[arg(long, env = "SEATLINE_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
     pub introspection: bool,
 
+    /// WebSocket connections served at once; past it an upgrade is
+    /// answered 503, so sockets never take the descriptors HTTP requests
+    /// and the database need. 0: the open-file limit less 512.
+    #[arg(long, env = "SEATLINE_WS_MAX_CONNECTIONS", default_value_t = 0)]
+    pub ws_max_connections: usize,
+
     /// How long a WebSocket client has to send `connection_init` (closed
     /// with 4408 after).
     #[arg(long, env = "SEATLINE_WS_INIT_TIMEOUT_MS", default_value_t = 10_000)]

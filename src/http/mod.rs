@@ -3,6 +3,7 @@
 //! `GET /metrics`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::ParseRequestError;
@@ -16,6 +17,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
+use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -38,6 +40,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub(crate) struct Http {
     pub(crate) schema: AppSchema,
     pub(crate) app: AppState,
+    /// One permit per WebSocket connection served.
+    pub(crate) ws_slots: Arc<Semaphore>,
 }
 
 pub fn router(app: AppState, schema: AppSchema) -> Router {
@@ -75,7 +79,11 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .layer(SetSensitiveRequestHeadersLayer::new([
             header::AUTHORIZATION,
         ]))
-        .with_state(Http { schema, app })
+        .with_state(Http {
+            ws_slots: Arc::new(Semaphore::new(ws::max_connections(&app.settings))),
+            schema,
+            app,
+        })
 }
 
 /// Prometheus scrape: the OpenMetrics text of this process's registry.
@@ -160,7 +168,7 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 
 /// A GraphQL-shaped body holding one error, for answers that no resolver
 /// gave.
-fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
         axum::Json(serde_json::json!({ "errors": [{

@@ -12,8 +12,8 @@
 //! a second init and 4400 for an invalid message.
 //!
 //! Around the protocol, the socket: small buffers (tungstenite allocates
-//! its read buffer up front), size limits, a bound on subscriptions per
-//! connection, a clean close on shutdown (axum's graceful shutdown does not
+//! its read buffer up front), size limits, a bound on connections (below
+//! the open-file limit) and on subscriptions per connection, a clean close on shutdown (axum's graceful shutdown does not
 //! wait for upgraded connections), keep-alive pings that drop dead peers,
 //! and a write deadline that drops a reader too slow to keep up (its buffer
 //! is bounded, so memory is too).
@@ -27,14 +27,17 @@ use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, ClientMessage, WebSocketProto
 use async_graphql::{Data, Request};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde_json::{Value, json};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Http;
+use crate::config::Settings;
 use crate::graphql::context::Viewer;
 use crate::graphql::subscription::SubscriptionExecutor;
 
@@ -45,11 +48,45 @@ pub const MAX_SUBSCRIPTIONS: usize = 20;
 /// Bytes queued for a slow reader before the connection is dropped.
 const MAX_WRITE_BUFFER_BYTES: usize = 1 << 20;
 
+/// Descriptors kept for everything but WebSockets when their limit is
+/// derived from the open-file limit: HTTP connections, the database's,
+/// the listener and the files SQLite opens.
+const DESCRIPTORS_KEPT: usize = 512;
+/// The limit when the open-file limit cannot be read.
+const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
+/// WebSocket connections served at once: the setting, or the open-file
+/// limit less what everything else needs.
+pub(crate) fn max_connections(settings: &Settings) -> usize {
+    match settings.ws_max_connections {
+        0 => open_file_limit().map_or(DEFAULT_MAX_CONNECTIONS, |limit| {
+            limit.saturating_sub(DESCRIPTORS_KEPT).max(64)
+        }),
+        n => n,
+    }
+}
+
+/// The soft open-file limit, from `/proc/self/limits` (Linux).
+fn open_file_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
 pub(crate) async fn subscriptions(
     State(http): State<Http>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Held by the connection's task for as long as it lives.
+    let Ok(slot) = Arc::clone(&http.ws_slots).try_acquire_owned() else {
+        return super::error_body(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "INTERNAL",
+            "this instance serves as many WebSocket connections as it can; \
+             retry later, or poll queueTicket meanwhile",
+        );
+    };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         // The 128 KiB default read buffer costs ~140 KiB per idle
@@ -65,13 +102,18 @@ pub(crate) async fn subscriptions(
         // future never reuses that room): one boxed copy of the state.
         .on_upgrade({
             let executor = Box::new(SubscriptionExecutor::new(http.schema, http.app));
-            move |socket| serve(socket, executor, peer.ip())
+            move |socket| serve(socket, executor, peer.ip(), slot)
         })
         .into_response()
 }
 
 /// Runs one connection until either side closes it or the server stops.
-async fn serve(mut socket: WebSocket, executor: Box<SubscriptionExecutor>, ip: IpAddr) {
+async fn serve(
+    mut socket: WebSocket,
+    executor: Box<SubscriptionExecutor>,
+    ip: IpAddr,
+    _slot: OwnedSemaphorePermit,
+) {
     let strict = match socket
         .protocol()
         .and_then(|p| p.to_str().ok())

@@ -394,10 +394,18 @@ impl WsClient {
 
     /// A connection that has sent nothing yet.
     pub async fn open(addr: SocketAddr, protocol: &'static str) -> Self {
-        let (socket, _) = tokio_tungstenite::connect_async(Self::request(addr, protocol))
+        Self::try_open(addr, protocol)
             .await
-            .expect("websocket connects");
-        Self { socket, protocol }
+            .expect("websocket connects")
+    }
+
+    /// [`open`](Self::open), or why the handshake failed.
+    pub async fn try_open(
+        addr: SocketAddr,
+        protocol: &'static str,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        let (socket, _) = tokio_tungstenite::connect_async(Self::request(addr, protocol)).await?;
+        Ok(Self { socket, protocol })
     }
 
     /// A graphql-transport-ws connection, acknowledged, whose socket holds

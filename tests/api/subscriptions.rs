@@ -408,6 +408,34 @@ mod protocol {
         );
     }
 
+    /// Past `SEATLINE_WS_MAX_CONNECTIONS` an upgrade is refused, so
+    /// sockets cannot take the descriptors HTTP needs; a closed one frees
+    /// its slot.
+    #[tokio::test]
+    async fn connections_past_the_limit_are_refused_until_one_closes() {
+        use tokio_tungstenite::tungstenite::Error;
+
+        let app = spawn_app_with(|s| s.ws_max_connections = 2).await;
+        let first = app.ws(json!({})).await;
+        let _second = app.ws(json!({})).await;
+        match WsClient::try_open(app.addr, "graphql-transport-ws")
+            .await
+            .err()
+        {
+            Some(Error::Http(response)) => assert_eq!(response.status(), 503),
+            other => panic!("a third connection: {other:?}"),
+        }
+        let body = app.gql(None, "{ concerts { id } }", json!({})).await;
+        assert!(body["errors"].is_null(), "HTTP is still served: {body}");
+        drop(first);
+        crate::helpers::eventually("the closed connection's slot is free", || async {
+            WsClient::try_open(app.addr, "graphql-transport-ws")
+                .await
+                .is_ok()
+        })
+        .await;
+    }
+
     #[tokio::test]
     async fn a_second_init_closes_4429() {
         let app = spawn_app().await;
