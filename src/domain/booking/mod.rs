@@ -30,7 +30,7 @@ pub use self::recent::RecentHolds;
 #[cfg(test)]
 pub(crate) use self::store::fixture;
 pub use self::store::{Swept, expire_lapsed_holds};
-pub(crate) use self::store::{holds_nothing, reservation_by_id, touch_admissions};
+pub(crate) use self::store::{admitted_at, holds_nothing, reservation_by_id, touch_tickets};
 pub use self::taken::Taken;
 use super::batched;
 use super::catalog::Seat;

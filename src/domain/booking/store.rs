@@ -39,16 +39,28 @@ pub(crate) async fn touch_admissions(
     tickets: &[i64],
     now: Timestamp,
 ) -> Result<HashSet<i64>> {
+    Ok(admitted_at(&touch_tickets(txn, tickets).await?, now))
+}
+
+/// The read (and on PostgreSQL the lock) of [`touch_admissions`] alone,
+/// for a caller that judges admission at a time read after it.
+pub(crate) async fn touch_tickets(
+    txn: &DatabaseTransaction,
+    tickets: &[i64],
+) -> Result<Vec<queue_ticket::Model>> {
     if tickets.is_empty() {
-        return Ok(HashSet::new());
+        return Ok(Vec::new());
     }
-    Ok(touch(tickets.iter().copied())
-        .all(txn)
-        .await?
-        .into_iter()
+    Ok(touch(tickets.iter().copied()).all(txn).await?)
+}
+
+/// Which of the `touched` tickets are admitted at `now`.
+pub(crate) fn admitted_at(touched: &[queue_ticket::Model], now: Timestamp) -> HashSet<i64> {
+    touched
+        .iter()
         .filter(|t| t.status == QueueStatus::Progress && t.expires_at.is_some_and(|at| at > now))
         .map(|t| t.id)
-        .collect())
+        .collect()
 }
 
 /// The read that re-checks the tickets `ids` (selected by id alone, see

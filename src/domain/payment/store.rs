@@ -18,7 +18,7 @@ use crate::domain::Domain;
 use crate::domain::batch::Pending;
 use crate::domain::batched::{Batched, Request};
 use crate::domain::booking::{
-    Reservation, ReservationStatus, holds_nothing, reservation_by_id, touch_admissions,
+    Reservation, ReservationStatus, admitted_at, holds_nothing, reservation_by_id, touch_tickets,
 };
 use crate::domain::catalog::SeatStatus;
 use crate::domain::error::{Error, Result};
@@ -111,14 +111,17 @@ impl Batched for Pay {
         let known = early_gate
             .as_ref()
             .and_then(|gate| domain.hub().admitted_among(gate.version(), &tickets, now));
-        let admitted = match known {
-            Some(admitted) => admitted,
-            None => touch_admissions(txn, &tickets, now).await?,
+        let (admitted, now) = match known {
+            Some(admitted) => (admitted, now),
+            None => {
+                let touched = touch_tickets(txn, &tickets).await?;
+                // The touch may have waited for another transaction's
+                // ticket lock: an admission or a hold that lapsed meanwhile
+                // is not paid for, and the payment is dated when written.
+                let now = domain.now();
+                (admitted_at(&touched, now), now)
+            }
         };
-        // The touch may have waited for another transaction's ticket lock:
-        // a hold that lapsed meanwhile is not confirmed, and the payment
-        // is dated when it is written.
-        let now = domain.now();
         // Its owner, seat and price never change; its state is re-checked
         // by the guarded confirm below.
         let mut open: Vec<(usize, &Reservation)> = Vec::new();

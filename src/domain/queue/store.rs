@@ -676,7 +676,7 @@ mod tests {
         // A payment batch has locked Ann's ticket and has not yet taken
         // the gate, which it takes last.
         let payment = crate::db::begin_write(db).await.expect("begin");
-        crate::domain::booking::touch_admissions(&payment, &[1], now)
+        crate::domain::booking::touch_tickets(&payment, &[1])
             .await
             .expect("touch");
 
