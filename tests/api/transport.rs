@@ -472,6 +472,33 @@ async fn a_request_past_the_timeout_gets_a_coded_error_and_a_retry_learns_its_ou
     assert_eq!(data(&again, "holdSeat")["status"], "HELD", "{again}");
 }
 
+/// A variable of the wrong type, or missing, is refused with
+/// BAD_USER_INPUT, whether its document was sent before or not, and moves
+/// nothing.
+#[tokio::test]
+async fn a_bad_variable_value_is_refused_and_moves_nothing() {
+    const CHARGE: &str = "mutation($a: Int!) { chargeBalance(amount: $a) { amount } }";
+    let app = spawn_app().await;
+    let alice = app.admitted("alice").await;
+    for _ in 0..2 {
+        let body = app.gql(Some(&alice), CHARGE, json!({ "a": 100 })).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    for bad in [
+        json!("abc"),
+        json!(1.5),
+        json!(null),
+        json!(1e30),
+        json!([1]),
+    ] {
+        let body = app.gql(Some(&alice), CHARGE, json!({ "a": bad })).await;
+        assert_eq!(code(&body), Some("BAD_USER_INPUT"), "{bad}: {body}");
+    }
+    let body = app.gql(Some(&alice), CHARGE, json!({})).await;
+    assert_eq!(code(&body), Some("BAD_USER_INPUT"), "no variable: {body}");
+    assert_eq!(app.balance(&alice).await, 200);
+}
+
 /// Aliases cannot multiply a request's database work past a bound: a
 /// root field that reads the database costs 25 points of the 1,000.
 #[tokio::test]
