@@ -49,11 +49,23 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
         options
             .max_connections(max_connections.max(2))
             // Every guarded statement relies on READ COMMITTED: after a
-            // lock wait it sees what the holder committed. Set here, in the
-            // startup packet, so a database or role whose default is
-            // stricter cannot change it, at no cost per transaction.
-            .map_sqlx_postgres_opts(|o| {
-                o.options([("default_transaction_isolation", "read committed")])
+            // lock wait it sees what the holder committed. Set on each new
+            // connection, so a database or role whose default is stricter
+            // cannot change it, at no cost per transaction. (Not in the
+            // startup packet: connection poolers refuse options there.)
+            .map_sqlx_postgres_pool_opts(|pool| {
+                pool.after_connect(|connection, _| {
+                    Box::pin(async move {
+                        use sea_orm::sqlx::Executor;
+                        connection
+                            .execute(
+                                "SET SESSION CHARACTERISTICS AS TRANSACTION \
+                                 ISOLATION LEVEL READ COMMITTED",
+                            )
+                            .await
+                            .map(drop)
+                    })
+                })
             });
     }
     Database::connect(options).await
@@ -80,8 +92,17 @@ impl StartupLock {
             return Ok(Self(None));
         }
         let mut options = options(url);
-        options.max_connections(1).min_connections(1);
+        // The lock lives as long as this one connection: the pool must
+        // never close it for idling or age, however long a migration runs.
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
         let db = Database::connect(options).await?;
+        // Waiting for another instance's migration is not a slow statement.
+        db.execute_unprepared("SET lock_timeout = 0; SET statement_timeout = 0")
+            .await?;
         let lock = |function: &str| {
             Statement::from_string(
                 DbBackend::Postgres,
@@ -650,18 +671,24 @@ mod tests {
             .expect("a stricter default");
         admin.close().await.ok();
         let db = connect(&url, 2).await.expect("connect");
-        let txn = begin_write(&db).await.expect("begin");
-        let level = txn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SHOW transaction_isolation",
-            ))
-            .await
-            .expect("show")
-            .expect("a row")
-            .try_get_by_index::<String>(0)
-            .expect("a level");
-        assert_eq!(level, "read committed");
+        // Both of the pool's connections at once, each its own session.
+        let txns = [
+            begin_write(&db).await.expect("begin"),
+            begin_write(&db).await.expect("begin"),
+        ];
+        for txn in &txns {
+            let level = txn
+                .query_one_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SHOW transaction_isolation",
+                ))
+                .await
+                .expect("show")
+                .expect("a row")
+                .try_get_by_index::<String>(0)
+                .expect("a level");
+            assert_eq!(level, "read committed");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
@@ -173,6 +173,15 @@ async fn instances_started_together_on_a_new_database_migrate_and_seed_it_once()
     if !database.is_postgres() {
         return;
     }
+    // An instance waits for another's migration however strict the
+    // database's lock timeout.
+    let db = seatline::db::connect(&url, 2).await.expect("connect");
+    db.execute_unprepared(
+        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET lock_timeout = ''20ms''', \
+         current_database()); END $$",
+    )
+    .await
+    .expect("a strict lock timeout");
     let starting: Vec<_> = (0..3)
         .map(|_| {
             let url = url.clone();
@@ -183,7 +192,6 @@ async fn instances_started_together_on_a_new_database_migrate_and_seed_it_once()
         .into_iter()
         .map(|s| s.join().expect("every instance starts"))
         .collect();
-    let db = seatline::db::connect(&url, 2).await.expect("connect");
     assert_eq!(scalar(&db, "SELECT COUNT(*) FROM concerts").await, 3);
     let seats = scalar(&db, "SELECT COUNT(*) FROM seats").await;
     let dates = scalar(&db, "SELECT COUNT(*) FROM concert_dates").await;
