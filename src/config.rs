@@ -122,8 +122,9 @@ pub struct Settings {
     pub ws_keepalive_ms: u64,
 
     /// How long an HTTP request may run before it is answered with an
-    /// `INTERNAL` error saying so. A write it started may still commit; a
-    /// retry with the same `idempotencyKey` learns its outcome.
+    /// `INTERNAL` error saying so (0: no limit). A write it started may
+    /// still commit; a retry with the same `idempotencyKey` learns its
+    /// outcome.
     #[arg(long, env = "SEATLINE_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
@@ -182,6 +183,15 @@ impl Settings {
             .and_then(|matches| Cli::from_arg_matches(&matches))
             .expect("every setting has a default")
             .settings
+    }
+
+    /// The settings as the server reads them with no flags: defaults
+    /// overridden by the environment.
+    ///
+    /// # Errors
+    /// When a variable holds a value its setting does not accept.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        Cli::try_parse_from(["seatline"]).map(|cli| cli.settings)
     }
 
     /// The database URL with any password replaced, safe to log.

@@ -28,15 +28,15 @@ use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerR
 /// Installs the expansion limit, and the cache of documents that passed it,
 /// on a schema.
 pub struct ExpansionLimit {
-    max_fields: usize,
+    max_selections: usize,
     passed: Arc<Passed>,
 }
 
 impl ExpansionLimit {
     #[must_use]
-    pub fn new(max_fields: usize) -> Self {
+    pub fn new(max_selections: usize) -> Self {
         Self {
-            max_fields,
+            max_selections,
             passed: Arc::default(),
         }
     }
@@ -45,14 +45,14 @@ impl ExpansionLimit {
 impl ExtensionFactory for ExpansionLimit {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(ExpansionGuard {
-            max_fields: self.max_fields,
+            max_selections: self.max_selections,
             passed: Arc::clone(&self.passed),
         })
     }
 }
 
 struct ExpansionGuard {
-    max_fields: usize,
+    max_selections: usize,
     passed: Arc<Passed>,
 }
 
@@ -78,12 +78,12 @@ impl Extension for ExpansionGuard {
             // Let async-graphql report the syntax error its own way.
             return next.run(ctx, query, variables).await;
         };
-        let selections = expanded_selections(&document, self.max_fields);
-        if selections > self.max_fields {
+        let selections = expanded_selections(&document, self.max_selections);
+        if selections > self.max_selections {
             let mut error = ServerError::new(
                 format!(
                     "the query expands to more than {} selections",
-                    self.max_fields
+                    self.max_selections
                 ),
                 None,
             );

@@ -42,7 +42,8 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// Deepest query accepted. Our deepest real query (`pay { reservation {
 /// seat { … } } }`) is 4 levels; GraphiQL's introspection query needs 13.
 pub const MAX_DEPTH: usize = 16;
-/// Largest query cost accepted (one point per field).
+/// Largest query cost accepted: one point per field, and
+/// [`DATABASE_COST`] more for a root field that reaches the database.
 pub const MAX_COMPLEXITY: usize = 1000;
 /// What a root field that reads or writes the database costs besides its
 /// selection: a request holds at most 40 of them, however it aliases

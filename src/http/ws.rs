@@ -49,8 +49,8 @@ pub const MAX_SUBSCRIPTIONS: usize = 20;
 const MAX_WRITE_BUFFER_BYTES: usize = 1 << 20;
 
 /// Descriptors kept for everything but WebSockets when their limit is
-/// derived from the open-file limit: HTTP connections, the database's,
-/// the listener and the files SQLite opens.
+/// derived from the open-file limit (at most a quarter of it): HTTP
+/// connections, the database's, the listener and the files SQLite opens.
 const DESCRIPTORS_KEPT: usize = 512;
 /// The limit when the open-file limit cannot be read.
 const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
@@ -58,12 +58,13 @@ const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 /// WebSocket connections served at once: the setting, or the open-file
 /// limit less what everything else needs.
 pub(crate) fn max_connections(settings: &Settings) -> usize {
-    match settings.ws_max_connections {
+    let max = match settings.ws_max_connections {
         0 => open_file_limit().map_or(DEFAULT_MAX_CONNECTIONS, |limit| {
-            limit.saturating_sub(DESCRIPTORS_KEPT).max(64)
+            limit - DESCRIPTORS_KEPT.min(limit / 4)
         }),
         n => n,
-    }
+    };
+    max.min(tokio::sync::Semaphore::MAX_PERMITS)
 }
 
 /// The soft open-file limit, from `/proc/self/limits` (Linux).

@@ -34,7 +34,9 @@ pub async fn raw_limit(ctx: &mut Ctx) -> anyhow::Result<()> {
     let duration = Duration::from_secs(ctx.size(2, 5));
     let b = ctx.backend_name();
     let fresh = FreshDb::create(&ctx.backend).await?;
-    let mut settings = Settings::defaults();
+    // As the servers it runs read them (a pool size exported for them
+    // applies here too), but on its own database.
+    let mut settings = Settings::from_env()?;
     settings.database_url = fresh.url.clone();
     let result = async {
         let db = seatline::startup::migrate(&settings).await?;
