@@ -435,6 +435,34 @@ async fn refused_within_2_s(doc: &str) {
     );
 }
 
+/// A body over the limit sent without a length (chunked) is refused as too
+/// large, as one whose Content-Length says so is, not as malformed.
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_refused_as_too_large() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let mut socket = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let chunk = format!(
+        "{{\"query\": \"{{ concerts {{ id }} }}\", \"pad\": \"{}\"}}",
+        "x".repeat(70_000)
+    );
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    // The server may answer and close before it has read all of it.
+    let _ = socket.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = socket.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("BAD_USER_INPUT"), "{response}");
+}
+
 /// A request that outruns the request timeout is answered in GraphQL's
 /// shape, with a code, and the write it started is not lost: a retry with
 /// the same key learns that it committed.
