@@ -436,6 +436,20 @@ mod protocol {
         .await;
     }
 
+    /// RFC 6455's 1009: a message over the 64 KiB limit closes the
+    /// connection with a close frame that says why.
+    #[tokio::test]
+    async fn a_message_over_the_limit_closes_1009() {
+        let app = spawn_app().await;
+        let mut ws = app.ws(json!({})).await;
+        ws.send_text(&format!(
+            r#"{{"type":"ping","payload":"{}"}}"#,
+            "x".repeat(70_000)
+        ))
+        .await;
+        assert_eq!(ws.close_code().await, Some(1009));
+    }
+
     #[tokio::test]
     async fn a_second_init_closes_4429() {
         let app = spawn_app().await;
