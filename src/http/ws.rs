@@ -145,6 +145,11 @@ async fn serve(
 
     let farewell = loop {
         let frame = tokio::select! {
+            // A stop is seen before anything else: followers end on the
+            // same cancel, and a `complete` sent for them first would tell
+            // clients their subscriptions are over, so that they would not
+            // subscribe again once they reconnect elsewhere.
+            biased;
             () = shutdown.cancelled() => break Some(close(1001, "server shutting down")),
             _ = pings.tick() => {
                 if heard.elapsed() >= 2 * keepalive {
