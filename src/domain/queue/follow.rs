@@ -24,28 +24,27 @@ pub async fn follow(
     push_interval: Duration,
     stop: CancellationToken,
 ) -> Result<impl Stream<Item = TicketView> + Send + use<>> {
-    // Held until the first view is read: see `QueueHub::start_turn`.
-    let turn = domain.hub().start_turn().await;
-    // Read alone, not with other requests' lookups: a batch would release
-    // the starts it answered onto the pool together, and the reads they
-    // wait for next hold memory the allocator keeps (BENCHMARKS.md,
-    // nineteenth session).
-    let known = super::find(domain, token, super::Lookup::Alone).await?;
-    // Listen first, then read: a change committed in between is seen twice
-    // at worst, never missed.
-    let watch = domain.hub().watch_ticket(&known);
-    let line = domain.hub().line_changes();
-    // A client reconnecting here may come from an instance that was ahead
-    // of this one: start from the line as committed, never behind it.
-    super::catch_up_for_read(domain).await?;
-    let ticket = store::by_id(domain.reader(), known.id)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
-    let token = token.to_owned();
-    let spread = spread(ticket.id, push_interval);
-    let current = view_with_token(domain, ticket, token.clone()).await?;
-    drop(turn);
+    // The start holds one of the hub's start permits, perhaps its catch-up
+    // turn (which every catch-up of this process waits for) and a read
+    // connection. The stream is polled by its WebSocket connection's task,
+    // which stops polling while a write to a client that reads nothing
+    // waits out its deadline: so the start runs as a task of its own.
+    let (started, start) = tokio::sync::oneshot::channel();
+    let task = (domain.clone(), token.to_owned());
+    domain.spawn(async move {
+        let (domain, token) = task;
+        let _ = started.send(begin(&domain, token).await);
+    });
+    let Begun {
+        token,
+        watch,
+        line,
+        current,
+    } = start
+        .await
+        .map_err(|_| Error::invariant("a subscription's start ended early"))??;
     domain.metrics().subscribers.inc();
+    let spread = spread(current.ticket.id, push_interval);
     let follower = Follower {
         domain: domain.clone(),
         token,
@@ -63,6 +62,43 @@ pub async fn follow(
     Ok(futures_util::stream::unfold(follower, |mut f| async move {
         f.next().await.map(|item| (item, f))
     }))
+}
+
+/// What a follower starts from.
+struct Begun {
+    token: String,
+    watch: TicketWatch,
+    line: watch::Receiver<u64>,
+    current: TicketView,
+}
+
+/// Finds the ticket, watches it and reads its current view.
+async fn begin(domain: &Domain, token: String) -> Result<Begun> {
+    // Held until the first view is read: see `QueueHub::start_turn`.
+    let turn = domain.hub().start_turn().await;
+    // Read alone, not with other requests' lookups: a batch would release
+    // the starts it answered onto the pool together, and the reads they
+    // wait for next hold memory the allocator keeps (BENCHMARKS.md,
+    // nineteenth session).
+    let known = super::find(domain, &token, super::Lookup::Alone).await?;
+    // Listen first, then read: a change committed in between is seen twice
+    // at worst, never missed.
+    let watch = domain.hub().watch_ticket(&known);
+    let line = domain.hub().line_changes();
+    // A client reconnecting here may come from an instance that was ahead
+    // of this one: start from the line as committed, never behind it.
+    super::catch_up_for_read(domain).await?;
+    let ticket = store::by_id(domain.reader(), known.id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let current = view_with_token(domain, ticket, token.clone()).await?;
+    drop(turn);
+    Ok(Begun {
+        token,
+        watch,
+        line,
+        current,
+    })
 }
 
 /// A follower's fixed offset in `[0, interval / 2)`, from its ticket id.
