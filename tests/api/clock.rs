@@ -169,11 +169,7 @@ async fn pay_while_the_ticket_is_locked(
     let began = || async { app.metrics().await["seatline_db_transactions_total"] };
     let before = began().await;
 
-    let other = app.db.begin().await.expect("begin");
-    other
-        .execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
-        .await
-        .expect("lock alice's ticket");
+    let other = app.hold_up_writes_of("alice").await;
     let paying = tokio::spawn({
         let (app, alice) = (app.clone(), alice.clone());
         async move { app.pay(&alice, &id).await }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::helpers::{DATE, TestApp, code, concurrently, data, spawn_app, spawn_app_with};
@@ -454,12 +454,7 @@ async fn holds_in_one_batch_are_answered_in_arrival_order() {
     // SQLite behind the one writer connection this transaction takes, on
     // PostgreSQL at the blocker's ticket, locked here), so the holds sent
     // after it queue for one batch together.
-    let txn = app.db.begin().await.expect("begin");
-    if app.is_postgres() {
-        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'blocker' FOR UPDATE")
-            .await
-            .expect("lock the blocker's ticket");
-    }
+    let txn = app.hold_up_writes_of("blocker").await;
     let first = {
         let app = app.clone();
         tokio::spawn(async move { app.hold(&blocker, DATE, 1).await })

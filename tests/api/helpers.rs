@@ -215,6 +215,22 @@ impl TestApp {
         self._database.is_postgres()
     }
 
+    /// Holds up `user`'s writes at the database until the returned
+    /// transaction ends: on SQLite it takes the server's one writer
+    /// connection, on PostgreSQL it locks the user's ticket, which every
+    /// hold and payment batch locks first.
+    pub async fn hold_up_writes_of(&self, user: &str) -> DatabaseTransaction {
+        let txn = self.db.begin().await.expect("begin");
+        if self.is_postgres() {
+            txn.execute_unprepared(&format!(
+                "SELECT id FROM queue_tickets WHERE user_id = '{user}' FOR UPDATE"
+            ))
+            .await
+            .expect("lock the user's ticket");
+        }
+        txn
+    }
+
     /// `GET /metrics`, served as OpenMetrics text: each sample by name
     /// (with its labels, if any).
     pub async fn metrics(&self) -> HashMap<String, f64> {

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{DATE, code, data, eventually, fragment_bomb, gql, spawn_app, spawn_app_with};
@@ -477,13 +476,8 @@ async fn a_request_past_the_timeout_gets_a_coded_error_and_a_retry_learns_its_ou
     })
     .await;
     let alice = app.admitted("alice").await;
-    // The hold waits at the database, as in the graceful-stop test above.
-    let txn = app.db.begin().await.expect("begin");
-    if app.is_postgres() {
-        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
-            .await
-            .expect("lock alice's ticket");
-    }
+    // The hold waits at the database.
+    let txn = app.hold_up_writes_of("alice").await;
     let response = app
         .http
         .post(app.url("/graphql"))
@@ -613,15 +607,8 @@ async fn a_graceful_stop_lets_an_in_flight_mutation_finish() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let began = || async { app.metrics().await["seatline_db_transactions_total"] };
     let before = began().await;
-    // The hold waits at the database: on SQLite behind the one writer
-    // connection this transaction takes, on PostgreSQL at Alice's ticket,
-    // locked here.
-    let txn = app.db.begin().await.expect("begin");
-    if app.is_postgres() {
-        txn.execute_unprepared("SELECT id FROM queue_tickets WHERE user_id = 'alice' FOR UPDATE")
-            .await
-            .expect("lock alice's ticket");
-    }
+    // The hold waits at the database.
+    let txn = app.hold_up_writes_of("alice").await;
     let (http, url) = (app.http.clone(), app.url(""));
     let hold = tokio::spawn(async move {
         gql(
