@@ -106,7 +106,8 @@ pub struct Settings {
 
     /// WebSocket connections served at once; past it an upgrade is
     /// answered 503, so sockets never take the descriptors HTTP requests
-    /// and the database need. 0: the open-file limit less 512.
+    /// and the database need. 0: the open-file limit less 512, or less a
+    /// quarter of it if that is smaller.
     #[arg(long, env = "SEATLINE_WS_MAX_CONNECTIONS", default_value_t = 0)]
     pub ws_max_connections: usize,
 

@@ -23,7 +23,7 @@ use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{ErrorExtensionValues, Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
 
 /// Installs the expansion limit, and the cache of documents that passed it,
 /// on a schema.
@@ -80,17 +80,15 @@ impl Extension for ExpansionGuard {
         };
         let selections = expanded_selections(&document, self.max_selections);
         if selections > self.max_selections {
-            let mut error = ServerError::new(
+            // Coded BAD_USER_INPUT with async-graphql's own errors, on every
+            // transport (`error::label_uncoded`).
+            return Err(ServerError::new(
                 format!(
                     "the query expands to more than {} selections",
                     self.max_selections
                 ),
                 None,
-            );
-            let mut extensions = ErrorExtensionValues::default();
-            extensions.set("code", "BAD_USER_INPUT");
-            error.extensions = Some(extensions);
-            return Err(error);
+            ));
         }
         let document = next.run(ctx, query, variables).await?;
         self.passed.insert(query, &document);

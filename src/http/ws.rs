@@ -13,8 +13,9 @@
 //!
 //! Around the protocol, the socket: small buffers (tungstenite allocates
 //! its read buffer up front), size limits, a bound on connections (below
-//! the open-file limit) and on subscriptions per connection, a clean close on shutdown (axum's graceful shutdown does not
-//! wait for upgraded connections), keep-alive pings that drop dead peers,
+//! the open-file limit) and on subscriptions per connection, a clean close
+//! on shutdown (axum's graceful shutdown does not wait for upgraded
+//! connections), keep-alive pings that drop dead peers,
 //! and a write deadline that drops a reader too slow to keep up (its buffer
 //! is bounded, so memory is too).
 
