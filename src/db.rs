@@ -438,14 +438,7 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
     use migration::{Migrator, MigratorTrait};
     use sea_orm::ConnectionTrait;
 
-    let admin_url = std::env::var("SEATLINE_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| !u.is_empty())?;
-    let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
-    let url = create_database(&admin_url, &name)
-        .await
-        .expect("create database");
-    let dropped = DropDatabase { admin_url, name };
+    let (url, dropped) = fresh_postgres().await?;
     let db = Database::connect(&url).await.expect("connect");
     Migrator::up(&db, None).await.expect("migrate");
     for table in ["queue_tickets", "reservations", "seats"] {
@@ -459,6 +452,21 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
         db,
         _dropped: dropped,
     })
+}
+
+/// An empty database of its own on the PostgreSQL server that
+/// `SEATLINE_TEST_DATABASE_URL` names: its URL, and the guard that drops
+/// it. `None` when that is unset.
+#[cfg(test)]
+async fn fresh_postgres() -> Option<(String, DropDatabase)> {
+    let admin_url = std::env::var("SEATLINE_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
+    let url = create_database(&admin_url, &name)
+        .await
+        .expect("create database");
+    Some((url, DropDatabase { admin_url, name }))
 }
 
 /// A test's PostgreSQL database; dropped with it.
@@ -650,22 +658,14 @@ mod tests {
 
     #[tokio::test]
     async fn postgres_writes_read_committed_whatever_the_database_default() {
-        let Some(admin_url) = std::env::var("SEATLINE_TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        else {
+        let Some((url, dropped)) = fresh_postgres().await else {
             return;
         };
-        let name = format!("seatline_u_{}", uuid::Uuid::new_v4().simple());
-        let url = create_database(&admin_url, &name).await.expect("create");
-        let _dropped = DropDatabase {
-            admin_url: admin_url.clone(),
-            name: name.clone(),
-        };
-        let admin = Database::connect(&admin_url).await.expect("admin");
+        let admin = Database::connect(&dropped.admin_url).await.expect("admin");
         admin
             .execute_unprepared(&format!(
-                "ALTER DATABASE {name} SET default_transaction_isolation = 'serializable'"
+                "ALTER DATABASE {} SET default_transaction_isolation = 'serializable'",
+                dropped.name
             ))
             .await
             .expect("a stricter default");
