@@ -166,22 +166,11 @@ async fn pay_while_the_ticket_is_locked(
     app.charge(&alice, 500_000).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let app = Arc::new(app);
-    let began = || async { app.metrics().await["seatline_db_transactions_total"] };
-    let before = began().await;
-
-    let other = app.hold_up_writes_of("alice").await;
-    let paying = tokio::spawn({
-        let (app, alice) = (app.clone(), alice.clone());
+    let paid = lapse_while_alice_waits(&app, clock, lapse, {
+        let app = app.clone();
         async move { app.pay(&alice, &id).await }
-    });
-    eventually("the payment's batch begins", || async {
-        began().await > before
     })
     .await;
-    clock.advance(lapse);
-    other.rollback().await.expect("rollback");
-
-    let paid = paying.await.expect("pay");
     assert_eq!(
         app.scalar("SELECT COALESCE(SUM(balance_won), 0) FROM wallets")
             .await,
@@ -189,6 +178,48 @@ async fn pay_while_the_ticket_is_locked(
         "{paid}"
     );
     paid
+}
+
+/// Sends Alice's `request` while her writes are held up at the database
+/// (see [`TestApp::hold_up_writes_of`]), lets `lapse` pass once its batch
+/// has begun, then lets it through. Its answer.
+async fn lapse_while_alice_waits(
+    app: &TestApp,
+    clock: &ManualClock,
+    lapse: TimeDelta,
+    request: impl Future<Output = serde_json::Value> + Send + 'static,
+) -> serde_json::Value {
+    let began = || async { app.metrics().await["seatline_db_transactions_total"] };
+    let before = began().await;
+
+    let other = app.hold_up_writes_of("alice").await;
+    let answer = tokio::spawn(request);
+    eventually("the request's batch begins", || async {
+        began().await > before
+    })
+    .await;
+    clock.advance(lapse);
+    other.rollback().await.expect("rollback");
+    answer.await.expect("request")
+}
+
+/// SPEC 2: charging needs a live admission; one that lapses while the
+/// charge waits for the database charges nothing.
+#[tokio::test]
+async fn an_admission_that_lapses_while_its_charge_waits_charges_nothing() {
+    let clock = ManualClock::new(Utc::now());
+    let app = Arc::new(unswept(&clock, |s| s.active_ttl_secs = 120).await);
+    let alice = app.admitted("alice").await;
+    let charged = lapse_while_alice_waits(&app, &clock, TimeDelta::seconds(120), {
+        let app = app.clone();
+        async move { app.charge(&alice, 1_000).await }
+    })
+    .await;
+    assert_eq!(code(&charged), Some("TOKEN_EXPIRED"), "{charged}");
+    for table in ["wallets", "wallet_ledger"] {
+        let rows = app.scalar(&format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(rows, 0, "{table}: {charged}");
+    }
 }
 
 /// SPEC 1: after EXPIRED, a new ticket goes to the back of the line, with

@@ -31,9 +31,10 @@ pub struct Balance {
 /// are written together (see `crate::domain::batched`).
 ///
 /// # Errors
-/// The gate's errors; `InvalidAmount` when the amount is not positive,
-/// exceeds the single-charge limit or would take the balance past
-/// [`MAX_BALANCE_WON`].
+/// The gate's errors, and `TokenExpired` for an admission that ended
+/// before the charge was written; `InvalidAmount` when the amount is not
+/// positive, exceeds the single-charge limit or would take the balance
+/// past [`MAX_BALANCE_WON`].
 pub async fn charge(
     domain: &Domain,
     token: &str,

@@ -14,6 +14,7 @@ use crate::clock::Timestamp;
 use crate::domain::Domain;
 use crate::domain::batch::Pending;
 use crate::domain::batched::{Batched, Request};
+use crate::domain::booking::{admitted_at, touch_tickets};
 use crate::domain::error::{Error, Result};
 use crate::domain::idempotency::Checked;
 use crate::domain::queue::{QueueChanges, Ticket};
@@ -82,49 +83,25 @@ impl Batched for Charge {
     }
 
     async fn write(
-        _: &Domain,
+        domain: &Domain,
         txn: &DatabaseTransaction,
-        now: Timestamp,
+        _: Timestamp,
         batch: &[&Request<Self>],
     ) -> Result<(Vec<Result<Balance>>, QueueChanges)> {
+        // As for holds and payments, the admission is judged again when
+        // written: a charge accepted just before its ticket finished or
+        // lapsed is refused, not committed after it. On PostgreSQL the
+        // touch may wait for the ticket's lock, so the time is read after.
+        let tickets: Vec<i64> = batch.iter().map(|r| r.ticket.id).collect();
+        let touched = touch_tickets(txn, &tickets).await?;
+        let now = domain.now();
+        let admitted = admitted_at(&touched, now);
         let credits: Vec<(&str, i64)> = batch
             .iter()
+            .filter(|r| admitted.contains(&r.ticket.id))
             .map(|r| (r.ticket.user_id.as_str(), r.mutation.amount_won))
             .collect();
-        // Sorted, so two instances' batches never wait for each other's
-        // wallets in a cycle.
-        let mut rows = credits.clone();
-        rows.sort_unstable();
-        // A new wallet starts at the amount (at most the maximum, as
-        // checked); an existing one is credited only if the result stays
-        // within the maximum: no read-then-write.
-        let (balance, new) = (
-            Expr::col((Wallets, Column::BalanceWon)),
-            Expr::col(("excluded", Column::BalanceWon)),
-        );
-        let credited: HashMap<String, i64> =
-            Wallets::insert_many(rows.into_iter().map(|(user_id, amount_won)| {
-                wallet::ActiveModel {
-                    user_id: Set(user_id.to_owned()),
-                    balance_won: Set(amount_won),
-                    updated_at: Set(now),
-                }
-            }))
-            .on_conflict(
-                OnConflict::column(Column::UserId)
-                    .value(Column::BalanceWon, balance.clone().add(new.clone()))
-                    .value(
-                        Column::UpdatedAt,
-                        Expr::col(("excluded", Column::UpdatedAt)),
-                    )
-                    .action_and_where(balance.lte(Expr::val(MAX_BALANCE_WON).sub(new)))
-                    .to_owned(),
-            )
-            .exec_with_returning(txn)
-            .await?
-            .into_iter()
-            .map(|w| (w.user_id, w.balance_won))
-            .collect();
+        let credited = credit(txn, &credits, now).await?;
         record(
             txn,
             credits
@@ -134,18 +111,71 @@ impl Batched for Charge {
             now,
         )
         .await?;
-        let outcomes = credits
+        let outcomes = batch
             .iter()
-            .map(|&(user, _)| match credited.get(user) {
-                Some(&amount_won) => Ok(Balance {
-                    user_id: user.to_owned(),
-                    amount_won,
-                }),
-                None => Err(too_full()),
+            .map(|r| {
+                let user = r.ticket.user_id.as_str();
+                if !admitted.contains(&r.ticket.id) {
+                    return Err(Error::TokenExpired);
+                }
+                match credited.get(user) {
+                    Some(&amount_won) => Ok(Balance {
+                        user_id: user.to_owned(),
+                        amount_won,
+                    }),
+                    None => Err(too_full()),
+                }
             })
             .collect();
         Ok((outcomes, QueueChanges::default()))
     }
+}
+
+/// Credits each user's amount, creating the wallets not there yet, in one
+/// guarded upsert. Returns the new balance of each user credited: a
+/// credit that would take a balance past [`MAX_BALANCE_WON`] is not.
+async fn credit(
+    txn: &DatabaseTransaction,
+    credits: &[(&str, i64)],
+    now: Timestamp,
+) -> Result<HashMap<String, i64>> {
+    if credits.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // Sorted, so two instances' batches never wait for each other's
+    // wallets in a cycle.
+    let mut rows = credits.to_vec();
+    rows.sort_unstable();
+    // A new wallet starts at the amount (at most the maximum, as
+    // checked); an existing one is credited only if the result stays
+    // within the maximum: no read-then-write.
+    let (balance, new) = (
+        Expr::col((Wallets, Column::BalanceWon)),
+        Expr::col(("excluded", Column::BalanceWon)),
+    );
+    Ok(Wallets::insert_many(
+        rows.into_iter()
+            .map(|(user_id, amount_won)| wallet::ActiveModel {
+                user_id: Set(user_id.to_owned()),
+                balance_won: Set(amount_won),
+                updated_at: Set(now),
+            }),
+    )
+    .on_conflict(
+        OnConflict::column(Column::UserId)
+            .value(Column::BalanceWon, balance.clone().add(new.clone()))
+            .value(
+                Column::UpdatedAt,
+                Expr::col(("excluded", Column::UpdatedAt)),
+            )
+            .action_and_where(balance.lte(Expr::val(MAX_BALANCE_WON).sub(new)))
+            .to_owned(),
+    )
+    .exec_with_returning(txn)
+    .await?
+    .into_iter()
+    .map(|w| (w.user_id, w.balance_won))
+    .collect())
 }
 
 /// `CASE WHEN user_id = … THEN … END`: a value per user in one statement
