@@ -458,7 +458,7 @@ pub(crate) async fn migrated_postgres() -> Option<TestPostgres> {
 /// `SEATLINE_TEST_DATABASE_URL` names: its URL, and the guard that drops
 /// it. `None` when that is unset.
 #[cfg(test)]
-async fn fresh_postgres() -> Option<(String, DropDatabase)> {
+pub(crate) async fn fresh_postgres() -> Option<(String, DropDatabase)> {
     let admin_url = std::env::var("SEATLINE_TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
@@ -478,7 +478,7 @@ pub(crate) struct TestPostgres {
 
 /// Drops a test's database when dropped.
 #[cfg(test)]
-struct DropDatabase {
+pub(crate) struct DropDatabase {
     admin_url: String,
     name: String,
 }

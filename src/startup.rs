@@ -236,3 +236,71 @@ fn rules(settings: &Settings) -> Rules {
         max_charge_won: settings.max_charge_won,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+    /// The tables named `name` (0 or 1).
+    async fn tables(db: &DatabaseConnection, name: &str) -> i64 {
+        let sql = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            format!(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = '{name}'"
+            )
+        } else {
+            format!(
+                "SELECT COUNT(*) AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename = '{name}'"
+            )
+        };
+        let row = db.query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql,
+        ));
+        row.await
+            .expect("count")
+            .expect("a row")
+            .try_get("", "n")
+            .expect("n")
+    }
+
+    /// The queue's migration fails at its gate table, after it made the
+    /// tickets' table; nothing of it stays, and once the obstacle is gone
+    /// the next run applies it whole.
+    async fn a_failed_migration_leaves_nothing(db: &DatabaseConnection) {
+        Migrator::up(db, Some(1)).await.expect("the catalog");
+        db.execute_unprepared("CREATE TABLE queue_gate (obstacle INTEGER)")
+            .await
+            .expect("obstacle");
+        assert!(Migrator::up(db, None).await.is_err());
+        assert_eq!(tables(db, "queue_tickets").await, 0, "half a migration");
+
+        db.execute_unprepared("DROP TABLE queue_gate")
+            .await
+            .expect("drop");
+        Migrator::up(db, None).await.expect("migrate");
+        assert_eq!(tables(db, "queue_tickets").await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_migration_that_fails_midway_leaves_nothing_on_sqlite() {
+        let db = Database::connect("sqlite::memory:").await.expect("connect");
+        a_failed_migration_leaves_nothing(&db).await;
+    }
+
+    #[tokio::test]
+    async fn a_migration_that_fails_midway_leaves_nothing_on_postgres() {
+        let Some((url, _dropped)) = crate::db::fresh_postgres().await else {
+            return;
+        };
+        let db = Database::connect(&url).await.expect("connect");
+        a_failed_migration_leaves_nothing(&db).await;
+    }
+
+    #[test]
+    fn every_migration_runs_in_a_transaction() {
+        for m in Migrator::migrations() {
+            assert_eq!(m.use_transaction(), Some(true), "{}", m.name());
+        }
+    }
+}

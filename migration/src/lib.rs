@@ -2,6 +2,17 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// Every migration runs in a transaction with its record, on SQLite too
+/// (sea-orm-migration's default there is none): a crash midway leaves
+/// nothing of it, and the next start applies it whole.
+macro_rules! in_a_transaction {
+    () => {
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    };
+}
+
 mod m20261125_000001_create_catalog;
 mod m20261125_000002_create_queue;
 mod m20261125_000003_create_booking_and_wallet;

@@ -18,6 +18,8 @@ const NEW: &str = "idx_reservations_user_status_expires";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    in_a_transaction!();
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .create_index(

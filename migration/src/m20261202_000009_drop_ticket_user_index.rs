@@ -14,6 +14,8 @@ const NAME: &str = "idx_queue_tickets_user_id";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    in_a_transaction!();
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_index(
