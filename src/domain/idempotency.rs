@@ -238,15 +238,80 @@ fn row(
     }
 }
 
-/// Deletes keys older than `before` (SPEC: keys live at least 24 h).
+/// Most keys one statement of [`prune`] deletes: on SQLite every write
+/// waits for it, so a day's keys go a thousand at a time, each batch its
+/// own transaction.
+const PRUNE_BATCH: u64 = 1_000;
+
+/// Deletes keys older than `before` (SPEC: keys live at least 24 h), in
+/// batches of [`PRUNE_BATCH`]. Returns how many.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn prune(domain: &Domain, before: Timestamp) -> Result<u64> {
+    let mut pruned = 0;
+    loop {
+        let deleted = prune_oldest(domain, before, PRUNE_BATCH).await?;
+        pruned += deleted;
+        if deleted < PRUNE_BATCH {
+            return Ok(pruned);
+        }
+    }
+}
+
+/// Deletes the oldest keys, at most `limit`, of those older than `before`.
+async fn prune_oldest(domain: &Domain, before: Timestamp, limit: u64) -> Result<u64> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
     use sea_orm::{ColumnTrait, QueryFilter};
+
+    let oldest = Query::select()
+        .columns([Column::UserId, Column::Key])
+        .from(Keys)
+        .and_where(Column::CreatedAt.lt(before))
+        .order_by(Column::CreatedAt, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let key = Expr::tuple([Expr::col(Column::UserId), Expr::col(Column::Key)]);
     Ok(Keys::delete_many()
-        .filter(Column::CreatedAt.lt(before))
+        .filter(key.in_subquery(oldest))
         .exec(domain.db())
         .await?
         .rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+
+    use super::{Keys, prune, prune_oldest, row};
+    use crate::clock::Timestamp;
+
+    /// Stores `n` keys of Alice's, created at `at`.
+    async fn keys(domain: &crate::domain::Domain, n: usize, prefix: &str, at: Timestamp) {
+        let rows = (0..n).map(|i| row("alice", &format!("{prefix}{i}"), "r", "o".into(), at));
+        Keys::insert_many(rows)
+            .exec_without_returning(domain.db())
+            .await
+            .expect("insert");
+    }
+
+    #[tokio::test]
+    async fn pruning_goes_a_batch_at_a_time_and_keeps_young_keys() {
+        let db = crate::db::migrated_sqlite().await;
+        let now: Timestamp = "2026-12-03T00:00:00Z".parse().expect("time");
+        let domain = crate::domain::at(&db, now).await;
+        let cutoff = now - TimeDelta::hours(48);
+        keys(&domain, 250, "old", cutoff - TimeDelta::seconds(1)).await;
+        keys(&domain, 30, "young", cutoff).await;
+
+        for _ in 0..2 {
+            assert_eq!(
+                prune_oldest(&domain, cutoff, 100).await.expect("prune"),
+                100
+            );
+        }
+        assert_eq!(prune(&domain, cutoff).await.expect("prune"), 50);
+        assert_eq!(Keys::find().count(&db).await.expect("count"), 30);
+    }
 }
