@@ -89,10 +89,12 @@ impl Domain {
         tokens: TokenKey,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
-        let version = queue::store::gate_version(&db).await?;
-        let waiting = queue::store::waiting_ids(&db).await?;
-        let admitted = queue::store::admitted_lapses(&db).await?;
-        let mut hub = QueueHub::new(waiting, admitted, version);
+        // In one snapshot, as a catch-up's reload: other instances may
+        // commit between its reads.
+        let snapshot = crate::db::begin_snapshot(&db).await?;
+        let line = queue::store::line(&snapshot).await?;
+        snapshot.commit().await?;
+        let mut hub = QueueHub::new(line.waiting, line.admitted, line.version);
         let sqlite = db.get_database_backend() == DbBackend::Sqlite;
         if sqlite {
             // One process owns a SQLite file (start-up refuses a second),

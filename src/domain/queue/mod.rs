@@ -230,15 +230,13 @@ async fn catch_up_to(domain: &Domain, committed: i64) -> Result<bool> {
         // One snapshot for the version and everything the hub replaces:
         // the line and the admitted tickets as they stood at that version.
         let snapshot = crate::db::begin_snapshot(db).await?;
-        let committed = store::gate_version(&snapshot).await?;
-        let waiting = store::waiting_ids(&snapshot).await?;
-        let admitted = store::admitted_lapses(&snapshot).await?;
+        let line = store::line(&snapshot).await?;
         let mut watched = Vec::new();
         for ids in hub.watched_ids().chunks(REFRESH_BATCH) {
             watched.extend(store::by_ids(&snapshot, ids).await?);
         }
         snapshot.commit().await?;
-        hub.reload(committed, waiting, admitted, &watched);
+        hub.reload(line.version, line.waiting, line.admitted, &watched);
     } else {
         hub.catch_up(committed, changed);
     }

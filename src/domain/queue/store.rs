@@ -471,9 +471,30 @@ pub async fn salt_ticket<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The line as it stood at one gate version, which the hub is built or
+/// rebuilt from.
+pub struct Line {
+    pub version: i64,
+    /// Waiting ticket ids in FIFO order.
+    pub waiting: Vec<i64>,
+    /// The admitted tickets, with when each lapses.
+    pub admitted: Vec<(i64, Option<Timestamp>)>,
+}
+
+/// Reads the [`Line`]. Three statements: `snapshot` (see
+/// [`crate::db::begin_snapshot`]) makes them agree while other instances
+/// commit.
+pub async fn line(snapshot: &DatabaseTransaction) -> Result<Line> {
+    Ok(Line {
+        version: gate_version(snapshot).await?,
+        waiting: waiting_ids(snapshot).await?,
+        admitted: admitted_lapses(snapshot).await?,
+    })
+}
+
 /// Waiting ticket ids in FIFO order: the source the in-process line is
 /// rebuilt from.
-pub async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
+async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
     Ok(Tickets::find()
         .select_only()
         .column(Column::Id)
@@ -485,7 +506,7 @@ pub async fn waiting_ids<C: ConnectionTrait>(db: &C) -> Result<Vec<i64>> {
 }
 
 /// The admitted tickets, with when each lapses.
-pub async fn admitted_lapses<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, Option<Timestamp>)>> {
+async fn admitted_lapses<C: ConnectionTrait>(db: &C) -> Result<Vec<(i64, Option<Timestamp>)>> {
     Ok(Tickets::find()
         .select_only()
         .column(Column::Id)
