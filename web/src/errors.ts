@@ -18,8 +18,11 @@ export type ErrorCode =
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'INTERNAL';
 
-/** Failures that never reached the API: no answer, or not a GraphQL one. */
-export type ClientCode = 'NETWORK' | 'BAD_RESPONSE';
+/**
+ * Failures that never reached the API: no answer, not a GraphQL one, or
+ * the live connection closed over something this page sent.
+ */
+export type ClientCode = 'NETWORK' | 'BAD_RESPONSE' | 'SOCKET_REFUSED';
 
 type Extensions = Record<string, unknown>;
 
@@ -49,6 +52,8 @@ const MESSAGES: Record<ErrorCode | ClientCode, (ext: Extensions) => string> = {
   INTERNAL: () => 'Something went wrong on our side. Please try again in a moment.',
   NETWORK: () => 'We cannot reach Seatline right now. Check your connection and try again.',
   BAD_RESPONSE: () => 'Seatline sent an answer we did not understand. Please try again.',
+  SOCKET_REFUSED: (ext) =>
+    `Live updates stopped (code ${String(ext.closeCode)}). ${String(ext.what)} Reloading the page may help.`,
 };
 
 export function peopleAhead(position: number): string {

@@ -30,6 +30,15 @@ export const QueueUpdates = graphql(`
   }
 `);
 
+/** The same ticket by polling, while the WebSocket is down (SPEC.md §1). */
+export const QueueTicket = graphql(`
+  query QueueTicket {
+    queueTicket {
+      ...TicketFields
+    }
+  }
+`);
+
 export const Concerts = graphql(`
   query Concerts {
     concerts {

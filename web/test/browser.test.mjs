@@ -1,6 +1,8 @@
 // The client in a real browser against a real server: two users at once,
-// a hold that runs out, a seat someone else took. Screenshots of each
-// screen land in web/test-results/. Any console error fails the test.
+// a hold that runs out, a seat someone else took, lost responses, a full
+// or silent WebSocket. Screenshots of each screen land in
+// web/test-results/. Any console error fails the test, except those a
+// test provokes on purpose.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -22,6 +24,15 @@ async function openFirstDate(page) {
   await page.locator('[data-screen="dates"] .choice').first().click();
   await onScreen(page, 'seats');
   await page.locator('label.seat.free').first().waitFor();
+}
+
+/** Resolves once `condition()` holds; fails after `timeout` ms. */
+async function until(condition, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  while (!condition()) {
+    assert.ok(Date.now() < end, `still waiting after ${timeout} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 const seat = (page, number) => page.locator(`label.seat[data-seat="${number}"]`);
@@ -114,12 +125,10 @@ test('A buys while B waits at position 0; B is let in without a reload', { timeo
   }
 });
 
-test('a hold that runs out frees its seat; a seat another user holds is taken', { timeout: 60_000 }, async () => {
-  const server = await startServer({
-    SEATLINE_QUEUE_CAPACITY: '2',
-    SEATLINE_HOLD_TTL_SECS: '4',
-    SEATLINE_SWEEP_INTERVAL_MS: '500',
-  });
+test('a seat another user holds is taken; the countdown stops at the end of the turn', { timeout: 60_000 }, async () => {
+  // Holds last the default 5 minutes; a turn lasts 2. Nothing here races a
+  // clock: the turn outlasts the test.
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '2', SEATLINE_ACTIVE_TTL_SECS: '120' });
   const browser = await launchBrowser();
   try {
     const c = await openPage(browser, server.url, PHONE);
@@ -137,8 +146,9 @@ test('a hold that runs out frees its seat; a seat another user holds is taken', 
     await c.keyboard.press('Tab');
     await c.keyboard.press('Enter');
     await onScreen(c, 'hold');
-    const countdown = await c.locator('#countdown').textContent();
-    assert.match(countdown, /^0:0[1-4]$/);
+    // The hold lasts 5 minutes, but Carol's turn ends first.
+    assert.match(await c.locator('#countdown').textContent(), /^([01]:\d\d|2:00)$/);
+    await c.getByText('when your turn in the sale ends').waitFor();
 
     // Dave's grid still showed seat 3 free: SEAT_UNAVAILABLE, then taken.
     await seat(d, 3).click();
@@ -148,21 +158,252 @@ test('a hold that runs out frees its seat; a seat another user holds is taken', 
     assert.equal(await d.locator('#seat-3').isDisabled(), true);
     await screenshot(d, '11-seat-unavailable');
 
-    // Carol's countdown runs out: back to the grid, seat 3 free again.
-    await onScreen(c, 'seats', 8_000);
-    await c.getByRole('status').filter({ hasText: 'ran out' }).first().waitFor();
-    await c.locator('label.seat.free[data-seat="3"]').waitFor();
-    await screenshot(c, '12-hold-expired');
-
-    await d.getByRole('button', { name: 'Refresh seats' }).click();
-    await d.locator('label.seat.free[data-seat="3"]').waitFor();
-
     // A reload keeps the tab's ticket: the stream's first message lets Dave back in.
     await d.reload();
     await onScreen(d, 'concerts');
     assert.match(await d.locator('#account').textContent(), /dave/);
 
     assertClean(c, d);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('a hold that runs out frees its seat', { timeout: 60_000 }, async () => {
+  const server = await startServer({
+    SEATLINE_QUEUE_CAPACITY: '2',
+    SEATLINE_HOLD_TTL_SECS: '5',
+    SEATLINE_SWEEP_INTERVAL_MS: '500',
+  });
+  const browser = await launchBrowser();
+  try {
+    const c = await openPage(browser, server.url, PHONE);
+    await join(c, 'carol');
+    await openFirstDate(c);
+    await seat(c, 3).click();
+    await c.getByRole('button', { name: /^Hold seat 3 for/ }).click();
+    await onScreen(c, 'hold');
+
+    // The countdown runs out: back to the grid, seat 3 free again.
+    await onScreen(c, 'seats', 15_000);
+    await c.getByRole('status').filter({ hasText: 'ran out' }).first().waitFor();
+    await c.locator('label.seat.free[data-seat="3"]').waitFor({ timeout: 5_000 });
+    await screenshot(c, '12-hold-expired');
+
+    assertClean(c);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+/**
+ * Lets the test decide the fate of each hold, top-up and payment `page`
+ * sends: `plan.holdSeat = ['lose']` delivers the next hold but loses its
+ * response; 'drop' loses the request itself; 'park' holds it until
+ * `release()`, then loses its response. The rest pass. `keys` records each
+ * request's idempotencyKey.
+ */
+async function intercept(page) {
+  const keys = { holdSeat: [], chargeBalance: [], pay: [] };
+  const plan = { holdSeat: [], chargeBalance: [], pay: [] };
+  let release;
+  const released = new Promise((resolve) => {
+    release = resolve;
+  });
+  await page.route('**/graphql', async (route) => {
+    const body = route.request().postDataJSON();
+    const field = Object.keys(keys).find((name) => body?.query?.includes(`${name}(`));
+    if (!field) return route.continue();
+    keys[field].push(body.variables.idempotencyKey);
+    const step = plan[field].shift() ?? 'pass';
+    if (step === 'pass') return route.continue();
+    if (step === 'drop') return route.abort('failed');
+    if (step === 'park') await released;
+    await route.fetch();
+    return route.abort('failed');
+  });
+  return { keys, plan, release };
+}
+
+/** Console errors a test provokes on purpose: requests it aborted, sockets refused. */
+const expected = (problem) =>
+  /Failed to load resource|WebSocket connection to .* failed/.test(problem);
+
+const holdButton = (page) => page.locator('[data-screen="seats"] button[type="submit"]');
+
+test('lost responses: hold, top-up and pay are retried with the same key', { timeout: 60_000 }, async () => {
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1' });
+  const browser = await launchBrowser();
+  try {
+    const e = await openPage(browser, server.url, DESKTOP);
+    const { keys, plan, release } = await intercept(e);
+    await join(e, 'erin');
+    await openFirstDate(e);
+
+    // The hold is parked: picking other seats leaves the Hold button disabled.
+    plan.holdSeat.push('park', 'drop', 'drop', 'drop');
+    await seat(e, 7).click();
+    await e.getByRole('button', { name: /^Hold seat 7 for/ }).click();
+    await e.waitForFunction(() => document.querySelector('[aria-busy="true"][type="submit"]'));
+    await seat(e, 5).click();
+    assert.equal(await holdButton(e).isDisabled(), true, 'disabled after a seat change');
+    await seat(e, 7).click();
+    assert.equal(await holdButton(e).isDisabled(), true, 'still disabled');
+    // It reaches the server, its answer is lost, and so are the retries.
+    release();
+    await alert(e, 'cannot reach Seatline').waitFor({ timeout: 10_000 });
+    assert.equal(keys.holdSeat.length, 4);
+    // Clicking again gets the hold the first attempt made, not SEAT_UNAVAILABLE.
+    await e.getByRole('button', { name: /^Hold seat 7 for/ }).click();
+    await onScreen(e, 'hold');
+    assert.match(await e.locator('h1').textContent(), /Seat 7 is held/);
+    assert.equal(new Set(keys.holdSeat).size, 1, 'one key for every attempt');
+
+    // A top-up whose answer is lost is retried at once, with its key.
+    plan.chargeBalance.push('lose');
+    await e.waitForFunction(() => document.querySelector('#top-up-amount')?.value !== '');
+    const shortfall = await e.getByLabel('Top-up amount (won)').inputValue();
+    await e.getByRole('button', { name: 'Top up' }).click();
+    await e.locator('#wallet-balance', { hasNotText: '₩0' }).waitFor();
+    assert.equal(keys.chargeBalance.length, 2);
+    assert.equal(new Set(keys.chargeBalance).size, 1, 'one key for both attempts');
+    assert.equal(await e.locator('#wallet-balance').textContent(), `₩${Number(shortfall).toLocaleString('en')}`);
+
+    // The payment commits (finishing the ticket) but no answer gets back;
+    // clicking Pay again still shows the receipt.
+    plan.pay.push('lose', 'drop', 'drop', 'drop');
+    await e.getByRole('button', { name: /^Pay / }).click();
+    await alert(e, 'cannot reach Seatline').waitFor({ timeout: 10_000 });
+    await e.getByRole('button', { name: /^Pay / }).click();
+    await onScreen(e, 'confirmation');
+    assert.match(await e.locator('.success').textContent(), /Seat 7 is yours/);
+    assert.equal(keys.pay.length, 5);
+    assert.equal(new Set(keys.pay).size, 1, 'one key for every attempt');
+
+    assert.deepEqual(e.problems.filter((problem) => !expected(problem)), [], 'no other console errors');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('with no WebSocket to be had, the waiting room polls and still lets B in', { timeout: 60_000 }, async () => {
+  // One WebSocket for the whole server: A's. B's upgrade is answered 503.
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1', SEATLINE_WS_MAX_CONNECTIONS: '1' });
+  const browser = await launchBrowser();
+  try {
+    const a = await openPage(browser, server.url, DESKTOP);
+    const b = await openPage(browser, server.url, PHONE);
+    const connected = new Promise((resolve) => a.on('websocket', (ws) => ws.once('framereceived', resolve)));
+    await join(a, 'alice');
+    await onScreen(a, 'concerts');
+    await connected;
+
+    const polled = b.waitForRequest((r) => r.postData()?.includes('queueTicket'));
+    await join(b, 'bob');
+    await onScreen(b, 'waiting');
+    await polled;
+    await b.locator('#position[data-position="0"]').waitFor();
+
+    await openFirstDate(a);
+    await seat(a, 9).click();
+    await a.getByRole('button', { name: /^Hold seat 9 for/ }).click();
+    await onScreen(a, 'hold');
+    await a.waitForFunction(() => document.querySelector('#top-up-amount')?.value !== '');
+    await a.getByRole('button', { name: 'Top up' }).click();
+    await a.locator('#wallet-balance', { hasNotText: '₩0' }).waitFor();
+    await a.getByRole('button', { name: /^Pay / }).click();
+    await onScreen(a, 'confirmation');
+
+    // The next poll (or a socket, now that A's is closed) lets B in.
+    await onScreen(b, 'concerts', 8_000);
+
+    assertClean(a);
+    assert.deepEqual(b.problems.filter((problem) => !expected(problem)), [], 'no other console errors');
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('a socket that stops answering is replaced; the ticket is polled meanwhile', { timeout: 60_000 }, async () => {
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1' });
+  const browser = await launchBrowser();
+  try {
+    const g = await openPage(browser, server.url, DESKTOP);
+    // The first socket goes silent once the stream is live: the page's
+    // pings get no pong, as on a connection that died without a close.
+    let sockets = 0;
+    let live = false;
+    await g.routeWebSocket('**/graphql/ws', (ws) => {
+      const first = sockets === 0;
+      sockets += 1;
+      const server = ws.connectToServer();
+      ws.onMessage((message) => server.send(message));
+      server.onMessage((message) => {
+        if (first && live) return;
+        if (String(message).includes('"next"')) live = true;
+        ws.send(message);
+      });
+    });
+    await join(g, 'gina');
+    await onScreen(g, 'concerts');
+    await until(() => live);
+
+    // Coming back to the tab checks the socket: no pong, so a new socket,
+    // and the ticket is polled until it is up.
+    const polled = g.waitForRequest((r) => r.postData()?.includes('queueTicket'), { timeout: 10_000 });
+    await g.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await polled;
+    await until(() => sockets === 2);
+    await onScreen(g, 'concerts');
+
+    assertClean(g);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('a seat paid for elsewhere shows as paid, and its countdown stops', { timeout: 60_000 }, async () => {
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1' });
+  const browser = await launchBrowser();
+  try {
+    const f = await openPage(browser, server.url, DESKTOP);
+    await join(f, 'frank');
+    await openFirstDate(f);
+    const held = f.waitForResponse((r) => r.request().postData()?.includes('holdSeat('));
+    await seat(f, 4).click();
+    await f.getByRole('button', { name: /^Hold seat 4 for/ }).click();
+    await onScreen(f, 'hold');
+    const { holdSeat } = (await (await held).json()).data;
+
+    // Another tab of Frank's holds seat 5 (so his turn goes on) and pays for seat 4.
+    await f.evaluate(async ({ reservationId, concertDateId }) => {
+      const { token } = JSON.parse(sessionStorage.getItem('seatline.session'));
+      const gql = async (query, variables) => {
+        const response = await fetch('/graphql', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query, variables }),
+        });
+        const body = await response.json();
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+      };
+      await gql('mutation ($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 5) { id } }', { d: concertDateId });
+      await gql('mutation { chargeBalance(amount: 1000000) { amount } }', {});
+      await gql('mutation ($r: ID!) { pay(reservationId: $r) { id } }', { r: reservationId });
+    }, { reservationId: holdSeat.id, concertDateId: holdSeat.seat.concertDateId });
+
+    await f.getByRole('button', { name: /^Pay / }).click();
+    await onScreen(f, 'confirmation');
+    assert.match(await f.locator('h1').textContent(), /Already paid/);
+    assert.match(await f.locator('.success').textContent(), /Seat 4 is already paid for/);
+    assert.equal(await f.locator('#countdown').count(), 0);
+
+    assertClean(f);
   } finally {
     await browser.close();
     await server.stop();

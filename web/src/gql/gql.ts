@@ -18,6 +18,7 @@ type Documents = {
     "\n  fragment TicketFields on QueueTicket {\n    token\n    userId\n    status\n    position\n    estimatedWaitSeconds\n    admittedAt\n    expiresAt\n  }\n": typeof types.TicketFieldsFragmentDoc,
     "\n  mutation IssueQueueToken($userId: ID!) {\n    issueQueueToken(userId: $userId) {\n      ...TicketFields\n    }\n  }\n": typeof types.IssueQueueTokenDocument,
     "\n  subscription QueueUpdates {\n    queueUpdates {\n      ...TicketFields\n    }\n  }\n": typeof types.QueueUpdatesDocument,
+    "\n  query QueueTicket {\n    queueTicket {\n      ...TicketFields\n    }\n  }\n": typeof types.QueueTicketDocument,
     "\n  query Concerts {\n    concerts {\n      id\n      title\n    }\n  }\n": typeof types.ConcertsDocument,
     "\n  query AvailableDates($concertId: ID!) {\n    availableDates(concertId: $concertId) {\n      id\n      startsAt\n      availableSeatCount\n    }\n  }\n": typeof types.AvailableDatesDocument,
     "\n  query AvailableSeats($concertDateId: ID!) {\n    availableSeats(concertDateId: $concertDateId) {\n      number\n      price\n    }\n  }\n": typeof types.AvailableSeatsDocument,
@@ -30,6 +31,7 @@ const documents: Documents = {
     "\n  fragment TicketFields on QueueTicket {\n    token\n    userId\n    status\n    position\n    estimatedWaitSeconds\n    admittedAt\n    expiresAt\n  }\n": types.TicketFieldsFragmentDoc,
     "\n  mutation IssueQueueToken($userId: ID!) {\n    issueQueueToken(userId: $userId) {\n      ...TicketFields\n    }\n  }\n": types.IssueQueueTokenDocument,
     "\n  subscription QueueUpdates {\n    queueUpdates {\n      ...TicketFields\n    }\n  }\n": types.QueueUpdatesDocument,
+    "\n  query QueueTicket {\n    queueTicket {\n      ...TicketFields\n    }\n  }\n": types.QueueTicketDocument,
     "\n  query Concerts {\n    concerts {\n      id\n      title\n    }\n  }\n": types.ConcertsDocument,
     "\n  query AvailableDates($concertId: ID!) {\n    availableDates(concertId: $concertId) {\n      id\n      startsAt\n      availableSeatCount\n    }\n  }\n": types.AvailableDatesDocument,
     "\n  query AvailableSeats($concertDateId: ID!) {\n    availableSeats(concertDateId: $concertDateId) {\n      number\n      price\n    }\n  }\n": types.AvailableSeatsDocument,
@@ -51,6 +53,10 @@ export function graphql(source: "\n  mutation IssueQueueToken($userId: ID!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription QueueUpdates {\n    queueUpdates {\n      ...TicketFields\n    }\n  }\n"): typeof import('./graphql').QueueUpdatesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query QueueTicket {\n    queueTicket {\n      ...TicketFields\n    }\n  }\n"): typeof import('./graphql').QueueTicketDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -29,6 +29,11 @@ export type QueueUpdatesSubscriptionVariables = Exact<{ [key: string]: never; }>
 
 export type QueueUpdatesSubscription = { queueUpdates: { token: string, userId: string, status: QueueStatus, position: number | null, estimatedWaitSeconds: number | null, admittedAt: string | null, expiresAt: string | null } };
 
+export type QueueTicketQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type QueueTicketQuery = { queueTicket: { token: string, userId: string, status: QueueStatus, position: number | null, estimatedWaitSeconds: number | null, admittedAt: string | null, expiresAt: string | null } };
+
 export type ConcertsQueryVariables = Exact<{ [key: string]: never; }>;
 
 
@@ -137,6 +142,21 @@ export const QueueUpdatesDocument = new TypedDocumentString(`
   admittedAt
   expiresAt
 }`) as unknown as TypedDocumentString<QueueUpdatesSubscription, QueueUpdatesSubscriptionVariables>;
+export const QueueTicketDocument = new TypedDocumentString(`
+    query QueueTicket {
+  queueTicket {
+    ...TicketFields
+  }
+}
+    fragment TicketFields on QueueTicket {
+  token
+  userId
+  status
+  position
+  estimatedWaitSeconds
+  admittedAt
+  expiresAt
+}`) as unknown as TypedDocumentString<QueueTicketQuery, QueueTicketQueryVariables>;
 export const ConcertsDocument = new TypedDocumentString(`
     query Concerts {
   concerts {

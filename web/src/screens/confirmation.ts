@@ -1,4 +1,4 @@
-// The receipt after paying.
+// The receipt after paying, or word that the seat was paid already.
 
 import { screenHeading, type View } from '../app';
 import { h } from '../dom';
@@ -34,4 +34,20 @@ export function confirmationView(
     h('button', { type: 'button', onclick: () => endSession() }, 'Done'),
   );
   return { name: 'confirmation', title: 'Payment confirmed', el };
+}
+
+/**
+ * The seat was paid for already (say, in another tab): no receipt to
+ * show here, but nothing left to do on the hold either.
+ */
+export function alreadyPaidView(concert: Concert, date: ConcertDate, seat: number): View {
+  const el = h(
+    'section',
+    { class: 'screen', 'data-screen': 'confirmation' },
+    ...screenHeading('Already paid'),
+    h('p', { class: 'success' }, `Seat ${seat} is already paid for. Nothing was charged again.`),
+    h('p', { class: 'subtitle' }, `${concert.title} · ${formatDateTime(date.startsAt)}`),
+    h('button', { type: 'button', onclick: () => endSession() }, 'Done'),
+  );
+  return { name: 'confirmation', title: 'Already paid', el };
 }

@@ -1,16 +1,16 @@
 // A held seat: a countdown to its expiresAt, the balance with a top-up,
 // and paying.
 
-import { idempotencyKey, request } from '../api';
+import { PendingKey, request } from '../api';
 import { refreshBalance, screenHeading, setBalance, show, state, type View } from '../app';
 import { busy, h, setMessage } from '../dom';
 import { ApiError, describeError } from '../errors';
 import { formatClock, formatCountdown, formatDateTime, formatWon } from '../format';
 import type { HoldSeatMutation } from '../gql/graphql';
 import { ChargeBalance, Pay } from '../operations';
-import { handleError } from '../session';
+import { endSession, handleError, TURN_OVER } from '../session';
 import type { Concert, ConcertDate } from './catalog';
-import { confirmationView } from './confirmation';
+import { alreadyPaidView, confirmationView } from './confirmation';
 import { seatsView } from './seats';
 
 export type Reservation = HoldSeatMutation['holdSeat'];
@@ -18,19 +18,32 @@ export type Reservation = HoldSeatMutation['holdSeat'];
 /** GraphQL `Int` is 32-bit; larger amounts cannot even be sent. */
 const MAX_INT = 2_147_483_647;
 
+/** Kept across screens until a top-up or a payment gets a definite answer. */
+const topUpKey = new PendingKey();
+const payKey = new PendingKey();
+
 /**
- * `receivedAt` is the local time the hold arrived. The countdown runs for
- * `expiresAt - heldAt` from then, so a wrong clock on this device cannot
- * make it lie; it errs by the request's latency, on the safe side.
+ * `sentAt` is the local time the hold was first requested. The server
+ * stamped `heldAt` after that, so a countdown that runs for
+ * `expiresAt - heldAt` from `sentAt` ends no later than the hold, and a
+ * wrong clock on this device cannot make it lie. The visitor's turn
+ * (the ticket's `expiresAt`) may end first: then that is the deadline.
  */
 export function holdView(
   concert: Concert,
   date: ConcertDate,
   reservation: Reservation,
-  receivedAt: number,
+  sentAt: number,
 ): View {
   const seat = reservation.seat.number;
-  const deadline = receivedAt + (Date.parse(reservation.expiresAt) - Date.parse(reservation.heldAt));
+  const turnEndsAt = state.ticket?.expiresAt;
+  const turnFirst = turnEndsAt != null && Date.parse(turnEndsAt) < Date.parse(reservation.expiresAt);
+  const endsAt = turnFirst ? turnEndsAt : reservation.expiresAt;
+  const lasts = Date.parse(endsAt) - Date.parse(reservation.heldAt);
+  const deadline = sentAt + lasts;
+  // The hold has arrived, so counted from now it is surely over on the
+  // server too: only then does the seat show as free on the grid.
+  const over = Date.now() + lasts;
   const token = state.session?.token;
 
   const countdown = h('span', { id: 'countdown', class: 'countdown' });
@@ -80,7 +93,9 @@ export function holdView(
         }
         try {
           const data = await busy(topUpButton, () =>
-            request(ChargeBalance, { amount: value, idempotencyKey: idempotencyKey() }, token),
+            topUpKey.run(`${token} ${value}`, (key) =>
+              request(ChargeBalance, { amount: value, idempotencyKey: key }, token),
+            ),
           );
           showBalance(data.chargeBalance.amount);
           announce.textContent = `Topped up. Your balance is ${formatWon(data.chargeBalance.amount)}.`;
@@ -100,7 +115,9 @@ export function holdView(
     setMessage(error, '');
     try {
       const data = await busy(payButton, () =>
-        request(Pay, { reservationId: reservation.id, idempotencyKey: idempotencyKey() }, token),
+        payKey.run(`${token} ${reservation.id}`, (key) =>
+          request(Pay, { reservationId: reservation.id, idempotencyKey: key }, token),
+        ),
       );
       stop();
       const remaining = state.balance === null ? null : state.balance - data.pay.amount;
@@ -110,6 +127,11 @@ export function holdView(
       if (err instanceof ApiError && err.is('HOLD_EXPIRED')) {
         stop();
         show(seatsView(concert, date, describeError(err)));
+        return;
+      }
+      if (err instanceof ApiError && err.is('ALREADY_PAID')) {
+        stop();
+        show(alreadyPaidView(concert, date, seat));
         return;
       }
       handleError(err, error);
@@ -126,7 +148,13 @@ export function holdView(
       'div',
       { class: 'card' },
       timer,
-      h('p', { class: 'hint' }, `Pay before ${formatClock(reservation.expiresAt)}, or the seat is released.`),
+      h(
+        'p',
+        { class: 'hint' },
+        turnFirst
+          ? `Pay before ${formatClock(endsAt)}, when your turn in the sale ends.`
+          : `Pay before ${formatClock(endsAt)}, or the seat is released.`,
+      ),
       h('p', {}, 'Price ', h('strong', {}, formatWon(reservation.price))),
     ),
     h(
@@ -143,15 +171,18 @@ export function holdView(
 
   let warned = false;
   function tick(): void {
-    const left = deadline - Date.now();
-    countdown.textContent = formatCountdown(left);
-    if (left <= 60_000 && !warned) {
+    const now = Date.now();
+    countdown.textContent = formatCountdown(deadline - now);
+    if (deadline - now <= 60_000 && !warned) {
       warned = true;
       announce.textContent = 'Less than a minute left to pay.';
     }
-    if (left <= 0) {
+    // The countdown shows 0:00 for up to the hold request's round trip
+    // before the server agrees.
+    if (now >= over) {
       stop();
-      show(seatsView(concert, date, `Your hold on seat ${seat} ran out, so the seat is free again.`));
+      if (turnFirst) endSession(TURN_OVER);
+      else show(seatsView(concert, date, `Your hold on seat ${seat} ran out, so the seat is free again.`));
     }
   }
   const interval = window.setInterval(tick, 250);

@@ -2,7 +2,7 @@
 // Seats are native radio buttons, so arrow keys move between free seats
 // and the whole grid is one tab stop.
 
-import { idempotencyKey, request } from '../api';
+import { PendingKey, request } from '../api';
 import { screenHeading, show, state, type View } from '../app';
 import { busy, h, setMessage } from '../dom';
 import { ApiError } from '../errors';
@@ -15,6 +15,13 @@ import { holdView } from './hold';
 export const SEATS_PER_DATE = 50;
 /** Others' holds and purchases show up within this long without a click. */
 const REFRESH_MS = 15_000;
+
+/**
+ * Kept across screens until a hold gets a definite answer: holding the
+ * same seat again after a lost response gets that hold back, instead of
+ * SEAT_UNAVAILABLE from the visitor's own hold.
+ */
+const holdKey = new PendingKey();
 
 interface SeatTile {
   input: HTMLInputElement;
@@ -70,6 +77,8 @@ export function seatsView(concert: Concert, date: ConcertDate, notice?: string):
     grid,
   );
   const holdButton = h('button', { type: 'submit', disabled: true }, 'Choose a seat');
+  /** A hold is on its way: the button stays disabled whatever else changes. */
+  let holding = false;
   const refreshButton = h('button', { type: 'button', class: 'secondary', onclick: () => void refresh() }, 'Refresh seats');
 
   const selected = (): number | null => {
@@ -80,7 +89,7 @@ export function seatsView(concert: Concert, date: ConcertDate, notice?: string):
   function updateHoldButton(): void {
     const seat = selected();
     const price = seat === null ? undefined : prices.get(seat);
-    holdButton.disabled = seat === null || price === undefined;
+    holdButton.disabled = holding || seat === null || price === undefined;
     holdButton.textContent =
       seat === null || price === undefined ? 'Choose a seat' : `Hold seat ${seat} for ${formatWon(price)}`;
   }
@@ -119,20 +128,27 @@ export function seatsView(concert: Concert, date: ConcertDate, notice?: string):
       onsubmit: async (event: SubmitEvent) => {
         event.preventDefault();
         const seat = selected();
-        if (seat === null) return;
+        if (seat === null || holding) return;
         setMessage(error, '');
+        holding = true;
+        const token = state.session?.token;
         try {
-          const data = await busy(holdButton, () =>
-            request(
-              HoldSeat,
-              { concertDateId: date.id, seatNumber: seat, idempotencyKey: idempotencyKey() },
-              state.session?.token,
-            ),
+          const { data, sentAt } = await busy(holdButton, () =>
+            holdKey.run(`${token} ${date.id} ${seat}`, async (key, firstSentAt) => ({
+              data: await request(
+                HoldSeat,
+                { concertDateId: date.id, seatNumber: seat, idempotencyKey: key },
+                token,
+              ),
+              sentAt: firstSentAt,
+            })),
           );
-          show(holdView(concert, date, data.holdSeat, Date.now()));
+          show(holdView(concert, date, data.holdSeat, sentAt));
         } catch (err) {
           handleError(err, error);
           if (err instanceof ApiError && err.is('SEAT_UNAVAILABLE')) await refresh();
+        } finally {
+          holding = false;
           updateHoldButton();
         }
       },

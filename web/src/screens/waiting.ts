@@ -1,16 +1,28 @@
-// The waiting room: position and estimated wait, pushed by queueUpdates.
+// The waiting room: position and estimated wait, pushed by queueUpdates
+// (or polled while the live connection is down).
 
 import { screenHeading, type Ticket, type View } from '../app';
-import { h } from '../dom';
+import { h, setMessage } from '../dom';
 import { peopleAhead } from '../errors';
 import { formatWait } from '../format';
 
-let refs: { position: HTMLElement; wait: HTMLElement } | null = null;
+interface Refs {
+  position: HTMLElement;
+  wait: HTMLElement;
+  live: HTMLElement;
+}
+
+/** The waiting view on screen, if any. */
+let refs: Refs | null = null;
+/** Why live updates are down, if they are; shown by every waiting view. */
+let liveNotice = '';
 
 export function waitingView(ticket: Ticket): View {
   const position = h('p', { id: 'position', class: 'big' });
   const wait = h('p', { id: 'wait' });
-  refs = { position, wait };
+  const live = h('p', { id: 'live-notice', class: 'hint', hidden: liveNotice === '' }, liveNotice);
+  const own: Refs = { position, wait, live };
+  refs = own;
   updateWaiting(ticket);
   const el = h(
     'section',
@@ -24,13 +36,15 @@ export function waitingView(ticket: Ticket): View {
       {},
       'Keep this page open. It updates by itself and takes you to the seats when it is your turn. Leaving and rejoining with the same user id keeps your place.',
     ),
+    live,
   );
   return {
     name: 'waiting',
     title: 'Waiting room',
     el,
     dispose: () => {
-      refs = null;
+      // A waiting view that replaced this one keeps its own refs.
+      if (refs === own) refs = null;
     },
   };
 }
@@ -42,4 +56,10 @@ export function updateWaiting(ticket: Ticket): void {
   refs.position.textContent = text.charAt(0).toUpperCase() + text.slice(1) + '.';
   refs.position.dataset.position = String(ahead);
   refs.wait.textContent = `Estimated wait: ${formatWait(ticket.estimatedWaitSeconds)}`;
+}
+
+/** Says why live updates are down (empty: they are back). */
+export function setLiveNotice(text: string): void {
+  liveNotice = text;
+  if (refs) setMessage(refs.live, text);
 }
