@@ -185,6 +185,8 @@ pub struct Figures {
     pub p999: f64,
     /// p99 of the operations that ended in an expected error (losers).
     pub expected_p99: f64,
+    /// Operations that succeeded, per second.
+    pub ok_rate: f64,
 }
 
 /// The sustained step of each of several ramps, for medians.
@@ -204,24 +206,33 @@ impl Sustained {
                 p99: s.p(0.99),
                 p999: s.p(0.999),
                 expected_p99: s.expected.value_at_quantile(0.99) as f64 / 1000.0,
+                ok_rate: s.ok as f64 / s.elapsed.as_secs_f64().max(1e-9),
             }
         }));
     }
 
-    /// The median sustained rate; a ramp that sustained nothing counts 0.
-    pub fn rate(&self) -> f64 {
-        median(
-            self.runs
-                .iter()
-                .map(|r| r.map_or(0.0, |f| f.rate))
-                .collect(),
-        )
+    /// The ramp whose sustained rate is the median (as [`median`] picks
+    /// it); a ramp that sustained nothing counts 0 and has no figures.
+    fn median_run(&self) -> Option<&Figures> {
+        let mut runs: Vec<Option<&Figures>> = self.runs.iter().map(Option::as_ref).collect();
+        runs.sort_by(|a, b| rate_of(*a).total_cmp(&rate_of(*b)));
+        runs.get(runs.len() / 2).copied().flatten()
     }
 
-    /// The median of a figure over the ramps that sustained a rate.
-    pub fn median(&self, figure: impl Fn(&Figures) -> f64) -> f64 {
-        median(self.runs.iter().flatten().map(figure).collect())
+    /// The median sustained rate.
+    pub fn rate(&self) -> f64 {
+        rate_of(self.median_run())
     }
+
+    /// A figure of the ramp whose sustained rate is the median: the
+    /// latencies reported beside a rate are that rate's (NaN if it is 0).
+    pub fn at_median_rate(&self, figure: impl Fn(&Figures) -> f64) -> f64 {
+        self.median_run().map_or(f64::NAN, figure)
+    }
+}
+
+fn rate_of(run: Option<&Figures>) -> f64 {
+    run.map_or(0.0, |f| f.rate)
 }
 
 /// The median of `values` (NaN for none).
@@ -285,6 +296,30 @@ mod tests {
         .await;
         assert!(step.shed > 0);
         assert!(!step.sustained(1000.0));
+    }
+
+    #[test]
+    fn latencies_are_those_of_the_median_rate() {
+        let figures = |rate, p99| Figures {
+            rate,
+            p50: 1.0,
+            p99,
+            p999: p99,
+            expected_p99: p99,
+            ok_rate: rate,
+        };
+        let mut s = Sustained {
+            runs: vec![
+                Some(figures(6_000.0, 2.0)),
+                Some(figures(8_000.0, 14.0)),
+                Some(figures(500.0, 9.0)),
+            ],
+        };
+        assert_eq!(s.rate(), 6_000.0);
+        assert_eq!(s.at_median_rate(|f| f.p99), 2.0, "not the median of p99s");
+        s.runs = vec![None, None, Some(figures(500.0, 9.0))];
+        assert_eq!(s.rate(), 0.0);
+        assert!(s.at_median_rate(|f| f.p99).is_nan());
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub enum Status {
     Expired,
     /// The stream completed.
     Complete,
+    /// After its first state, the subscription got an error, an
+    /// unexpected message, or lost its socket.
+    Error,
 }
 
 impl Status {
@@ -61,6 +64,7 @@ impl Status {
             Self::Done => 'D',
             Self::Expired => 'E',
             Self::Complete => 'C',
+            Self::Error => 'X',
         }
     }
 
@@ -71,6 +75,7 @@ impl Status {
             "D" | "DONE" => Self::Done,
             "E" | "EXPIRED" => Self::Expired,
             "C" => Self::Complete,
+            "X" => Self::Error,
             _ => return None,
         })
     }
@@ -370,21 +375,38 @@ async fn subscribe(ws_url: &str, token: &str) -> anyhow::Result<Socket> {
     Ok(socket)
 }
 
-/// Records every message until the stream or the socket ends.
+/// Records every message until the stream or the socket ends. Before
+/// the first state, a failure tells `ready` that the subscription failed;
+/// after it, the failure is recorded as [`Status::Error`].
 async fn follow(
     socket: &mut Socket,
     index: usize,
     tx: &mpsc::UnboundedSender<Record>,
     mut ready: Option<mpsc::UnboundedSender<bool>>,
 ) {
+    let record = |received_us, status, t: &Value| {
+        let _ = tx.send(Record {
+            index,
+            received_us,
+            status,
+            position: t["position"].as_i64(),
+            admitted_us: t["admittedAt"].as_str().and_then(unix_us),
+        });
+    };
+    let failed = |ready: &mut Option<mpsc::UnboundedSender<bool>>, what: &dyn std::fmt::Display| {
+        eprintln!("subscriber {index}: {what}");
+        match ready.take() {
+            Some(r) => {
+                let _ = r.send(false);
+            }
+            None => record(now_unix_us(), Status::Error, &Value::Null),
+        }
+    };
     loop {
         let msg = match next_json(socket).await {
             Ok(m) => m,
             Err(e) => {
-                if let Some(r) = ready.take() {
-                    eprintln!("subscriber {index}: {e:#}");
-                    let _ = r.send(false);
-                }
+                failed(&mut ready, &format_args!("{e:#}"));
                 return;
             }
         };
@@ -392,44 +414,25 @@ async fn follow(
         match msg["type"].as_str() {
             Some("next") => {
                 let t = &msg["payload"]["data"]["queueUpdates"];
-                let Some(status) = t["status"].as_str().and_then(Status::from_code) else {
-                    eprintln!("subscriber {index}: unexpected {msg}");
-                    // An error instead of the first state: not subscribed.
-                    if let Some(r) = ready.take() {
-                        let _ = r.send(false);
+                let status = t["status"].as_str().and_then(Status::from_code);
+                match status {
+                    Some(status) if msg["payload"]["errors"].is_null() => {
+                        record(received_us, status, t);
+                        if let Some(r) = ready.take() {
+                            let _ = r.send(true);
+                        }
                     }
-                    continue;
-                };
-                let _ = tx.send(Record {
-                    index,
-                    received_us,
-                    status,
-                    position: t["position"].as_i64(),
-                    admitted_us: t["admittedAt"].as_str().and_then(unix_us),
-                });
-                if let Some(r) = ready.take() {
-                    let _ = r.send(true);
+                    _ => failed(&mut ready, &format_args!("unexpected {msg}")),
                 }
             }
             Some("complete") => {
-                let _ = tx.send(Record {
-                    index,
-                    received_us,
-                    status: Status::Complete,
-                    position: None,
-                    admitted_us: None,
-                });
+                record(received_us, Status::Complete, &Value::Null);
                 return;
             }
             Some("ping") => {
                 let _ = send(socket, json!({ "type": "pong" })).await;
             }
-            _ => {
-                eprintln!("subscriber {index}: unexpected {msg}");
-                if let Some(r) = ready.take() {
-                    let _ = r.send(false);
-                }
-            }
+            _ => failed(&mut ready, &format_args!("unexpected {msg}")),
         }
     }
 }

@@ -103,16 +103,16 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         "flow",
         b,
         "p50 at that rate",
-        sustained.median(|f| f.p50),
+        sustained.at_median_rate(|f| f.p50),
         "ms",
     );
-    ctx.report.goal(
+    // Within the bound by construction: a step is sustained only if it is.
+    ctx.report.figure(
         "flow",
         b,
         "p99 at that rate",
-        sustained.median(|f| f.p99),
+        sustained.at_median_rate(|f| f.p99),
         "ms",
-        Goal::AtMost(P99_MS),
     );
     ctx.report.figure(
         "flow",

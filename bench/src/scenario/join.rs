@@ -60,22 +60,22 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         "join",
         b,
         "p50 at that rate",
-        sustained.median(|f| f.p50),
+        sustained.at_median_rate(|f| f.p50),
         "ms",
     );
-    ctx.report.goal(
+    // Within the bound by construction: a step is sustained only if it is.
+    ctx.report.figure(
         "join",
         b,
         "p99 at that rate",
-        sustained.median(|f| f.p99),
+        sustained.at_median_rate(|f| f.p99),
         "ms",
-        Goal::AtMost(P99_MS),
     );
     ctx.report.figure(
         "join",
         b,
         "p999 at that rate",
-        sustained.median(|f| f.p999),
+        sustained.at_median_rate(|f| f.p999),
         "ms",
     );
     ctx.report.figure(

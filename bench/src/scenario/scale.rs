@@ -552,7 +552,7 @@ fn report(ctx: &mut Ctx, step: &Step, m: &Measured) {
     );
     ctx.report
         .figure(s, b, &at("tickets waiting in the line"), m.line, "");
-    report_run(ctx, s, &at, step.subscribed, &m.run, 50.0);
+    report_run(ctx, s, &at, &m.run, 50.0);
     if let Some(x) = m.cross_instance {
         ctx.report.figure(
             s,

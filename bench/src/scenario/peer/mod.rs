@@ -329,7 +329,7 @@ fn seatline_waiters(records: &[Record], n: usize) -> Vec<Waiter> {
                     position: None,
                 });
             }
-            Status::Complete => {}
+            Status::Complete | Status::Error => {}
         }
     }
     waiters
