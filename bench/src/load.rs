@@ -249,8 +249,11 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 pub struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Self(seed)
+    /// The generator of operation `i` of a run seeded with `seed`: each
+    /// operation's choices depend on neither the order nor the timing of
+    /// the others.
+    pub fn for_op(seed: u64, i: u64) -> Self {
+        Self(seed ^ i.wrapping_mul(0x9E37_79B9))
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -332,13 +335,13 @@ mod tests {
     fn the_generator_is_seeded() {
         let a: Vec<u64> = (0..5)
             .map({
-                let mut r = Rng::new(7);
+                let mut r = Rng::for_op(7, 0);
                 move |_| r.below(100)
             })
             .collect();
         let b: Vec<u64> = (0..5)
             .map({
-                let mut r = Rng::new(7);
+                let mut r = Rng::for_op(7, 0);
                 move |_| r.below(100)
             })
             .collect();

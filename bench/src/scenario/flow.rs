@@ -50,7 +50,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         let paid_won = Arc::new(AtomicU64::new(0));
         let seed = ctx.seed.wrapping_add(run as u64);
         let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
-            let rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
+            let rng = Rng::for_op(seed, i);
             let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
             let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
             async move {
@@ -170,7 +170,7 @@ async fn burst(
 ) -> anyhow::Result<Burst> {
     let ready: Vec<(String, String, u64)> = stream::iter(0..n)
         .map(|i| {
-            let rng = Rng::new(seed ^ 0xB0B5 ^ (i as u64).wrapping_mul(0x9E37_79B9));
+            let rng = Rng::for_op(seed ^ 0xB0B5, i as u64);
             async move { ready(gql, &format!("burst-{run}-{i}"), dates, rng).await }
         })
         .buffer_unordered(READYING)

@@ -101,7 +101,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         let attempted_hot: Arc<Mutex<std::collections::HashSet<u64>>> = Arc::default();
         let seed = ctx.seed.wrapping_add(run as u64);
         let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
-            let mut rng = Rng::new(seed ^ i.wrapping_mul(0x9E37_79B9));
+            let mut rng = Rng::for_op(seed, i);
             // A user's attempts come `users` apart, never together.
             let token = tokens[(i % users) as usize].clone();
             let (date, seat) = if rng.below(2) == 0 {

@@ -28,6 +28,11 @@ use crate::load::Rng;
 use crate::report::Goal;
 use crate::server::FreshDb;
 
+/// How long each statement pair runs before it is measured.
+const WARM_UP: Duration = Duration::from_millis(500);
+/// The first operation index of a warm-up, far above any measured one.
+const WARM_UP_FIRST: u64 = 1 << 40;
+
 pub async fn raw_limit(ctx: &mut Ctx) -> anyhow::Result<()> {
     eprintln!("raw-limit: the server's statements without the server");
     let seats = ctx.size(5_000, 50_000);
@@ -44,17 +49,23 @@ pub async fn raw_limit(ctx: &mut Ctx) -> anyhow::Result<()> {
         // The server's pool: one connection on SQLite, its default on
         // PostgreSQL; enough callers to keep every connection busy.
         let callers = ctx.pick(16.0, 64.0) as usize;
-        let hold = closed_loop(callers, duration, {
+        let seed = ctx.seed;
+        let claim = {
             let db = db.clone();
             let ids = Arc::new(ids);
-            move |i| claim(db.clone(), Arc::clone(&ids), i)
-        })
-        .await?;
-        let join = closed_loop(callers, duration, {
+            move |i| claim(db.clone(), Arc::clone(&ids), seed, i)
+        };
+        let gate_and_ticket = {
             let db = db.clone();
             move |i| gate_and_ticket(db.clone(), i)
-        })
-        .await?;
+        };
+        // Warm-up, as the API's scenarios have: the pool, the statement
+        // caches, the first pages of each table and index. Its operations
+        // take indices (users) the measurement never does.
+        closed_loop(callers, WARM_UP, WARM_UP_FIRST, claim.clone()).await?;
+        closed_loop(callers, WARM_UP, WARM_UP_FIRST, gate_and_ticket.clone()).await?;
+        let hold = closed_loop(callers, duration, 0, claim).await?;
+        let join = closed_loop(callers, duration, 0, gate_and_ticket).await?;
         db.close().await?;
         anyhow::Ok((hold, join))
     }
@@ -129,8 +140,13 @@ async fn seed(db: &DatabaseConnection, n: usize) -> anyhow::Result<Vec<i64>> {
 }
 
 /// `holdSeat`'s writes on a random seat: true if it won the seat.
-async fn claim(db: DatabaseConnection, ids: Arc<Vec<i64>>, i: u64) -> anyhow::Result<bool> {
-    let seat_id = ids[Rng::new(i).below(ids.len() as u64) as usize];
+async fn claim(
+    db: DatabaseConnection,
+    ids: Arc<Vec<i64>>,
+    seed: u64,
+    i: u64,
+) -> anyhow::Result<bool> {
+    let seat_id = ids[Rng::for_op(seed, i).below(ids.len() as u64) as usize];
     let now = Utc::now();
     let until = now + TimeDelta::minutes(5);
     let txn = seatline::db::begin_write(&db).await?;
@@ -182,14 +198,19 @@ async fn gate_and_ticket(db: DatabaseConnection, i: u64) -> anyhow::Result<bool>
     Ok(true)
 }
 
-/// `callers` tasks each running `op` back to back for `duration`;
-/// transactions per second.
-async fn closed_loop<F, Fut>(callers: usize, duration: Duration, op: F) -> anyhow::Result<f64>
+/// `callers` tasks each running `op` back to back for `duration`, on
+/// indices from `first` up; transactions per second.
+async fn closed_loop<F, Fut>(
+    callers: usize,
+    duration: Duration,
+    first: u64,
+    op: F,
+) -> anyhow::Result<f64>
 where
     F: Fn(u64) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
 {
-    let next = Arc::new(AtomicU64::new(0));
+    let next = Arc::new(AtomicU64::new(first));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let mut tasks = Vec::new();
