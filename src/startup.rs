@@ -297,6 +297,53 @@ mod tests {
         a_failed_migration_leaves_nothing(&db).await;
     }
 
+    /// The schema refuses a second ledger row for one payment, whatever
+    /// wrote it; charges, which name no payment, are not limited.
+    #[tokio::test]
+    async fn a_payment_has_at_most_one_ledger_row() {
+        use chrono::Utc;
+        use entity::{wallet, wallet_ledger};
+        use sea_orm::{ActiveValue::Set, EntityTrait};
+
+        for (db, _postgres) in crate::db::test_databases().await {
+            wallet::Entity::insert(wallet::ActiveModel {
+                user_id: Set("alice".into()),
+                balance_won: Set(0),
+                updated_at: Set(Utc::now()),
+            })
+            .exec_without_returning(&db)
+            .await
+            .expect("wallet");
+            let row = |kind, payment_id| wallet_ledger::ActiveModel {
+                user_id: Set("alice".into()),
+                amount_won: Set(1_000),
+                kind: Set(kind),
+                payment_id: Set(payment_id),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            };
+            for entry in [
+                row(wallet_ledger::LedgerKind::Charge, None),
+                row(wallet_ledger::LedgerKind::Charge, None),
+                row(wallet_ledger::LedgerKind::Payment, Some(7)),
+            ] {
+                wallet_ledger::Entity::insert(entry)
+                    .exec_without_returning(&db)
+                    .await
+                    .expect("a charge, a charge, a payment's row");
+            }
+            let second =
+                wallet_ledger::Entity::insert(row(wallet_ledger::LedgerKind::Payment, Some(7)))
+                    .exec_without_returning(&db)
+                    .await;
+            assert!(
+                second.is_err(),
+                "{:?}: a second row for payment 7",
+                db.get_database_backend()
+            );
+        }
+    }
+
     #[test]
     fn every_migration_runs_in_a_transaction() {
         for m in Migrator::migrations() {

@@ -22,6 +22,7 @@ mod m20261129_000006_index_ticket_expiry;
 mod m20261130_000007_index_ticket_user;
 mod m20261130_000008_index_hold_count;
 mod m20261202_000009_drop_ticket_user_index;
+mod m20261203_000010_unique_ledger_payment;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_index_ticket_user::Migration),
             Box::new(m20261130_000008_index_hold_count::Migration),
             Box::new(m20261202_000009_drop_ticket_user_index::Migration),
+            Box::new(m20261203_000010_unique_ledger_payment::Migration),
         ]
     }
 }
