@@ -18,6 +18,10 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use tokio::sync::watch;
+
+use crate::clock::Timestamp;
+
 /// Requests waiting for the next batch.
 #[derive(Debug)]
 pub(crate) struct Pending<R> {
@@ -180,9 +184,100 @@ impl<W: Fn() -> bool, F: FnOnce()> Drop for LaneWriter<'_, W, F> {
     }
 }
 
+/// The write transactions of batches under way, each by the instant it
+/// began.
+///
+/// A batch judges the time rules at an instant it reads after it began,
+/// and commits later: a payment judged before an admission's lapse may
+/// commit after it, and the ticket is then DONE, not EXPIRED. Whoever tells
+/// a lapse from the clock alone (a subscription's timer) first waits for
+/// the batches that began before it ([`InFlight::settled_before`]).
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    began: watch::Sender<Vec<Timestamp>>,
+}
+
+impl Default for InFlight {
+    fn default() -> Self {
+        Self {
+            began: watch::Sender::new(Vec::new()),
+        }
+    }
+}
+
+impl InFlight {
+    /// Marks a batch under way until the guard drops (after its commit
+    /// and the publication of what it changed). `now` is read under the
+    /// channel's lock: a batch marked after a waiter looked began no
+    /// earlier than the waiter's own reading of the clock.
+    pub(crate) fn begin(&self, now: impl FnOnce() -> Timestamp) -> Begun<'_> {
+        let mut at = Timestamp::MIN_UTC;
+        self.began.send_modify(|began| {
+            at = now();
+            began.push(at);
+        });
+        Begun {
+            in_flight: self,
+            at,
+        }
+    }
+
+    /// Returns once no batch that began before `instant` is under way.
+    pub(crate) async fn settled_before(&self, instant: Timestamp) {
+        let mut began = self.began.subscribe();
+        // The sender lives in `self`, which outlives this wait.
+        let _ = began
+            .wait_for(|began| began.iter().all(|&at| at >= instant))
+            .await;
+    }
+}
+
+/// A batch under way; see [`InFlight::begin`].
+pub(crate) struct Begun<'a> {
+    in_flight: &'a InFlight,
+    at: Timestamp,
+}
+
+impl Drop for Begun<'_> {
+    fn drop(&mut self) {
+        let at = self.at;
+        self.in_flight.began.send_modify(|began| {
+            if let Some(i) = began.iter().position(|&t| t == at) {
+                began.swap_remove(i);
+            }
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_wait_for_an_instant_waits_only_for_batches_begun_before_it() {
+        use chrono::{TimeDelta, Utc};
+
+        let in_flight = InFlight::default();
+        let t0 = crate::clock::truncate_to_millis(Utc::now());
+        let lapse = t0 + TimeDelta::seconds(1);
+        let soon = || {
+            tokio::time::timeout(
+                std::time::Duration::from_millis(50),
+                in_flight.settled_before(lapse),
+            )
+        };
+        assert!(soon().await.is_ok(), "nothing under way");
+        let after = in_flight.begin(|| lapse);
+        assert!(soon().await.is_ok(), "a batch begun at the lapse");
+        let before = in_flight.begin(|| t0);
+        let again = in_flight.begin(|| t0);
+        assert!(soon().await.is_err(), "two batches begun before it");
+        drop(before);
+        assert!(soon().await.is_err(), "one still under way");
+        drop(again);
+        assert!(soon().await.is_ok(), "both ended");
+        drop(after);
+    }
 
     #[test]
     fn the_first_request_starts_the_writer_and_an_empty_queue_stops_it() {

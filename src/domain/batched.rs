@@ -355,6 +355,8 @@ async fn in_transaction<T>(
     domain: &Domain,
     write: impl AsyncFnOnce(&DatabaseTransaction) -> Result<(T, QueueChanges)>,
 ) -> Result<T, Failure> {
+    // Until its changes are published, or it failed.
+    let _under_way = domain.in_flight().begin(|| domain.now());
     let txn = domain.begin_write().await.map_err(Failure::Uncertain)?;
     let (written, changes) = write(&txn).await.map_err(Failure::BeforeCommit)?;
     domain

@@ -23,7 +23,7 @@ use chrono::TimeDelta;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend};
 use tokio_util::task::TaskTracker;
 
-use self::batch::Lane;
+use self::batch::{InFlight, Lane};
 use self::booking::{Holds, RecentHolds, Taken};
 use self::catalog::Layouts;
 pub use self::error::{Error, Result};
@@ -68,6 +68,8 @@ struct Shared {
     payments: Payments,
     /// On SQLite: the one writer of holds, charges and payments.
     lane: Option<Lane>,
+    /// The batches being written (see [`batch::InFlight`]).
+    in_flight: InFlight,
     tokens: TokenKey,
     metrics: Arc<Metrics>,
     /// Every task the domain starts (batch writers, readers, catch-ups)
@@ -116,6 +118,7 @@ impl Domain {
             charges: Charges::default(),
             payments: Payments::default(),
             lane: sqlite.then(Lane::default),
+            in_flight: InFlight::default(),
             tokens,
             metrics,
             tasks: TaskTracker::new(),
@@ -177,6 +180,10 @@ impl Domain {
     /// them all (SQLite); `None` on PostgreSQL.
     pub(crate) fn lane(&self) -> Option<&Lane> {
         self.0.lane.as_ref()
+    }
+
+    pub(crate) fn in_flight(&self) -> &InFlight {
+        &self.0.in_flight
     }
 
     pub(crate) fn layouts(&self) -> &Layouts {

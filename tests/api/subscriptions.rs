@@ -3,9 +3,10 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, WsClient, at, data, spawn_app, spawn_app_with};
+use crate::helpers::{DATE, WsClient, at, code, data, eventually, spawn_app, spawn_app_with};
 
 /// SPEC 1: when an admission lapses, the earliest waiter is promoted at
 /// once, not at the next timer tick, and a status change is pushed at once,
@@ -115,6 +116,77 @@ async fn a_lapsed_admission_is_pushed_as_expired_and_completes() {
     assert_eq!(ws.next_ticket().await["status"], "PROGRESS");
     let expired = ws.next_ticket().await;
     assert_eq!(expired["status"], "EXPIRED");
+    assert_eq!(ws.recv().await.unwrap()["type"], "complete");
+}
+
+/// SPEC 1: a ticket ends DONE or EXPIRED, and its stream says which. A
+/// payment judged just before the admission lapses may commit just after
+/// it (here, on PostgreSQL, its batch waits for the queue's gate across
+/// the lapse): the subscriber hears DONE, not an EXPIRED told from the
+/// clock while the payment was committing. On SQLite the batch waits for
+/// the one writer connection before it judges, so it is refused, and the
+/// subscriber hears EXPIRED; either way the stream agrees with the answer.
+#[tokio::test]
+async fn a_payment_committed_across_the_lapse_is_pushed_as_its_outcome() {
+    let app = std::sync::Arc::new(
+        spawn_app_with(|s| {
+            s.active_ttl_secs = 3;
+            s.sweep_interval_ms = 3_600_000;
+        })
+        .await,
+    );
+    let alice = app.admitted("alice").await;
+    let held = app.hold(&alice, DATE, 1).await;
+    let id = data(&held, "holdSeat")["id"].as_str().unwrap().to_owned();
+    app.charge(&alice, 500_000).await;
+    let mut ws = app.ws(json!({})).await;
+    ws.subscribe("1", Some(&alice)).await;
+    let progress = ws.next_ticket().await;
+    assert_eq!(progress["status"], "PROGRESS");
+    let lapse = at(&progress["expiresAt"]);
+
+    let began = || async { app.metrics().await["seatline_db_transactions_total"] };
+    let before = began().await;
+    // On PostgreSQL the payment judges the admission once it holds the
+    // ticket, and takes the queue's gate last: holding the gate holds it
+    // up between its judgement and its commit.
+    let other = if app.is_postgres() {
+        let txn = app.db.begin().await.expect("begin");
+        txn.execute_unprepared("SELECT 1 FROM queue_gate FOR UPDATE")
+            .await
+            .expect("lock the gate");
+        txn
+    } else {
+        app.hold_up_writes_of("alice").await
+    };
+    let paid = tokio::spawn({
+        let (app, alice) = (app.clone(), alice.clone());
+        async move { app.pay(&alice, &id).await }
+    });
+    eventually("the payment's batch begins", || async {
+        began().await > before
+    })
+    .await;
+    assert!(Utc::now() < lapse, "the setup outlasted the admission");
+    // Past the lapse, with the payment's batch still under way.
+    let past = (lapse - Utc::now() + TimeDelta::milliseconds(300))
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(past).await;
+    other.rollback().await.expect("rollback");
+    let paid = paid.await.expect("pay");
+
+    let last = ws.next_ticket().await;
+    if app.is_postgres() {
+        assert!(paid["errors"].is_null(), "judged before the lapse: {paid}");
+    }
+    let outcome = if paid["errors"].is_null() {
+        "DONE"
+    } else {
+        assert_eq!(code(&paid), Some("TOKEN_EXPIRED"), "{paid}");
+        "EXPIRED"
+    };
+    assert_eq!(last["status"], outcome, "after {paid}");
     assert_eq!(ws.recv().await.unwrap()["type"], "complete");
 }
 

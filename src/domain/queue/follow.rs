@@ -57,6 +57,7 @@ pub async fn follow(
         next_check_at: Instant::now() + push_interval / 2 + spread,
         parked: false,
         moved: false,
+        lapse_settled: false,
         stop,
     };
     Ok(futures_util::stream::unfold(follower, |mut f| async move {
@@ -138,6 +139,9 @@ struct Follower {
     parked: bool,
     /// The line changed while parked (that wait consumed the change).
     moved: bool,
+    /// The admission's lapse came, and the batches begun before it, which
+    /// may have finished the ticket instead, have ended.
+    lapse_settled: bool,
     stop: CancellationToken,
 }
 
@@ -191,6 +195,20 @@ impl Follower {
                         self.line.borrow_and_update();
                         self.moved = false;
                         self.next_check_at = Instant::now() + self.push_interval;
+                    } else if !self.lapse_settled
+                        && let Some(lapse) = self.last.ticket.expires_at
+                        && self.domain.now() >= lapse
+                    {
+                        // A payment judged before the lapse may commit
+                        // after it: the ticket is then DONE. Wait for the
+                        // batches begun before the lapse (milliseconds),
+                        // then look again, at their changes first.
+                        tokio::select! {
+                            () = self.stop.cancelled() => return None,
+                            () = self.domain.in_flight().settled_before(lapse) => {}
+                        }
+                        self.lapse_settled = true;
+                        continue;
                     }
                     // Otherwise the admission lapses at expires_at, even
                     // before the sweeper marks it: say so at that instant.
