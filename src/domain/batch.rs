@@ -222,6 +222,11 @@ impl InFlight {
         }
     }
 
+    /// Whether no batch that began before `instant` is under way.
+    pub(crate) fn is_settled_before(&self, instant: Timestamp) -> bool {
+        self.began.borrow().iter().all(|&at| at >= instant)
+    }
+
     /// Returns once no batch that began before `instant` is under way.
     pub(crate) async fn settled_before(&self, instant: Timestamp) {
         let mut began = self.began.subscribe();
@@ -267,11 +272,13 @@ mod tests {
             )
         };
         assert!(soon().await.is_ok(), "nothing under way");
+        assert!(in_flight.is_settled_before(lapse));
         let after = in_flight.begin(|| lapse);
         assert!(soon().await.is_ok(), "a batch begun at the lapse");
         let before = in_flight.begin(|| t0);
         let again = in_flight.begin(|| t0);
         assert!(soon().await.is_err(), "two batches begun before it");
+        assert!(!in_flight.is_settled_before(lapse));
         drop(before);
         assert!(soon().await.is_err(), "one still under way");
         drop(again);

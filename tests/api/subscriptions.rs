@@ -173,8 +173,15 @@ async fn a_payment_committed_across_the_lapse_is_pushed_as_its_outcome() {
         .to_std()
         .unwrap_or_default();
     tokio::time::sleep(past).await;
+    // A poll in the same moment (SPEC 1's polling fallback) agrees too.
+    let polled = tokio::spawn({
+        let (app, alice) = (app.clone(), alice.clone());
+        async move { app.ticket(&alice).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
     other.rollback().await.expect("rollback");
     let paid = paid.await.expect("pay");
+    let polled = polled.await.expect("poll");
 
     let last = ws.next_ticket().await;
     if app.is_postgres() {
@@ -187,6 +194,7 @@ async fn a_payment_committed_across_the_lapse_is_pushed_as_its_outcome() {
         "EXPIRED"
     };
     assert_eq!(last["status"], outcome, "after {paid}");
+    assert_eq!(polled["status"], outcome, "polled: {polled}");
     assert_eq!(ws.recv().await.unwrap()["type"], "complete");
 }
 

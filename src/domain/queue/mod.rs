@@ -138,9 +138,19 @@ pub(crate) async fn check_admitted(domain: &Domain, ticket: Ticket) -> Result<Ti
 /// # Errors
 /// `Unauthenticated` when the token is malformed or unknown.
 pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
-    let ticket = authenticate(domain, token).await?;
+    let mut ticket = authenticate(domain, token).await?;
     if ticket.status == TicketStatus::Waiting {
         catch_up_for_read(domain).await?;
+    }
+    // A lapse told from the clock: a payment judged before it may still be
+    // committing, and then the ticket is DONE (see `batch::InFlight`).
+    if ticket.status == TicketStatus::Progress
+        && let Some(lapse) = ticket.expires_at
+        && domain.now() >= lapse
+        && !domain.in_flight().is_settled_before(lapse)
+    {
+        domain.in_flight().settled_before(lapse).await;
+        ticket = authenticate(domain, token).await?;
     }
     view(domain, ticket).await
 }
