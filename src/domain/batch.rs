@@ -222,18 +222,17 @@ impl InFlight {
         }
     }
 
-    /// Whether no batch that began before `instant` is under way.
-    pub(crate) fn is_settled_before(&self, instant: Timestamp) -> bool {
-        self.began.borrow().iter().all(|&at| at >= instant)
-    }
-
-    /// Returns once no batch that began before `instant` is under way.
-    pub(crate) async fn settled_before(&self, instant: Timestamp) {
+    /// Returns once no batch that began before `instant` is under way:
+    /// `true` if it had to wait for one.
+    pub(crate) async fn settled_before(&self, instant: Timestamp) -> bool {
+        let settled = |began: &Vec<Timestamp>| began.iter().all(|&at| at >= instant);
         let mut began = self.began.subscribe();
+        if settled(&began.borrow_and_update()) {
+            return false;
+        }
         // The sender lives in `self`, which outlives this wait.
-        let _ = began
-            .wait_for(|began| began.iter().all(|&at| at >= instant))
-            .await;
+        let _ = began.wait_for(settled).await;
+        true
     }
 }
 
@@ -271,18 +270,20 @@ mod tests {
                 in_flight.settled_before(lapse),
             )
         };
-        assert!(soon().await.is_ok(), "nothing under way");
-        assert!(in_flight.is_settled_before(lapse));
+        assert_eq!(soon().await, Ok(false), "nothing under way");
         let after = in_flight.begin(|| lapse);
-        assert!(soon().await.is_ok(), "a batch begun at the lapse");
+        assert_eq!(soon().await, Ok(false), "a batch begun at the lapse");
         let before = in_flight.begin(|| t0);
         let again = in_flight.begin(|| t0);
         assert!(soon().await.is_err(), "two batches begun before it");
-        assert!(!in_flight.is_settled_before(lapse));
         drop(before);
         assert!(soon().await.is_err(), "one still under way");
-        drop(again);
-        assert!(soon().await.is_ok(), "both ended");
+        let (waited, ()) = tokio::join!(in_flight.settled_before(lapse), async {
+            tokio::task::yield_now().await;
+            drop(again);
+        });
+        assert!(waited, "it waited for the last one to end");
+        assert_eq!(soon().await, Ok(false), "both ended");
         drop(after);
     }
 

@@ -205,7 +205,7 @@ impl Follower {
                         // then look again, at their changes first.
                         tokio::select! {
                             () = self.stop.cancelled() => return None,
-                            () = self.domain.in_flight().settled_before(lapse) => {}
+                            _ = self.domain.in_flight().settled_before(lapse) => {}
                         }
                         self.lapse_settled = true;
                         continue;

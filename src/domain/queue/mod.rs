@@ -147,9 +147,8 @@ pub async fn ticket(domain: &Domain, token: &str) -> Result<TicketView> {
     if ticket.status == TicketStatus::Progress
         && let Some(lapse) = ticket.expires_at
         && domain.now() >= lapse
-        && !domain.in_flight().is_settled_before(lapse)
+        && domain.in_flight().settled_before(lapse).await
     {
-        domain.in_flight().settled_before(lapse).await;
         ticket = authenticate(domain, token).await?;
     }
     view(domain, ticket).await
