@@ -79,6 +79,26 @@ function isUncertain(error: unknown): boolean {
   );
 }
 
+/** The longest `retryAfterSeconds` waited out before a refusal is shown. */
+const MAX_RATE_LIMIT_WAIT_S = 5;
+/** `RATE_LIMITED` refusals of one request waited out before it gives up. */
+const RATE_LIMIT_RETRIES = 2;
+
+/**
+ * How long to wait before sending again a request the server refused for
+ * its rate (`RATE_LIMITED`), or `null` to show the refusal. A refused
+ * request did nothing, so any request may be sent again; only a short wait
+ * is worth sitting through behind a busy button.
+ */
+function rateLimitWait(error: unknown, refusals: number): number | null {
+  if (!(error instanceof ApiError) || !error.is('RATE_LIMITED') || refusals >= RATE_LIMIT_RETRIES) {
+    return null;
+  }
+  const seconds = error.extensions.retryAfterSeconds;
+  if (typeof seconds !== 'number' || seconds > MAX_RATE_LIMIT_WAIT_S) return null;
+  return Math.max(seconds, 0) * 1_000;
+}
+
 /**
  * Runs one query or mutation and returns its typed data, or throws an
  * `ApiError` carrying the first error's `extensions.code`.
@@ -86,7 +106,9 @@ function isUncertain(error: unknown): boolean {
  * A mutation that carries an `idempotencyKey` is retried, with the same
  * key and a growing wait, when the network fails or the server reports
  * `INTERNAL`: the server answers a replay with the first attempt's result,
- * so a lost response never pays or holds twice.
+ * so a lost response never pays or holds twice. Any request refused for
+ * its rate is sent again once the server's `retryAfterSeconds` has passed,
+ * when that is a few seconds at most.
  */
 export async function request<TResult, TVariables>(
   document: TypedDocumentString<TResult, TVariables>,
@@ -96,12 +118,21 @@ export async function request<TResult, TVariables>(
   const query = document.toString();
   const retriable =
     typeof variables === 'object' && variables !== null && 'idempotencyKey' in variables;
-  for (let attempt = 0; ; attempt += 1) {
+  let failures = 0;
+  let refusals = 0;
+  for (;;) {
     try {
       return await send<TResult>(query, variables, token);
     } catch (error) {
-      const delay = RETRY_DELAYS_MS[attempt];
+      const wait = rateLimitWait(error, refusals);
+      if (wait !== null) {
+        refusals += 1;
+        await sleep(wait);
+        continue;
+      }
+      const delay = RETRY_DELAYS_MS[failures];
       if (!retriable || delay === undefined || !isTransient(error)) throw error;
+      failures += 1;
       await sleep(delay);
     }
   }

@@ -38,6 +38,35 @@ async function until(condition, timeout = 10_000) {
 const seat = (page, number) => page.locator(`label.seat[data-seat="${number}"]`);
 const alert = (page, text) => page.getByRole('alert').filter({ hasText: text });
 
+/**
+ * Runs GraphQL in `page` with its session's token, as another tab of the
+ * same visitor would; resolves to the response body.
+ */
+function inOtherTab(page, query, variables = {}) {
+  return page.evaluate(
+    async ({ query, variables }) => {
+      const { token } = JSON.parse(sessionStorage.getItem('seatline.session'));
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return response.json();
+    },
+    { query, variables },
+  );
+}
+
+/** Holds seat `number` on the first date through the page; the reservation. */
+async function holdThroughPage(page, number) {
+  await openFirstDate(page);
+  const held = page.waitForResponse((r) => r.request().postData()?.includes('holdSeat('));
+  await seat(page, number).click();
+  await page.getByRole('button', { name: new RegExp(`^Hold seat ${number} for`) }).click();
+  await onScreen(page, 'hold');
+  return (await (await held).json()).data.holdSeat;
+}
+
 function assertClean(...pages) {
   for (const page of pages) assert.deepEqual(page.problems, [], 'no console errors');
 }
@@ -102,6 +131,8 @@ test('A buys while B waits at position 0; B is let in without a reload', { timeo
     await onScreen(a, 'confirmation');
     const paid = Date.now();
     assert.match(await a.locator('.success').textContent(), /Seat 7 is yours/);
+    assert.match(await a.locator('[data-screen="confirmation"]').textContent(), /turn in the sale is finished/);
+    assert.equal(await a.getByRole('button', { name: 'Done' }).count(), 1);
     await screenshot(a, '08-confirmation');
 
     // B's page lets B in by itself: pushed, not polled, not reloaded.
@@ -373,37 +404,103 @@ test('a seat paid for elsewhere shows as paid, and its countdown stops', { timeo
   try {
     const f = await openPage(browser, server.url, DESKTOP);
     await join(f, 'frank');
-    await openFirstDate(f);
-    const held = f.waitForResponse((r) => r.request().postData()?.includes('holdSeat('));
-    await seat(f, 4).click();
-    await f.getByRole('button', { name: /^Hold seat 4 for/ }).click();
-    await onScreen(f, 'hold');
-    const { holdSeat } = (await (await held).json()).data;
+    const four = await holdThroughPage(f, 4);
 
     // Another tab of Frank's holds seat 5 (so his turn goes on) and pays for seat 4.
-    await f.evaluate(async ({ reservationId, concertDateId }) => {
-      const { token } = JSON.parse(sessionStorage.getItem('seatline.session'));
-      const gql = async (query, variables) => {
-        const response = await fetch('/graphql', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-          body: JSON.stringify({ query, variables }),
-        });
-        const body = await response.json();
-        if (body.errors) throw new Error(JSON.stringify(body.errors));
-      };
-      await gql('mutation ($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 5) { id } }', { d: concertDateId });
-      await gql('mutation { chargeBalance(amount: 1000000) { amount } }', {});
-      await gql('mutation ($r: ID!) { pay(reservationId: $r) { id } }', { r: reservationId });
-    }, { reservationId: holdSeat.id, concertDateId: holdSeat.seat.concertDateId });
+    for (const [query, variables] of [
+      ['mutation ($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 5) { id } }', { d: four.seat.concertDateId }],
+      ['mutation { chargeBalance(amount: 1000000) { amount } }', {}],
+      ['mutation ($r: ID!) { pay(reservationId: $r) { id } }', { r: four.id }],
+    ]) {
+      assert.equal((await inOtherTab(f, query, variables)).errors, undefined);
+    }
 
     await f.getByRole('button', { name: /^Pay / }).click();
     await onScreen(f, 'confirmation');
     assert.match(await f.locator('h1').textContent(), /Already paid/);
     assert.match(await f.locator('.success').textContent(), /Seat 4 is already paid for/);
     assert.equal(await f.locator('#countdown').count(), 0);
+    // Seat 5 is still his to pay for: the page keeps his turn.
+    assert.equal(await f.getByRole('button', { name: 'Done' }).count(), 0);
+    await f.getByRole('button', { name: 'Back to concerts' }).click();
+    await onScreen(f, 'concerts');
 
     assertClean(f);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('paying one of two holds keeps the turn until the other is paid', { timeout: 60_000 }, async () => {
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1' });
+  const browser = await launchBrowser();
+  try {
+    const g = await openPage(browser, server.url, PHONE);
+    await join(g, 'grace');
+    const four = await holdThroughPage(g, 4);
+
+    // Another tab of Grace's holds seat 6 and tops up.
+    const six = await inOtherTab(g, 'mutation ($d: ID!) { holdSeat(concertDateId: $d, seatNumber: 6) { id } }', {
+      d: four.seat.concertDateId,
+    });
+    assert.equal(six.errors, undefined);
+    const charged = await inOtherTab(g, 'mutation { chargeBalance(amount: 1000000) { amount } }');
+    assert.equal(charged.errors, undefined);
+
+    await g.getByRole('button', { name: /^Pay / }).click();
+    await onScreen(g, 'confirmation');
+    assert.match(await g.locator('.success').textContent(), /Seat 4 is yours/);
+    assert.match(await g.locator('[data-screen="confirmation"]').textContent(), /still hold another seat/);
+    assert.equal(await g.getByRole('button', { name: 'Done' }).count(), 0);
+    await screenshot(g, '11-confirmation-turn-goes-on');
+    await g.getByRole('button', { name: 'Back to concerts' }).click();
+    await onScreen(g, 'concerts');
+
+    // Paying seat 6 finishes the ticket, and the page says so by itself.
+    const paid = await inOtherTab(g, 'mutation ($r: ID!) { pay(reservationId: $r) { id } }', {
+      r: six.data.holdSeat.id,
+    });
+    assert.equal(paid.errors, undefined);
+    await onScreen(g, 'join');
+    assert.match(await g.locator('[data-screen="join"]').textContent(), /turn in the sale is finished/);
+
+    assertClean(g);
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+});
+
+test('a payment refused for its rate is sent again once the wait is over', { timeout: 60_000 }, async () => {
+  // One mutation a second per token, bursts of two.
+  const server = await startServer({ SEATLINE_QUEUE_CAPACITY: '1', SEATLINE_RATE_LIMIT_PER_SEC: '1' });
+  const browser = await launchBrowser();
+  try {
+    const r = await openPage(browser, server.url, DESKTOP);
+    await join(r, 'rosa');
+    await holdThroughPage(r, 3);
+    const payAnswers = [];
+    r.on('response', async (response) => {
+      if (response.request().postData()?.includes('pay(')) payAnswers.push(await response.json());
+    });
+
+    // Another tab tops up until the token's budget is spent.
+    let refused = false;
+    for (let i = 0; i < 10 && !refused; i += 1) {
+      const body = await inOtherTab(r, 'mutation { chargeBalance(amount: 1000000) { amount } }');
+      refused = body.errors?.[0]?.extensions?.code === 'RATE_LIMITED';
+    }
+    assert.ok(refused, 'the top-ups spent the budget');
+
+    await r.getByRole('button', { name: /^Pay / }).click();
+    await onScreen(r, 'confirmation', 8_000);
+    assert.match(await r.locator('.success').textContent(), /Seat 3 is yours/);
+    await until(() => payAnswers.length >= 2);
+    assert.equal(payAnswers[0].errors?.[0]?.extensions?.code, 'RATE_LIMITED', 'the first pay was refused');
+    assert.equal(payAnswers.at(-1).errors, undefined);
+
+    assertClean(r);
   } finally {
     await browser.close();
     await server.stop();

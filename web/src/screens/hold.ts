@@ -7,7 +7,7 @@ import { busy, h, setMessage } from '../dom';
 import { ApiError, describeError } from '../errors';
 import { formatClock, formatCountdown, formatDateTime, formatWon } from '../format';
 import type { HoldSeatMutation } from '../gql/graphql';
-import { ChargeBalance, Pay } from '../operations';
+import { ChargeBalance, Pay, QueueTicket } from '../operations';
 import { endSession, handleError, TURN_OVER } from '../session';
 import type { Concert, ConcertDate } from './catalog';
 import { alreadyPaidView, confirmationView } from './confirmation';
@@ -21,6 +21,21 @@ const MAX_INT = 2_147_483_647;
 /** Kept across screens until a top-up or a payment gets a definite answer. */
 const topUpKey = new PendingKey();
 const payKey = new PendingKey();
+
+/**
+ * Whether the visitor's turn goes on after a payment: it does while they
+ * hold another seat (say, from another tab), which they may still pay for
+ * (SPEC.md §6). Asked after the payment's answer, so the answer counts it;
+ * when the question fails, the turn is taken as over, which it usually is.
+ */
+async function turnGoesOn(token: string | undefined): Promise<boolean> {
+  try {
+    const { queueTicket } = await request(QueueTicket, {}, token);
+    return queueTicket.status === 'PROGRESS';
+  } catch {
+    return false;
+  }
+}
 
 /**
  * `sentAt` is the local time the hold was first requested. The server
@@ -114,24 +129,34 @@ export function holdView(
   payButton.addEventListener('click', async () => {
     setMessage(error, '');
     try {
-      const data = await busy(payButton, () =>
-        payKey.run(`${token} ${reservation.id}`, (key) =>
-          request(Pay, { reservationId: reservation.id, idempotencyKey: key }, token),
-        ),
-      );
+      // The button stays busy until the next screen is known: paid (now or
+      // before), and whether the turn goes on.
+      const paid = await busy(payButton, async () => {
+        const payment = await payKey
+          .run(`${token} ${reservation.id}`, (key) =>
+            request(Pay, { reservationId: reservation.id, idempotencyKey: key }, token),
+          )
+          .then(
+            (data) => data.pay,
+            (err: unknown) => {
+              if (err instanceof ApiError && err.is('ALREADY_PAID')) return null;
+              throw err;
+            },
+          );
+        return { payment, goesOn: await turnGoesOn(token) };
+      });
       stop();
-      const remaining = state.balance === null ? null : state.balance - data.pay.amount;
+      if (paid.payment === null) {
+        show(alreadyPaidView(concert, date, seat, paid.goesOn));
+        return;
+      }
+      const remaining = state.balance === null ? null : state.balance - paid.payment.amount;
       if (remaining !== null) setBalance(remaining);
-      show(confirmationView(concert, date, data.pay, remaining));
+      show(confirmationView(concert, date, paid.payment, remaining, paid.goesOn));
     } catch (err) {
       if (err instanceof ApiError && err.is('HOLD_EXPIRED')) {
         stop();
         show(seatsView(concert, date, describeError(err)));
-        return;
-      }
-      if (err instanceof ApiError && err.is('ALREADY_PAID')) {
-        stop();
-        show(alreadyPaidView(concert, date, seat));
         return;
       }
       handleError(err, error);
