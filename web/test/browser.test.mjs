@@ -211,10 +211,7 @@ test('a hold that runs out frees its seat', { timeout: 60_000 }, async () => {
   try {
     const c = await openPage(browser, server.url, PHONE);
     await join(c, 'carol');
-    await openFirstDate(c);
-    await seat(c, 3).click();
-    await c.getByRole('button', { name: /^Hold seat 3 for/ }).click();
-    await onScreen(c, 'hold');
+    await holdThroughPage(c, 3);
 
     // The countdown runs out: back to the grid, seat 3 free again.
     await onScreen(c, 'seats', 15_000);
@@ -338,10 +335,7 @@ test('with no WebSocket to be had, the waiting room polls and still lets B in', 
     await polled;
     await b.locator('#position[data-position="0"]').waitFor();
 
-    await openFirstDate(a);
-    await seat(a, 9).click();
-    await a.getByRole('button', { name: /^Hold seat 9 for/ }).click();
-    await onScreen(a, 'hold');
+    await holdThroughPage(a, 9);
     await a.waitForFunction(() => document.querySelector('#top-up-amount')?.value !== '');
     await a.getByRole('button', { name: 'Top up' }).click();
     await a.locator('#wallet-balance', { hasNotText: '₩0' }).waitFor();
