@@ -12,6 +12,8 @@ use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use crate::server::Usage;
+
 /// How one operation ended.
 #[derive(Debug)]
 pub enum Done {
@@ -37,6 +39,9 @@ pub struct Step {
     pub shed: u64,
     pub codes: BTreeMap<String, u64>,
     pub first_error: Option<String>,
+    /// What the server used from the step's start until its last
+    /// operation finished, when it is known.
+    pub server: Option<Usage>,
 }
 
 impl Step {
@@ -56,6 +61,17 @@ impl Step {
     /// Kept up: no errors, nothing shed, p99 within `p99_ms`.
     pub fn sustained(&self, p99_ms: f64) -> bool {
         self.errors == 0 && self.shed == 0 && self.completed() > 0 && self.p(0.99) <= p99_ms
+    }
+
+    /// The server's CPU time per finished operation, microseconds, and
+    /// the times its threads were put on a CPU per operation (NaN when
+    /// unknown). Unlike a p99, these hardly move with the machine's
+    /// stalls, so two builds compare on them across noisy runs.
+    pub fn server_per_op(&self) -> (f64, f64) {
+        let ops = self.completed().max(1) as f64;
+        self.server.map_or((f64::NAN, f64::NAN), |u| {
+            (u.cpu_secs * 1e6 / ops, u.runs as f64 / ops)
+        })
     }
 }
 
@@ -111,6 +127,7 @@ where
         shed,
         codes: BTreeMap::new(),
         first_error: None,
+        server: None,
     };
     while let Some((micros, done)) = rx.recv().await {
         let _ = step.all.record(micros);
@@ -132,12 +149,14 @@ where
 
 /// Raises the rate through `rates` until a step is not sustained
 /// (`p99_ms`); returns every step run, the last sustained one marked by
-/// index.
+/// index. `server` reads the server's [`Usage`] (None for a server this
+/// bench did not start).
 pub async fn ramp<F, Fut>(
     rates: &[f64],
     duration: Duration,
     p99_ms: f64,
     max_in_flight: usize,
+    server: impl Fn() -> Option<Usage>,
     mut op: F,
 ) -> (Vec<Step>, Option<usize>)
 where
@@ -149,10 +168,15 @@ where
     let mut offset = 0;
     for &rate in rates {
         let base = offset;
-        let step = open_loop(rate, duration, max_in_flight, |i| op(base + i)).await;
+        let before = server();
+        let mut step = open_loop(rate, duration, max_in_flight, |i| op(base + i)).await;
+        step.server = server()
+            .zip(before)
+            .map(|(after, before)| after.since(before));
         offset += (rate * duration.as_secs_f64()).round() as u64;
+        let (cpu_us, runs) = step.server_per_op();
         eprintln!(
-            "    {rate:>7.0}/s: {:>7.0}/s done, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, errors {}, shed {}{}",
+            "    {rate:>7.0}/s: {:>7.0}/s done, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, errors {}, shed {}, server {cpu_us:.0} µs CPU and {runs:.1} thread runs an op{}",
             step.throughput(),
             step.p(0.5),
             step.p(0.99),
@@ -187,6 +211,10 @@ pub struct Figures {
     pub expected_p99: f64,
     /// Operations that succeeded, per second.
     pub ok_rate: f64,
+    /// The server's CPU per operation, µs, and its threads' runs per
+    /// operation ([`Step::server_per_op`]).
+    pub server_cpu_us: f64,
+    pub server_runs: f64,
 }
 
 /// The sustained step of each of several ramps, for medians.
@@ -200,6 +228,7 @@ impl Sustained {
     pub fn add(&mut self, steps: &[Step], best: Option<usize>) {
         self.runs.push(best.map(|i| {
             let s = &steps[i];
+            let (server_cpu_us, server_runs) = s.server_per_op();
             Figures {
                 rate: s.rate,
                 p50: s.p(0.5),
@@ -207,6 +236,8 @@ impl Sustained {
                 p999: s.p(0.999),
                 expected_p99: s.expected.value_at_quantile(0.99) as f64 / 1000.0,
                 ok_rate: s.ok as f64 / s.elapsed.as_secs_f64().max(1e-9),
+                server_cpu_us,
+                server_runs,
             }
         }));
     }
@@ -310,6 +341,8 @@ mod tests {
             p999: p99,
             expected_p99: p99,
             ok_rate: rate,
+            server_cpu_us: f64::NAN,
+            server_runs: f64::NAN,
         };
         let mut s = Sustained {
             runs: vec![
@@ -323,6 +356,43 @@ mod tests {
         s.runs = vec![None, None, Some(figures(500.0, 9.0))];
         assert_eq!(s.rate(), 0.0);
         assert!(s.at_median_rate(|f| f.p99).is_nan());
+    }
+
+    #[tokio::test]
+    async fn each_step_has_what_the_server_used_during_it() {
+        let calls = std::cell::Cell::new(0_u64);
+        // Every read is 2 ms and 5 runs after the one before.
+        let server = || {
+            calls.set(calls.get() + 1);
+            Some(Usage {
+                cpu_secs: 0.002 * calls.get() as f64,
+                runs: 5 * calls.get(),
+            })
+        };
+        let (steps, best) = ramp(
+            &[100.0, 200.0],
+            Duration::from_millis(100),
+            50.0,
+            100,
+            server,
+            |_| async { Done::Ok },
+        )
+        .await;
+        assert_eq!(best, Some(1));
+        let (cpu_us, runs) = steps[1].server_per_op();
+        // 20 operations in the second step.
+        assert!((cpu_us - 100.0).abs() < 1e-6, "{cpu_us}");
+        assert!((runs - 0.25).abs() < 1e-9, "{runs}");
+        let (unknown, _) = ramp(
+            &[100.0],
+            Duration::from_millis(10),
+            50.0,
+            100,
+            || None,
+            |_| async { Done::Ok },
+        )
+        .await;
+        assert!(unknown[0].server_per_op().0.is_nan());
     }
 
     #[test]

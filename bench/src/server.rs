@@ -219,6 +219,11 @@ impl Server {
         cpu_secs_of(self.pid?)
     }
 
+    /// What the server's threads have used so far.
+    pub fn usage(&self) -> Option<Usage> {
+        usage_of(self.pid?)
+    }
+
     /// The server's Prometheus metrics (names without labels).
     pub async fn metrics(&self) -> anyhow::Result<HashMap<String, f64>> {
         let text = self
@@ -327,6 +332,47 @@ pub fn cpu_secs_of(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// What a process's threads have used so far, from each one's
+/// `/proc/<pid>/task/<tid>/schedstat` (nanoseconds, unlike `stat`'s
+/// 10 ms ticks). Threads that have exited are no longer counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// Time on a CPU, seconds.
+    pub cpu_secs: f64,
+    /// Times a thread was put on a CPU: about one a wake-up, for threads
+    /// that block between requests.
+    pub runs: u64,
+}
+
+impl Usage {
+    /// What was used between `before` and `self` (never negative: a
+    /// thread that exited in between takes its counts with it).
+    pub fn since(self, before: Self) -> Self {
+        Self {
+            cpu_secs: (self.cpu_secs - before.cpu_secs).max(0.0),
+            runs: self.runs.saturating_sub(before.runs),
+        }
+    }
+}
+
+/// [`Usage`] of process `pid`, summed over its threads.
+pub fn usage_of(pid: u32) -> Option<Usage> {
+    let mut usage = Usage::default();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let Ok(text) = std::fs::read_to_string(task.ok()?.path().join("schedstat")) else {
+            continue;
+        };
+        let mut fields = text.split_whitespace().map(str::parse::<u64>);
+        if let (Some(Ok(on_cpu_ns)), Some(Ok(_waiting_ns)), Some(Ok(runs))) =
+            (fields.next(), fields.next(), fields.next())
+        {
+            usage.cpu_secs += on_cpu_ns as f64 / 1e9;
+            usage.runs += runs;
+        }
+    }
+    Some(usage)
+}
+
 fn ensure_built(binary: &Path) -> anyhow::Result<()> {
     if !binary.exists() {
         bail!(
@@ -433,5 +479,12 @@ mod tests {
     #[test]
     fn own_cpu_time_is_readable() {
         assert!(cpu_secs_of(std::process::id()).is_some());
+        let before = usage_of(std::process::id()).expect("schedstat is readable");
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < Duration::from_millis(20) {
+            std::hint::black_box(0);
+        }
+        let used = usage_of(std::process::id()).unwrap().since(before);
+        assert!(used.cpu_secs >= 0.01, "{used:?}");
     }
 }

@@ -49,21 +49,28 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         let paid = Arc::new(AtomicU64::new(0));
         let paid_won = Arc::new(AtomicU64::new(0));
         let seed = ctx.seed.wrapping_add(run as u64);
-        let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
-            let rng = Rng::for_op(seed, i);
-            let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
-            let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
-            async move {
-                match purchase(&gql, &format!("flow-{run}-{i}"), &dates, rng).await {
-                    Ok(price) => {
-                        paid.fetch_add(1, Ordering::Relaxed);
-                        paid_won.fetch_add(price, Ordering::Relaxed);
-                        Done::Ok
+        let (steps, best) = ramp(
+            &rates,
+            duration,
+            P99_MS,
+            4_096,
+            || server.usage(),
+            |i| {
+                let rng = Rng::for_op(seed, i);
+                let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
+                let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
+                async move {
+                    match purchase(&gql, &format!("flow-{run}-{i}"), &dates, rng).await {
+                        Ok(price) => {
+                            paid.fetch_add(1, Ordering::Relaxed);
+                            paid_won.fetch_add(price, Ordering::Relaxed);
+                            Done::Ok
+                        }
+                        Err(e) => Done::Error(e),
                     }
-                    Err(e) => Done::Error(e),
                 }
-            }
-        })
+            },
+        )
         .await;
         sustained.add(&steps, best);
         let burst = burst(&server, &gql, run, buyers, &all_dates, seed).await?;
@@ -114,6 +121,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.at_median_rate(|f| f.p99),
         "ms",
     );
+    ctx.report_server_per_op("flow", "purchase", &sustained);
     ctx.report.figure(
         "flow",
         b,

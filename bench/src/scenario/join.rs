@@ -33,10 +33,17 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         let cpu_before = server.cpu_secs();
         let started = std::time::Instant::now();
-        let (steps, best) = ramp(&rates, duration, P99_MS, 4_096, |i| {
-            let gql = gql.clone();
-            async move { issue(&gql, &format!("join-{run}-{i}")).await }
-        })
+        let (steps, best) = ramp(
+            &rates,
+            duration,
+            P99_MS,
+            4_096,
+            || server.usage(),
+            |i| {
+                let gql = gql.clone();
+                async move { issue(&gql, &format!("join-{run}-{i}")).await }
+            },
+        )
         .await;
         if let (Some(before), Some(after)) = (cpu_before, server.cpu_secs()) {
             cpu.push((after - before) / started.elapsed().as_secs_f64());
@@ -71,6 +78,7 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.at_median_rate(|f| f.p99),
         "ms",
     );
+    ctx.report_server_per_op("join", "join", &sustained);
     ctx.report.figure(
         "join",
         b,

@@ -29,7 +29,7 @@ pub use self::subs::subs_idle;
 /// SPEC's default.
 pub const PUSH_INTERVAL_MS: u64 = 500;
 use crate::client::Gql;
-use crate::load::{Done, open_loop};
+use crate::load::{Done, Sustained, open_loop};
 use crate::report::Report;
 use crate::server::{Backend, Server};
 
@@ -97,6 +97,26 @@ impl Ctx {
             Backend::Sqlite => sqlite,
             Backend::Postgres(_) => postgres,
         }
+    }
+
+    /// The server's CPU and thread runs per `op` at the sustained rate:
+    /// what a request costs, which the machine's stalls hardly move.
+    pub fn report_server_per_op(&mut self, scenario: &str, op: &str, sustained: &Sustained) {
+        let b = self.backend_name();
+        self.report.figure(
+            scenario,
+            b,
+            &format!("server CPU per {op} at that rate"),
+            sustained.at_median_rate(|f| f.server_cpu_us),
+            "µs",
+        );
+        self.report.figure(
+            scenario,
+            b,
+            &format!("server thread runs per {op} at that rate (wake-ups)"),
+            sustained.at_median_rate(|f| f.server_runs),
+            "",
+        );
     }
 }
 
