@@ -12,9 +12,9 @@ use std::time::Instant;
 use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
-use super::{Ctx, batch_sizes, date_ids, scalar};
+use super::{Ctx, batch_sizes, date_ids, ramp_on, scalar};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Rng, Sustained, histogram, median, ramp};
+use crate::load::{Done, Rng, Sustained, histogram, median};
 use crate::report::Goal;
 
 const P99_MS: f64 = 50.0;
@@ -49,28 +49,21 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         let paid = Arc::new(AtomicU64::new(0));
         let paid_won = Arc::new(AtomicU64::new(0));
         let seed = ctx.seed.wrapping_add(run as u64);
-        let (steps, best) = ramp(
-            &rates,
-            duration,
-            P99_MS,
-            4_096,
-            || server.usage(),
-            |i| {
-                let rng = Rng::for_op(seed, i);
-                let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
-                let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
-                async move {
-                    match purchase(&gql, &format!("flow-{run}-{i}"), &dates, rng).await {
-                        Ok(price) => {
-                            paid.fetch_add(1, Ordering::Relaxed);
-                            paid_won.fetch_add(price, Ordering::Relaxed);
-                            Done::Ok
-                        }
-                        Err(e) => Done::Error(e),
+        let (steps, best) = ramp_on(&server, &rates, duration, P99_MS, |i| {
+            let rng = Rng::for_op(seed, i);
+            let (gql, dates) = (gql.clone(), Arc::clone(&all_dates));
+            let (paid, paid_won) = (Arc::clone(&paid), Arc::clone(&paid_won));
+            async move {
+                match purchase(&gql, &format!("flow-{run}-{i}"), &dates, rng).await {
+                    Ok(price) => {
+                        paid.fetch_add(1, Ordering::Relaxed);
+                        paid_won.fetch_add(price, Ordering::Relaxed);
+                        Done::Ok
                     }
+                    Err(e) => Done::Error(e),
                 }
-            },
-        )
+            }
+        })
         .await;
         sustained.add(&steps, best);
         let burst = burst(&server, &gql, run, buyers, &all_dates, seed).await?;

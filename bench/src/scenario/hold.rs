@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{Ctx, batch_sizes, date_ids, scalar};
+use super::{Ctx, batch_sizes, date_ids, ramp_on, scalar};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Rng, Sustained, median, open_loop, ramp};
+use crate::load::{Done, Rng, Sustained, median, open_loop};
 use crate::report::Goal;
 
 const P99_MS: f64 = 10.0;
@@ -100,49 +100,42 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         let wins: Arc<Mutex<HashMap<(String, u64), u32>>> = Arc::default();
         let attempted_hot: Arc<Mutex<std::collections::HashSet<u64>>> = Arc::default();
         let seed = ctx.seed.wrapping_add(run as u64);
-        let (steps, best) = ramp(
-            &rates,
-            duration,
-            P99_MS,
-            4_096,
-            || server.usage(),
-            |i| {
-                let mut rng = Rng::for_op(seed, i);
-                // A user's attempts come `users` apart, never together.
-                let token = tokens[(i % users) as usize].clone();
-                let (date, seat) = if rng.below(2) == 0 {
-                    let seat = 1 + rng.below(HOT_SEATS);
-                    attempted_hot
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(seat);
-                    (hot_date.clone(), seat)
-                } else {
-                    (
-                        all_dates[1 + (i / (2 * PICKS_PER_DATE)) as usize].clone(),
-                        1 + rng.below(50),
-                    )
-                };
-                let (gql, wins) = (gql.clone(), Arc::clone(&wins));
-                async move {
-                    match hold(&gql, &token, &date, seat).await {
-                        Outcome::Data(_) => {
-                            *wins
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .entry((date, seat))
-                                .or_default() += 1;
-                            Done::Ok
-                        }
-                        Outcome::Code(c) if c == "SEAT_UNAVAILABLE" || c == "HOLD_LIMIT" => {
-                            Done::Expected(c)
-                        }
-                        Outcome::Code(c) => Done::Error(c),
-                        Outcome::Failed(e) => Done::Error(e),
+        let (steps, best) = ramp_on(&server, &rates, duration, P99_MS, |i| {
+            let mut rng = Rng::for_op(seed, i);
+            // A user's attempts come `users` apart, never together.
+            let token = tokens[(i % users) as usize].clone();
+            let (date, seat) = if rng.below(2) == 0 {
+                let seat = 1 + rng.below(HOT_SEATS);
+                attempted_hot
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(seat);
+                (hot_date.clone(), seat)
+            } else {
+                (
+                    all_dates[1 + (i / (2 * PICKS_PER_DATE)) as usize].clone(),
+                    1 + rng.below(50),
+                )
+            };
+            let (gql, wins) = (gql.clone(), Arc::clone(&wins));
+            async move {
+                match hold(&gql, &token, &date, seat).await {
+                    Outcome::Data(_) => {
+                        *wins
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .entry((date, seat))
+                            .or_default() += 1;
+                        Done::Ok
                     }
+                    Outcome::Code(c) if c == "SEAT_UNAVAILABLE" || c == "HOLD_LIMIT" => {
+                        Done::Expected(c)
+                    }
+                    Outcome::Code(c) => Done::Error(c),
+                    Outcome::Failed(e) => Done::Error(e),
                 }
-            },
-        )
+            }
+        })
         .await;
         sustained.add(&steps, best);
         // Warm-up and ramp together; a server run by hand (`--url`) has

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::Ctx;
+use super::{Ctx, ramp_on};
 use crate::client::{Gql, Outcome};
-use crate::load::{Done, Sustained, median, ramp};
+use crate::load::{Done, Sustained, median};
 use crate::report::Goal;
 
 const P99_MS: f64 = 15.0;
@@ -33,17 +33,10 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         let cpu_before = server.cpu_secs();
         let started = std::time::Instant::now();
-        let (steps, best) = ramp(
-            &rates,
-            duration,
-            P99_MS,
-            4_096,
-            || server.usage(),
-            |i| {
-                let gql = gql.clone();
-                async move { issue(&gql, &format!("join-{run}-{i}")).await }
-            },
-        )
+        let (steps, best) = ramp_on(&server, &rates, duration, P99_MS, |i| {
+            let gql = gql.clone();
+            async move { issue(&gql, &format!("join-{run}-{i}")).await }
+        })
         .await;
         if let (Some(before), Some(after)) = (cpu_before, server.cpu_secs()) {
             cpu.push((after - before) / started.elapsed().as_secs_f64());

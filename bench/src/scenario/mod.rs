@@ -29,7 +29,7 @@ pub use self::subs::subs_idle;
 /// SPEC's default.
 pub const PUSH_INTERVAL_MS: u64 = 500;
 use crate::client::Gql;
-use crate::load::{Done, Sustained, open_loop};
+use crate::load::{Done, Step, Sustained, open_loop, ramp};
 use crate::report::Report;
 use crate::server::{Backend, Server};
 
@@ -138,6 +138,22 @@ pub async fn pump(gqls: &[Gql], rate: f64) -> anyhow::Result<()> {
     .await;
     anyhow::ensure!(pump.errors == 0, "pump: {:?}", pump.first_error);
     Ok(())
+}
+
+/// [`ramp`] on `server`, each step's [`Step::server`] read from it, with up
+/// to 4,096 operations in flight.
+pub async fn ramp_on<F, Fut>(
+    server: &Server,
+    rates: &[f64],
+    duration: Duration,
+    p99_ms: f64,
+    op: F,
+) -> (Vec<Step>, Option<usize>)
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Done> + Send + 'static,
+{
+    ramp(rates, duration, p99_ms, 4_096, || server.usage(), op).await
 }
 
 /// Every concert date id of the catalog.
