@@ -12,7 +12,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::server::Usage;
+use crate::server::{Usage, usage_of};
 
 /// How one operation ended.
 #[derive(Debug)]
@@ -42,6 +42,8 @@ pub struct Step {
     /// What the server used from the step's start until its last
     /// operation finished, when it is known.
     pub server: Option<Usage>,
+    /// What this process, the load generator, used in the same time.
+    pub client: Option<Usage>,
 }
 
 impl Step {
@@ -72,6 +74,13 @@ impl Step {
         self.server.map_or((f64::NAN, f64::NAN), |u| {
             (u.cpu_secs * 1e6 / ops, u.runs as f64 / ops)
         })
+    }
+
+    /// The load generator's CPU time per finished operation, µs: what
+    /// the two cores the server shares with it give to sending requests.
+    pub fn client_cpu_per_op(&self) -> f64 {
+        let ops = self.completed().max(1) as f64;
+        self.client.map_or(f64::NAN, |u| u.cpu_secs * 1e6 / ops)
     }
 }
 
@@ -128,6 +137,7 @@ where
         codes: BTreeMap::new(),
         first_error: None,
         server: None,
+        client: None,
     };
     while let Some((micros, done)) = rx.recv().await {
         let _ = step.all.record(micros);
@@ -168,21 +178,25 @@ where
     let mut offset = 0;
     for &rate in rates {
         let base = offset;
-        let before = server();
+        let (before, client_before) = (server(), usage_of(std::process::id()));
         let mut step = open_loop(rate, duration, max_in_flight, |i| op(base + i)).await;
         step.server = server()
             .zip(before)
             .map(|(after, before)| after.since(before));
+        step.client = usage_of(std::process::id())
+            .zip(client_before)
+            .map(|(after, before)| after.since(before));
         offset += (rate * duration.as_secs_f64()).round() as u64;
         let (cpu_us, runs) = step.server_per_op();
         eprintln!(
-            "    {rate:>7.0}/s: {:>7.0}/s done, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, errors {}, shed {}, server {cpu_us:.0} µs CPU and {runs:.1} thread runs an op{}",
+            "    {rate:>7.0}/s: {:>7.0}/s done, p50 {:.2} ms, p99 {:.2} ms, p999 {:.2} ms, errors {}, shed {}, server {cpu_us:.0} µs CPU and {runs:.1} thread runs an op, load generator {:.0} µs CPU an op{}",
             step.throughput(),
             step.p(0.5),
             step.p(0.99),
             step.p(0.999),
             step.errors,
             step.shed,
+            step.client_cpu_per_op(),
             step.first_error
                 .as_deref()
                 .map(|e| format!(" (first: {e})"))
@@ -215,6 +229,8 @@ pub struct Figures {
     /// operation ([`Step::server_per_op`]).
     pub server_cpu_us: f64,
     pub server_runs: f64,
+    /// The load generator's CPU per operation, µs.
+    pub client_cpu_us: f64,
 }
 
 /// The sustained step of each of several ramps, for medians.
@@ -238,6 +254,7 @@ impl Sustained {
                 ok_rate: s.ok as f64 / s.elapsed.as_secs_f64().max(1e-9),
                 server_cpu_us,
                 server_runs,
+                client_cpu_us: s.client_cpu_per_op(),
             }
         }));
     }
@@ -343,6 +360,7 @@ mod tests {
             ok_rate: rate,
             server_cpu_us: f64::NAN,
             server_runs: f64::NAN,
+            client_cpu_us: f64::NAN,
         };
         let mut s = Sustained {
             runs: vec![
@@ -383,6 +401,10 @@ mod tests {
         // 20 operations in the second step.
         assert!((cpu_us - 100.0).abs() < 1e-6, "{cpu_us}");
         assert!((runs - 0.25).abs() < 1e-9, "{runs}");
+        assert!(
+            steps[1].client_cpu_per_op() >= 0.0,
+            "this process is readable"
+        );
         let (unknown, _) = ramp(
             &[100.0],
             Duration::from_millis(10),

@@ -99,8 +99,9 @@ impl Ctx {
         }
     }
 
-    /// The server's CPU and thread runs per `op` at the sustained rate:
-    /// what a request costs, which the machine's stalls hardly move.
+    /// The server's CPU and thread runs per `op` at the sustained rate
+    /// (what a request costs, which the machine's stalls hardly move), and
+    /// the load generator's CPU beside them on the same cores.
     pub fn report_server_per_op(&mut self, scenario: &str, op: &str, sustained: &Sustained) {
         let b = self.backend_name();
         self.report.figure(
@@ -116,6 +117,13 @@ impl Ctx {
             &format!("server thread runs per {op} at that rate (wake-ups)"),
             sustained.at_median_rate(|f| f.server_runs),
             "",
+        );
+        self.report.figure(
+            scenario,
+            b,
+            &format!("load generator CPU per {op} at that rate"),
+            sustained.at_median_rate(|f| f.client_cpu_us),
+            "µs",
         );
     }
 }
