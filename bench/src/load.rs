@@ -67,8 +67,10 @@ impl Step {
 
     /// The server's CPU time per finished operation, microseconds, and
     /// the times its threads were put on a CPU per operation (NaN when
-    /// unknown). Unlike a p99, these hardly move with the machine's
-    /// stalls, so two builds compare on them across noisy runs.
+    /// unknown). The runs move less with the machine's stalls than a p99
+    /// or the CPU time (which, in a guest, includes the time the host took
+    /// a running thread's vCPU away): the figure to compare two builds on
+    /// across noisy runs.
     pub fn server_per_op(&self) -> (f64, f64) {
         let ops = self.completed().max(1) as f64;
         self.server.map_or((f64::NAN, f64::NAN), |u| {

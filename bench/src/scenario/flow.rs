@@ -114,7 +114,7 @@ pub async fn flow(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.at_median_rate(|f| f.p99),
         "ms",
     );
-    ctx.report_server_per_op("flow", "purchase", &sustained);
+    ctx.report_cost_per_op("flow", "purchase", &sustained);
     ctx.report.figure(
         "flow",
         b,

@@ -193,7 +193,7 @@ pub async fn hold_hot(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.at_median_rate(|f| f.p99),
         "ms",
     );
-    ctx.report_server_per_op("hold-hot", "attempt", &sustained);
+    ctx.report_cost_per_op("hold-hot", "attempt", &sustained);
     // Most attempts at the top steps are refused (taken seats, the hold
     // limit), many from memory: the holds that won are a figure of their own.
     ctx.report.figure(

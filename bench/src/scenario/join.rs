@@ -71,7 +71,7 @@ pub async fn join(ctx: &mut Ctx) -> anyhow::Result<()> {
         sustained.at_median_rate(|f| f.p99),
         "ms",
     );
-    ctx.report_server_per_op("join", "join", &sustained);
+    ctx.report_cost_per_op("join", "join", &sustained);
     ctx.report.figure(
         "join",
         b,

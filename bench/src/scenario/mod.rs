@@ -99,10 +99,10 @@ impl Ctx {
         }
     }
 
-    /// The server's CPU and thread runs per `op` at the sustained rate
-    /// (what a request costs, which the machine's stalls hardly move), and
-    /// the load generator's CPU beside them on the same cores.
-    pub fn report_server_per_op(&mut self, scenario: &str, op: &str, sustained: &Sustained) {
+    /// What an `op` cost at the sustained rate: the server's CPU and
+    /// thread runs (see [`crate::load::Step::server_per_op`]), and the load
+    /// generator's CPU beside them on the same cores.
+    pub fn report_cost_per_op(&mut self, scenario: &str, op: &str, sustained: &Sustained) {
         let b = self.backend_name();
         self.report.figure(
             scenario,
