@@ -72,17 +72,21 @@ impl Step {
     /// a running thread's vCPU away): the figure to compare two builds on
     /// across noisy runs.
     pub fn server_per_op(&self) -> (f64, f64) {
-        let ops = self.completed().max(1) as f64;
-        self.server.map_or((f64::NAN, f64::NAN), |u| {
-            (u.cpu_secs * 1e6 / ops, u.runs as f64 / ops)
-        })
+        self.per_op(self.server)
     }
 
     /// The load generator's CPU time per finished operation, µs: what
     /// the two cores the server shares with it give to sending requests.
     pub fn client_cpu_per_op(&self) -> f64 {
+        self.per_op(self.client).0
+    }
+
+    /// `usage`'s CPU µs and thread runs per finished operation.
+    fn per_op(&self, usage: Option<Usage>) -> (f64, f64) {
         let ops = self.completed().max(1) as f64;
-        self.client.map_or(f64::NAN, |u| u.cpu_secs * 1e6 / ops)
+        usage.map_or((f64::NAN, f64::NAN), |u| {
+            (u.cpu_secs * 1e6 / ops, u.runs as f64 / ops)
+        })
     }
 }
 
@@ -180,14 +184,11 @@ where
     let mut offset = 0;
     for &rate in rates {
         let base = offset;
-        let (before, client_before) = (server(), usage_of(std::process::id()));
+        let client = || usage_of(std::process::id());
+        let (server_before, client_before) = (server(), client());
         let mut step = open_loop(rate, duration, max_in_flight, |i| op(base + i)).await;
-        step.server = server()
-            .zip(before)
-            .map(|(after, before)| after.since(before));
-        step.client = usage_of(std::process::id())
-            .zip(client_before)
-            .map(|(after, before)| after.since(before));
+        step.server = Usage::between(server_before, server());
+        step.client = Usage::between(client_before, client());
         offset += (rate * duration.as_secs_f64()).round() as u64;
         let (cpu_us, runs) = step.server_per_op();
         eprintln!(

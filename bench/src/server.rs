@@ -353,6 +353,11 @@ impl Usage {
             runs: self.runs.saturating_sub(before.runs),
         }
     }
+
+    /// What was used between two reads, when both could be made.
+    pub fn between(before: Option<Self>, after: Option<Self>) -> Option<Self> {
+        Some(after?.since(before?))
+    }
 }
 
 /// [`Usage`] of process `pid`, summed over its threads.
