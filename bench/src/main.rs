@@ -75,6 +75,10 @@ enum Scenario {
     /// The server's own conditional UPDATE and INSERT, straight through the
     /// driver: the physical limit.
     RawLimit,
+    /// What one request costs the server, kind by kind, requests coming
+    /// alone: CPU and thread runs, and instructions under callgrind (when
+    /// valgrind is installed), which a noisy machine does not change.
+    Cost,
     /// The same waiters kept informed by Seatline's pushes, the seed's
     /// count-query polling (PostgreSQL) and a Redis sorted-set design
     /// polled every second, side by side.
@@ -167,6 +171,7 @@ async fn main() -> anyhow::Result<()> {
             scenario::hold_hot(&mut ctx).await?;
             scenario::flow(&mut ctx).await?;
             scenario::raw_limit(&mut ctx).await?;
+            scenario::cost(&mut ctx).await?;
             scenario::peer(&mut ctx, scenario::DEFAULT_REDIS, &[]).await?;
         }
         Scenario::SubsIdle => scenario::subs_idle(&mut ctx).await?,
@@ -175,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::HoldHot => scenario::hold_hot(&mut ctx).await?,
         Scenario::Flow => scenario::flow(&mut ctx).await?,
         Scenario::RawLimit => scenario::raw_limit(&mut ctx).await?,
+        Scenario::Cost => scenario::cost(&mut ctx).await?,
         Scenario::Peer { redis_url, waiters } => {
             scenario::peer(&mut ctx, &redis_url, &waiters).await?;
         }

@@ -116,15 +116,28 @@ impl Server {
         backend: &Backend,
         env: &[(&str, String)],
     ) -> anyhow::Result<Self> {
+        Self::start_under(&[], binary, backend, env).await
+    }
+
+    /// [`Self::start`] under `wrapper`, a command and its arguments that
+    /// run the binary in the same process (valgrind does: the process's
+    /// figures and its pid are the server's).
+    pub async fn start_under(
+        wrapper: &[String],
+        binary: &PathBuf,
+        backend: &Backend,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Self> {
         ensure_built(binary)?;
         let db = FreshDb::create(backend).await?;
         let url = db.url.clone();
-        Self::spawn(binary, &url, Some(db), env).await
+        Self::spawn(wrapper, binary, &url, Some(db), env).await
     }
 
     /// Starts `binary` on the database at `database_url`, which it does not
     /// own (several instances on one database: see [`Cluster`]).
     async fn spawn(
+        wrapper: &[String],
         binary: &PathBuf,
         database_url: &str,
         db: Option<FreshDb>,
@@ -132,7 +145,14 @@ impl Server {
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
         let addr = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(binary);
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         cmd.arg("serve")
             .env("DATABASE_URL", database_url)
             .env("SEATLINE_TOKEN_SECRET", BENCH_TOKEN_SECRET)
@@ -288,7 +308,7 @@ impl Cluster {
         let db = FreshDb::create(backend).await?;
         let mut servers = Vec::with_capacity(instances);
         for _ in 0..instances {
-            match Server::spawn(binary, &db.url, None, env).await {
+            match Server::spawn(&[], binary, &db.url, None, env).await {
                 Ok(server) => servers.push(server),
                 Err(e) => {
                     Self { servers, db }.stop().await;

@@ -2,6 +2,7 @@
 //! them, and adds rows (figures, goals, invariant checks) to the report.
 
 mod admit;
+mod cost;
 mod flow;
 mod hold;
 mod join;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use self::admit::admit;
+pub use self::cost::cost;
 pub use self::flow::flow;
 pub use self::hold::hold_hot;
 pub use self::join::join;
@@ -85,6 +87,22 @@ impl Ctx {
             }
             None => Server::start(&self.binary, &self.backend, env).await,
         }
+    }
+
+    /// A server on a fresh database under `wrapper` (see
+    /// [`Server::start_under`]); `None` for an external one, which the
+    /// bench cannot wrap.
+    pub async fn server_under(
+        &self,
+        wrapper: &[String],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<Option<Server>> {
+        if self.url.is_some() {
+            return Ok(None);
+        }
+        Server::start_under(wrapper, &self.binary, &self.backend, env)
+            .await
+            .map(Some)
     }
 
     /// Picks the size for this mode.
