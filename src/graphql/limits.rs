@@ -1,6 +1,6 @@
 //! A guard in front of async-graphql's validation: the size of a document
 //! once its fragment spreads are expanded. And a cache of the documents
-//! that passed every parse-time check.
+//! that passed it.
 //!
 //! async-graphql's recursion-depth check and validation walk fragment
 //! spreads without memoizing, so a "fragment bomb" (each fragment spreading
@@ -10,29 +10,34 @@
 //! expanded size here, all operations together, once per fragment, is
 //! linear in the document and runs before either.
 //!
-//! That count needs a parse of its own, so each document was parsed twice.
 //! Clients send the same few documents over and over; one that passed is
-//! kept by its text and cloned for the next request that sends it, which
-//! then skips both parses and the checks it already passed.
+//! kept by its text, and the next request that sends it is handed a copy
+//! of the parse (async-graphql's own checks still run on it).
+//!
+//! This runs before the schema, not as one of its extensions: with any
+//! extension installed, async-graphql resolves every field and every list
+//! item through the extensions' chain (a boxed future and a look-up of the
+//! field's type each), which cost a seat list of 50 seats more than the
+//! parse this saves (BENCHMARKS.md, twenty-sixth session).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{
     ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::{Name, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Name, Positioned, Request, ServerError};
 
-/// Installs the expansion limit, and the cache of documents that passed it,
-/// on a schema.
-pub struct ExpansionLimit {
+/// The expansion limit, and the documents that passed it; cheap to clone
+/// (every clone shares the kept documents).
+#[derive(Clone)]
+pub struct Documents {
     max_selections: usize,
     passed: Arc<Passed>,
 }
 
-impl ExpansionLimit {
+impl Documents {
     #[must_use]
     pub fn new(max_selections: usize) -> Self {
         Self {
@@ -40,48 +45,23 @@ impl ExpansionLimit {
             passed: Arc::default(),
         }
     }
-}
 
-impl ExtensionFactory for ExpansionLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ExpansionGuard {
-            max_selections: self.max_selections,
-            passed: Arc::clone(&self.passed),
-        })
-    }
-}
-
-struct ExpansionGuard {
-    max_selections: usize,
-    passed: Arc<Passed>,
-}
-
-#[async_trait::async_trait]
-impl Extension for ExpansionGuard {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // A hit skips what `next` would run: async-graphql's parse and its
-        // recursion-depth and directive checks, which this text passed
-        // already (and the `parse_query` hook of any extension installed
-        // after this one: there is none).
-        if let Some(document) = self.passed.get(query) {
-            return Ok(document);
+    /// `request` with its document parsed, or the error that refuses it
+    /// (async-graphql then reports it as any other, uncoded). A document
+    /// that does not parse is left to async-graphql, which reports the
+    /// syntax error its own way.
+    ///
+    /// # Errors
+    /// When the document expands to more selections than the limit.
+    pub fn prepare(&self, mut request: Request) -> Result<Request, ServerError> {
+        if let Some(document) = self.passed.get(&request.query) {
+            request.set_parsed_query(document);
+            return Ok(request);
         }
-        // Count on our own parse, before async-graphql's: its recursion
-        // depth check also walks spreads without memoizing.
-        let Ok(document) = parse_query(query) else {
-            // Let async-graphql report the syntax error its own way.
-            return next.run(ctx, query, variables).await;
+        let Ok(document) = parse_query(&request.query) else {
+            return Ok(request);
         };
-        let selections = expanded_selections(&document, self.max_selections);
-        if selections > self.max_selections {
-            // Coded BAD_USER_INPUT with async-graphql's own errors, on every
-            // transport (`error::label_uncoded`).
+        if expanded_selections(&document, self.max_selections) > self.max_selections {
             return Err(ServerError::new(
                 format!(
                     "the query expands to more than {} selections",
@@ -90,9 +70,9 @@ impl Extension for ExpansionGuard {
                 None,
             ));
         }
-        let document = next.run(ctx, query, variables).await?;
-        self.passed.insert(query, &document);
-        Ok(document)
+        self.passed.insert(&request.query, &document);
+        request.set_parsed_query(document);
+        Ok(request)
     }
 }
 
@@ -102,7 +82,7 @@ const MAX_KEPT_LEN: usize = 2048;
 /// dropped with the older one, so at most twice this many are kept.
 const GENERATION: usize = 128;
 
-/// Documents that passed every parse-time check, by their text, in two
+/// Documents that passed the expansion limit, by their text, in two
 /// generations: a least-recently-used cache in spirit, bounded whatever
 /// stream of distinct documents arrives.
 #[derive(Default)]
@@ -253,6 +233,25 @@ mod tests {
             expanded_selections(&parse_query(&nested).unwrap(), 1000),
             21
         );
+    }
+
+    #[test]
+    fn a_document_that_expands_too_far_is_refused_and_one_that_passed_is_kept() {
+        let documents = Documents::new(1000);
+        let refused = documents.prepare(Request::new(bomb(20)));
+        assert!(refused.is_err_and(|e| e.message.contains("expands to more than 1000")));
+        assert!(documents.passed.get(&bomb(20)).is_none(), "never kept");
+
+        let query = "{ concerts { id } }";
+        let mut request = documents.prepare(Request::new(query)).unwrap();
+        assert!(request.parsed_query().is_ok());
+        assert!(
+            documents.passed.get(query).is_some(),
+            "kept for the next one"
+        );
+        // A syntax error is left to async-graphql, unparsed and unkept.
+        assert!(documents.prepare(Request::new("{ concerts {")).is_ok());
+        assert!(documents.passed.get("{ concerts {").is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod booking;
 mod catalog;
 pub mod context;
 pub mod error;
-mod limits;
+pub mod limits;
 mod payment;
 mod queue;
 pub mod subscription;
@@ -63,8 +63,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_COMPLEXITY)
     .limit_recursive_depth(32)
-    .limit_directives(8)
-    .extension(limits::ExpansionLimit::new(MAX_COMPLEXITY));
+    .limit_directives(8);
     if state.as_ref().is_some_and(|s| !s.settings.introspection) {
         builder = builder.disable_introspection().disable_suggestions();
     }

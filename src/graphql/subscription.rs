@@ -26,6 +26,7 @@ use futures_util::{FutureExt, StreamExt};
 use super::AppSchema;
 use super::context::Viewer;
 use super::error::label_uncoded;
+use super::limits::Documents;
 use super::queue::{QueueTicket, TicketField};
 use crate::domain::queue;
 use crate::state::AppState;
@@ -35,13 +36,18 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct SubscriptionExecutor {
     schema: AppSchema,
+    documents: Documents,
     app: AppState,
 }
 
 impl SubscriptionExecutor {
     #[must_use]
-    pub fn new(schema: AppSchema, app: AppState) -> Self {
-        Self { schema, app }
+    pub fn new(schema: AppSchema, documents: Documents, app: AppState) -> Self {
+        Self {
+            schema,
+            documents,
+            app,
+        }
     }
 
     #[must_use]
@@ -57,8 +63,15 @@ impl SubscriptionExecutor {
         request: Request,
         session: Arc<Data>,
     ) -> BoxStream<'static, Response> {
+        let mut request = match self.documents.prepare(request) {
+            Ok(request) => request,
+            Err(refused) => {
+                let response = label_uncoded(Response::from_errors(vec![refused]));
+                return futures_util::stream::once(std::future::ready(response)).boxed();
+            }
+        };
         let session_data = Some(session);
-        let Some((plan, token)) = Plan::of(&request).and_then(|plan| {
+        let Some((plan, token)) = Plan::of(&mut request).and_then(|plan| {
             let token = plan.token(&request, session_data.as_deref())?;
             Some((plan, token))
         }) else {
@@ -133,9 +146,10 @@ impl Plan {
     /// document but a lone `queueUpdates` subscription over plain fields,
     /// without directives, and every document that fails to parse or
     /// would fail validation in a way this shape cannot rule out.
-    pub(crate) fn of(request: &Request) -> Option<Self> {
-        let document = async_graphql::parser::parse_query(&request.query).ok()?;
-        Self::of_document(&document, request.operation_name.as_deref())
+    pub(crate) fn of(request: &mut Request) -> Option<Self> {
+        let operation_name = request.operation_name.clone();
+        let document = request.parsed_query().ok()?;
+        Self::of_document(document, operation_name.as_deref())
     }
 
     fn of_document(document: &ExecutableDocument, operation_name: Option<&str>) -> Option<Self> {
@@ -334,7 +348,7 @@ mod tests {
     use super::*;
 
     fn plan(query: &str) -> Option<Plan> {
-        Plan::of(&Request::new(query))
+        Plan::of(&mut Request::new(query))
     }
 
     fn keys(plan: &Plan) -> Vec<(&str, TicketField)> {
@@ -450,9 +464,9 @@ mod tests {
     fn a_named_operation_must_match() {
         let mut request = Request::new("subscription Q { queueUpdates { status } }");
         request.operation_name = Some("Other".into());
-        assert_eq!(Plan::of(&request), None);
+        assert_eq!(Plan::of(&mut request), None);
         request.operation_name = Some("Q".into());
-        assert!(Plan::of(&request).is_some());
+        assert!(Plan::of(&mut request).is_some());
     }
 
     #[test]

@@ -27,9 +27,10 @@ mod web;
 mod ws;
 
 use crate::domain::queue;
-use crate::graphql::AppSchema;
 use crate::graphql::context::Viewer;
 use crate::graphql::error::label_uncoded;
+use crate::graphql::limits::Documents;
+use crate::graphql::{AppSchema, MAX_COMPLEXITY};
 use crate::state::AppState;
 
 /// Largest accepted request body. async-graphql-axum reads the body as a
@@ -39,6 +40,8 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 #[derive(Clone)]
 pub(crate) struct Http {
     pub(crate) schema: AppSchema,
+    /// What every document passes before the schema sees it.
+    pub(crate) documents: Documents,
     pub(crate) app: AppState,
     /// One permit per WebSocket connection served.
     pub(crate) ws_slots: Arc<Semaphore>,
@@ -82,6 +85,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .with_state(Http {
             ws_slots: Arc::new(Semaphore::new(ws::max_connections(&app.settings))),
             schema,
+            documents: Documents::new(MAX_COMPLEXITY),
             app,
         })
 }
@@ -136,7 +140,10 @@ async fn graphql(
         .get(header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or(""));
     let viewer = Viewer::from_authorization(authorization, Some(peer.ip()));
-    let response = http.schema.execute(request.into_inner().data(viewer)).await;
+    let response = match http.documents.prepare(request.into_inner()) {
+        Ok(request) => http.schema.execute(request.data(viewer)).await,
+        Err(refused) => async_graphql::Response::from_errors(vec![refused]),
+    };
     GraphQLResponse::from(label_uncoded(response)).into_response()
 }
 

@@ -103,7 +103,11 @@ pub(crate) async fn subscriptions(
         // `serve` is called with, for as long as the connection lives (a
         // future never reuses that room): one boxed copy of the state.
         .on_upgrade({
-            let executor = Box::new(SubscriptionExecutor::new(http.schema, http.app));
+            let executor = Box::new(SubscriptionExecutor::new(
+                http.schema,
+                http.documents,
+                http.app,
+            ));
             move |socket| serve(socket, executor, peer.ip(), slot)
         })
         .into_response()

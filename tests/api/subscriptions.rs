@@ -6,7 +6,9 @@ use chrono::{TimeDelta, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{DATE, WsClient, at, code, data, eventually, spawn_app, spawn_app_with};
+use crate::helpers::{
+    DATE, WsClient, at, code, data, eventually, fragment_bomb, spawn_app, spawn_app_with,
+};
 
 /// SPEC 1: when an admission lapses, the earliest waiter is promoted at
 /// once, not at the next timer tick, and a status change is pushed at once,
@@ -220,7 +222,9 @@ async fn an_unknown_token_gets_an_unauthenticated_error() {
 }
 
 /// SPEC: bad input gets the right `extensions.code` over WebSocket as over
-/// HTTP: a document async-graphql itself refuses is `BAD_USER_INPUT`.
+/// HTTP: a document async-graphql itself refuses is `BAD_USER_INPUT`, and
+/// so is one the expansion limit refuses (a fragment bomb, which unguarded
+/// would take minutes).
 #[tokio::test]
 async fn a_subscription_refused_by_validation_is_coded_as_over_http() {
     let app = spawn_app().await;
@@ -228,10 +232,12 @@ async fn a_subscription_refused_by_validation_is_coded_as_over_http() {
         .as_str()
         .unwrap()
         .to_owned();
+    let bomb = fragment_bomb(28);
     for query in [
         "subscription { queueUpdates { nope } }",
         "subscription { queueUpdates(token: 5) { status } }",
         "subscription {",
+        bomb.as_str(),
     ] {
         let mut ws = app.ws(json!({ "token": token })).await;
         ws.send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }))
