@@ -46,10 +46,11 @@ impl Documents {
         }
     }
 
-    /// `request` with its document parsed, or the error that refuses it
-    /// (async-graphql then reports it as any other, uncoded). A document
-    /// that does not parse is left to async-graphql, which reports the
-    /// syntax error its own way.
+    /// `request` with its document parsed, or the error that refuses it,
+    /// to be answered as the schema's own errors are (uncoded, so
+    /// `error::label_uncoded` codes it `BAD_USER_INPUT` on every
+    /// transport). A document that does not parse is left to
+    /// async-graphql, which reports the syntax error its own way.
     ///
     /// # Errors
     /// When the document expands to more selections than the limit.

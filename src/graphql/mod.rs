@@ -73,6 +73,14 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     }
 }
 
+/// What every document passes before the schema runs it (see [`limits`]):
+/// the expansion limit at the schema's complexity limit, and the parses
+/// kept. One for the process, shared by every transport.
+#[must_use]
+pub fn documents() -> limits::Documents {
+    limits::Documents::new(MAX_COMPLEXITY)
+}
+
 /// The schema in SDL, as committed in `schema.graphql`.
 #[must_use]
 pub fn sdl() -> String {

@@ -30,7 +30,7 @@ use crate::domain::queue;
 use crate::graphql::context::Viewer;
 use crate::graphql::error::label_uncoded;
 use crate::graphql::limits::Documents;
-use crate::graphql::{AppSchema, MAX_COMPLEXITY};
+use crate::graphql::{AppSchema, documents};
 use crate::state::AppState;
 
 /// Largest accepted request body. async-graphql-axum reads the body as a
@@ -85,7 +85,7 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .with_state(Http {
             ws_slots: Arc::new(Semaphore::new(ws::max_connections(&app.settings))),
             schema,
-            documents: Documents::new(MAX_COMPLEXITY),
+            documents: documents(),
             app,
         })
 }
