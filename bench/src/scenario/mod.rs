@@ -89,6 +89,12 @@ impl Ctx {
         }
     }
 
+    /// Whether the scenarios run against a server someone else started
+    /// (`--url`), whose process the bench cannot read or wrap.
+    pub fn external(&self) -> bool {
+        self.url.is_some()
+    }
+
     /// A server on a fresh database under `wrapper` (see
     /// [`Server::start_under`]); `None` for an external one, which the
     /// bench cannot wrap.
@@ -97,7 +103,7 @@ impl Ctx {
         wrapper: &[String],
         env: &[(&str, String)],
     ) -> anyhow::Result<Option<Server>> {
-        if self.url.is_some() {
+        if self.external() {
             return Ok(None);
         }
         Server::start_under(wrapper, &self.binary, &self.backend, env)
