@@ -26,6 +26,14 @@ impl Outcome {
     }
 }
 
+/// The documents of a purchase, as `flow` and `cost` send them.
+pub const JOIN: &str = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
+pub const SEATS: &str = "query($d: ID!) { availableSeats(concertDateId: $d) { number price } }";
+pub const HOLD: &str =
+    "mutation($d: ID!, $n: Int!) { holdSeat(concertDateId: $d, seatNumber: $n) { id price } }";
+pub const CHARGE: &str = "mutation($a: Int!) { chargeBalance(amount: $a) { amount } }";
+pub const PAY: &str = "mutation($r: ID!) { pay(reservationId: $r) { id amount } }";
+
 #[derive(Clone)]
 pub struct Gql {
     http: reqwest::Client,
@@ -80,14 +88,7 @@ impl Gql {
 
     /// `issueQueueToken` for `user`: the token and the ticket's status.
     pub async fn issue(&self, user: &str) -> anyhow::Result<(String, String)> {
-        let data = self
-            .call(
-                None,
-                "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-                json!({ "u": user }),
-            )
-            .await
-            .data()?;
+        let data = self.call(None, JOIN, json!({ "u": user })).await.data()?;
         let t = &data["issueQueueToken"];
         Ok((str_of(&t["token"]), str_of(&t["status"])))
     }

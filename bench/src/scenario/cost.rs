@@ -18,7 +18,7 @@ use anyhow::{Context, bail, ensure};
 use serde_json::{Value, json};
 
 use super::{Ctx, date_ids, text};
-use crate::client::{Gql, Outcome};
+use crate::client::{CHARGE, Gql, HOLD, JOIN, Outcome, PAY, SEATS};
 use crate::load::median;
 use crate::server::{Server, Usage};
 
@@ -387,13 +387,6 @@ impl<'a> Users<'a> {
         Ok(())
     }
 }
-
-const JOIN: &str = "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }";
-const SEATS: &str = "query($d: ID!) { availableSeats(concertDateId: $d) { number price } }";
-const HOLD: &str =
-    "mutation($d: ID!, $n: Int!) { holdSeat(concertDateId: $d, seatNumber: $n) { id price } }";
-const CHARGE: &str = "mutation($a: Int!) { chargeBalance(amount: $a) { amount } }";
-const PAY: &str = "mutation($r: ID!) { pay(reservationId: $r) { id amount } }";
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use futures_util::stream::{self, StreamExt};
 use serde_json::{Value, json};
 
 use super::{Ctx, batch_sizes, date_ids, ramp_on, scalar};
-use crate::client::{Gql, Outcome};
+use crate::client::{CHARGE, Gql, HOLD, JOIN, Outcome, PAY, SEATS};
 use crate::load::{Done, Rng, Sustained, histogram, median};
 use crate::report::Goal;
 
@@ -232,13 +232,7 @@ async fn ready(
     dates: &[String],
     mut rng: Rng,
 ) -> Result<(String, String, u64), String> {
-    let data = ok(gql
-        .call(
-            None,
-            "mutation($u: ID!) { issueQueueToken(userId: $u) { token status } }",
-            json!({ "u": user }),
-        )
-        .await)?;
+    let data = ok(gql.call(None, JOIN, json!({ "u": user })).await)?;
     let token = data["issueQueueToken"]["token"]
         .as_str()
         .unwrap_or_default()
@@ -248,13 +242,7 @@ async fn ready(
     }
     for _attempt in 0..5 {
         let date = &dates[rng.below(dates.len() as u64) as usize];
-        let seats = ok(gql
-            .call(
-                Some(&token),
-                "query($d: ID!) { availableSeats(concertDateId: $d) { number price } }",
-                json!({ "d": date }),
-            )
-            .await)?;
+        let seats = ok(gql.call(Some(&token), SEATS, json!({ "d": date })).await)?;
         let seats = seats["availableSeats"]
             .as_array()
             .cloned()
@@ -266,7 +254,7 @@ async fn ready(
         let held = gql
             .call(
                 Some(&token),
-                "mutation($d: ID!, $n: Int!) { holdSeat(concertDateId: $d, seatNumber: $n) { id price } }",
+                HOLD,
                 json!({ "d": date, "n": seat["number"] }),
             )
             .await;
@@ -275,13 +263,7 @@ async fn ready(
             other => ok(other)?,
         };
         let price = held["holdSeat"]["price"].as_u64().unwrap_or_default();
-        ok(gql
-            .call(
-                Some(&token),
-                "mutation($a: Int!) { chargeBalance(amount: $a) { amount } }",
-                json!({ "a": price }),
-            )
-            .await)?;
+        ok(gql.call(Some(&token), CHARGE, json!({ "a": price })).await)?;
         let reservation = held["holdSeat"]["id"]
             .as_str()
             .unwrap_or_default()
@@ -299,12 +281,8 @@ async fn purchase(gql: &Gql, user: &str, dates: &[String], rng: Rng) -> Result<u
 }
 
 async fn pay(gql: &Gql, token: &str, reservation: &str) -> Outcome {
-    gql.call(
-        Some(token),
-        "mutation($r: ID!) { pay(reservationId: $r) { id amount } }",
-        json!({ "r": reservation }),
-    )
-    .await
+    gql.call(Some(token), PAY, json!({ "r": reservation }))
+        .await
 }
 
 fn ok(outcome: Outcome) -> Result<Value, String> {
