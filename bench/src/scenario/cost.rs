@@ -1,7 +1,9 @@
 //! `cost`: what one request costs the server when requests come alone, one
 //! after another, kind by kind (a join, a hold won and one refused, a
 //! payment, ...): its CPU and thread runs per request, and the
-//! instructions it executes under callgrind.
+//! instructions it executes under callgrind. One kind comes in a crowd:
+//! joins [`CROWD`] at a time, which the server commits in batches, for
+//! what a join costs under load.
 //!
 //! Timings on a shared or nested virtual machine wander by a factor of
 //! three from one session to the next (BENCHMARKS.md, twenty-fifth
@@ -15,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail, ensure};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::{Ctx, date_ids, text};
@@ -24,9 +27,10 @@ use crate::server::{Server, Usage};
 
 /// The kinds of request measured, in the order they run (each needs the
 /// ones before it: a hold needs a ticket, a payment a hold and a balance).
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "{ __typename }",
     "join",
+    "join in a crowd",
     "seat list",
     "hold won",
     "hold refused",
@@ -37,6 +41,9 @@ const KINDS: [&str; 7] = [
 /// Users that run every kind once before the measured ones: connections,
 /// caches and (under callgrind) translated code are warm.
 const WARM_UP: usize = 20;
+
+/// Requests in flight at once for "join in a crowd".
+const CROWD: usize = 16;
 
 pub async fn cost(ctx: &mut Ctx) -> anyhow::Result<()> {
     eprintln!("cost: lone requests, kind by kind");
@@ -326,6 +333,9 @@ impl<'a> Users<'a> {
         if kind == "join" && !self.tokens.is_empty() {
             return Ok(()); // joined already, to list the seats
         }
+        if kind == "join in a crowd" {
+            return self.crowd_joins().await;
+        }
         for i in 0..self.n {
             let token = self.tokens.get(i).map(String::as_str);
             let seat = |j: usize| json!({ "d": seats[j].0, "n": seats[j].1 });
@@ -354,6 +364,23 @@ impl<'a> Users<'a> {
                 _ => bail!("unknown kind {kind}"),
             };
             self.check(kind, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// A join for each of `n` more users, [`CROWD`] in flight at once.
+    async fn crowd_joins(&self) -> anyhow::Result<()> {
+        let joins = (0..self.n).map(|i| {
+            let user = format!("{}-crowd-{i}", self.tag);
+            async move { self.gql.call(None, JOIN, json!({ "u": user })).await }
+        });
+        let mut answers = futures_util::stream::iter(joins).buffer_unordered(CROWD);
+        while let Some(outcome) = answers.next().await {
+            let data = outcome.data().context("join in a crowd")?;
+            ensure!(
+                text(&data, "/issueQueueToken/status") == "PROGRESS",
+                "join in a crowd: not admitted at once: {data}"
+            );
         }
         Ok(())
     }
