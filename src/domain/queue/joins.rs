@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::tokens::Issued;
 use super::{Ticket, TicketStatus, catch_up, settle_locked, store};
 use crate::domain::batch::Pending;
 use crate::domain::{Domain, Error, Result};
@@ -26,17 +27,21 @@ pub struct Joins(Pending<Request>);
 #[derive(Debug)]
 struct Request {
     user_id: String,
-    reply: oneshot::Sender<Result<Ticket>>,
+    /// The token of the user's new ticket, if the user has no live one.
+    issued: Issued,
+    reply: oneshot::Sender<Result<(Ticket, Option<String>)>>,
     /// Batches that deferred it (see [`commit`]).
     deferred: u32,
 }
 
 /// The user's live ticket, or a new one at the back of the line, committed
-/// in the next batch.
-pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<Ticket> {
+/// in the next batch; with its token when the ticket is new.
+pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<(Ticket, Option<String>)> {
     let (reply, answer) = oneshot::channel();
     let request = Request {
         user_id: user_id.to_owned(),
+        // Here, not in the batch: the writer's turn is everyone's wait.
+        issued: domain.tokens().issue(),
         reply,
         deferred: 0,
     };
@@ -56,9 +61,8 @@ async fn write_batches(domain: Domain) {
     let pending = &domain.joins().0;
     let _writer = pending.writer(|| start_writer(&domain));
     while let Some(batch) = pending.next_batch(MAX_BATCH, |_, _| true) {
-        let users: Vec<&str> = batch.iter().map(|r| r.user_id.as_str()).collect();
-        domain.metrics().join_batch.observe(users.len() as f64);
-        match commit(&domain, &users).await {
+        domain.metrics().join_batch.observe(batch.len() as f64);
+        match commit(&domain, &batch).await {
             Ok(tickets) => {
                 let mut deferred = false;
                 for (mut request, (ticket, lapsed)) in batch.into_iter().zip(tickets) {
@@ -67,7 +71,9 @@ async fn write_batches(domain: Domain) {
                         deferred = true;
                         pending.push(request);
                     } else {
-                        let _ = request.reply.send(Ok(ticket));
+                        let issued = request.issued;
+                        let token = (ticket.token_salt == issued.salt).then_some(issued.token);
+                        let _ = request.reply.send(Ok((ticket, token)));
                     }
                 }
                 if deferred {
@@ -93,13 +99,13 @@ async fn write_batches(domain: Domain) {
 const DEFER: Duration = Duration::from_millis(2);
 const MAX_DEFERRALS: u32 = 500;
 
-/// One transaction for `users` (in arrival order; a user may appear twice).
-/// Returns each one's live ticket, in the same order, and whether it has
-/// lapsed. A lapsed one is a user to ask again for: the settle passed over
+/// One transaction for the users of `batch` (in arrival order; a user may
+/// appear twice, and a new ticket takes the first one's token). Returns
+/// each one's live ticket, in the same order, and whether it has lapsed. A lapsed one is a user to ask again for: the settle passed over
 /// the ticket because another transaction (a payment or a hold, on
 /// PostgreSQL) holds it, and the user should get neither it back nor a
 /// second ticket while it counts as live.
-async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> {
+async fn commit(domain: &Domain, batch: &[Request]) -> Result<Vec<(Ticket, bool)>> {
     let rules = domain.rules();
     let txn = domain.begin_write().await?;
     let gate = store::lock_gate(&txn, domain.hub().instance()).await?;
@@ -109,20 +115,21 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> 
     let now = domain.now();
     let settled = settle_locked(domain, &txn, &gate, now, &[]).await?;
     let mut changes = settled.changes;
-    let mut unique: Vec<&str> = Vec::with_capacity(users.len());
-    for user in users {
-        if !unique.contains(user) {
-            unique.push(user);
+    let mut unique: Vec<&Request> = Vec::with_capacity(batch.len());
+    for request in batch {
+        if !unique.iter().any(|r| r.user_id == request.user_id) {
+            unique.push(request);
         }
     }
-    let mut live: HashMap<String, Ticket> = store::live_tickets_of(&txn, &unique)
+    let users: Vec<&str> = unique.iter().map(|r| r.user_id.as_str()).collect();
+    let mut live: HashMap<String, Ticket> = store::live_tickets_of(&txn, &users)
         .await?
         .into_iter()
         .map(|t| (t.user_id.clone(), t))
         .collect();
-    let newcomers: Vec<&str> = unique
+    let newcomers: Vec<&Request> = unique
         .into_iter()
-        .filter(|u| !live.contains_key(*u))
+        .filter(|r| !live.contains_key(&r.user_id))
         .collect();
     if !newcomers.is_empty() {
         // The settle admitted every waiter a free slot could take, so a
@@ -132,14 +139,13 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> 
         let mut admitted = settled.admitted;
         let rows: Vec<store::NewTicket> = newcomers
             .iter()
-            .map(|user| {
+            .map(|request| {
                 let admit = admitted < u64::from(rules.queue_capacity);
                 admitted += u64::from(admit);
-                let (token_salt, token_hash) = domain.tokens().issue();
                 store::NewTicket {
-                    user_id: (*user).to_owned(),
-                    token_salt,
-                    token_hash,
+                    user_id: request.user_id.clone(),
+                    token_salt: request.issued.salt.clone(),
+                    token_hash: request.issued.hash.clone(),
                     admit_until: admit.then(|| now + rules.active_ttl),
                 }
             })
@@ -159,11 +165,11 @@ async fn commit(domain: &Domain, users: &[&str]) -> Result<Vec<(Ticket, bool)>> 
             tracing::warn!(error = ?err, "catch-up after a join batch failed");
         }
     }
-    users
+    batch
         .iter()
-        .map(|u| {
+        .map(|r| {
             let ticket = live
-                .get(*u)
+                .get(&r.user_id)
                 .ok_or_else(|| Error::invariant("a joined user has no live ticket"))?;
             let lapsed = ticket.status_at(now) == TicketStatus::Expired;
             Ok((ticket.clone(), lapsed))

@@ -48,8 +48,10 @@ pub async fn issue_ticket(domain: &Domain, user_id: &str) -> Result<TicketView> 
         )));
     }
     Error::check_text("userId", user_id)?;
-    let ticket = joins::join(domain, user_id).await?;
-    view(domain, ticket).await
+    match joins::join(domain, user_id).await? {
+        (ticket, Some(token)) => view_with_token(domain, ticket, token).await,
+        (ticket, None) => view(domain, ticket).await,
+    }
 }
 
 /// Finds the ticket a bearer token names, in any state.
@@ -102,8 +104,8 @@ fn token_hash(token: &str) -> Result<String> {
 pub async fn salt_legacy_tickets(domain: &Domain) -> Result<usize> {
     let ids = store::unsalted_ids(domain.db()).await?;
     for &id in &ids {
-        let (salt, hash) = domain.tokens().issue();
-        store::salt_ticket(domain.db(), id, salt, hash).await?;
+        let issued = domain.tokens().issue();
+        store::salt_ticket(domain.db(), id, issued.salt, issued.hash).await?;
     }
     Ok(ids.len())
 }

@@ -47,12 +47,31 @@ impl TokenKey {
             .to_string()
     }
 
-    /// A fresh salt and the hash of the token it derives, for a new ticket.
+    /// A fresh salt, the token it derives and the token's hash, for a new
+    /// ticket.
     #[must_use]
-    pub fn issue(&self) -> (String, String) {
+    pub fn issue(&self) -> Issued {
         let salt = Uuid::new_v4().simple().to_string();
-        let hash = hash(&self.derive(&salt));
-        (salt, hash)
+        let token = self.derive(&salt);
+        let hash = hash(&token);
+        Issued { salt, token, hash }
+    }
+}
+
+/// A new ticket's token: the salt and hash the database keeps, and the
+/// token itself for the reply that hands it out (derived once).
+#[derive(Clone)]
+pub struct Issued {
+    pub salt: String,
+    pub token: String,
+    pub hash: String,
+}
+
+impl fmt::Debug for Issued {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Issued")
+            .field("salt", &self.salt)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,12 +122,16 @@ mod tests {
     #[test]
     fn the_stored_hash_names_the_token_but_is_not_it() {
         let key = TokenKey::random();
-        let (salt, stored) = key.issue();
-        let token = key.derive(&salt);
+        let Issued {
+            salt,
+            token,
+            hash: stored,
+        } = key.issue();
+        assert_eq!(token, key.derive(&salt), "the token issued is the salt's");
         assert_eq!(hash(&token), stored);
         assert_eq!(stored.len(), 64);
         assert!(!stored.contains(&token) && !stored.contains(&token.replace('-', "")));
-        assert_ne!(key.issue().0, salt, "salts are random");
+        assert_ne!(key.issue().salt, salt, "salts are random");
     }
 
     #[test]
