@@ -1,10 +1,12 @@
 //! Queue persistence. Every function that changes who is admitted runs
 //! inside a write transaction that called [`lock_gate`] first.
 
+use std::collections::HashMap;
+
 use chrono::TimeDelta;
 use entity::queue_gate;
 use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
@@ -353,17 +355,20 @@ pub struct NewTicket {
 }
 
 /// Inserts `tickets` in one statement; their ids follow the given order,
-/// which is their order in line.
+/// which is their order in line. The statement returns each row's id and
+/// user alone: the rest is what was written (timestamps are whole
+/// milliseconds, which both databases keep exactly), and reading whole
+/// rows back cost more than writing them.
 pub async fn insert_tickets(
     txn: &DatabaseTransaction,
     gate: &GateLock,
     tickets: Vec<NewTicket>,
     now: Timestamp,
 ) -> Result<Vec<Ticket>> {
-    let models = tickets.into_iter().map(|t| queue_ticket::ActiveModel {
-        token_hash: Set(t.token_hash),
-        token_salt: Set(Some(t.token_salt)),
-        user_id: Set(t.user_id),
+    let models = tickets.iter().map(|t| queue_ticket::ActiveModel {
+        token_hash: Set(t.token_hash.clone()),
+        token_salt: Set(Some(t.token_salt.clone())),
+        user_id: Set(t.user_id.clone()),
         status: Set(if t.admit_until.is_some() {
             QueueStatus::Progress
         } else {
@@ -376,12 +381,36 @@ pub async fn insert_tickets(
         changed_version: Set(gate.version),
         ..Default::default()
     });
-    Ok(Tickets::insert_many(models)
-        .exec_with_returning(txn)
-        .await?
+    let backend = txn.get_database_backend();
+    let mut insert = Tickets::insert_many(models).into_query();
+    insert.returning(Query::returning().columns([Column::Id, Column::UserId]));
+    // In no promised order: matched by user, whom a batch lists once.
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(tickets.len());
+    for row in txn.query_all_raw(backend.build(&insert)).await? {
+        ids.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
+    }
+    tickets
         .into_iter()
-        .map(Ticket::from)
-        .collect())
+        .map(|t| {
+            let id = *ids
+                .get(&t.user_id)
+                .ok_or_else(|| Error::invariant("an inserted ticket was not returned"))?;
+            Ok(Ticket {
+                id,
+                token_salt: t.token_salt,
+                token_hash: t.token_hash,
+                user_id: t.user_id,
+                status: if t.admit_until.is_some() {
+                    TicketStatus::Progress
+                } else {
+                    TicketStatus::Waiting
+                },
+                entered_at: now,
+                admitted_at: t.admit_until.map(|_| now),
+                expires_at: t.admit_until,
+            })
+        })
+        .collect()
 }
 
 /// Marks those of the admitted tickets `ids` that meet `complete` DONE
