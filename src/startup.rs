@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::ServiceExt;
 use chrono::TimeDelta;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
@@ -156,12 +157,12 @@ impl Application {
         );
         jobs::spawn_all(&state);
         let schema = graphql::build_schema(Some(state.clone()));
-        let router = http::router(state.clone(), schema);
+        let service = http::service(state.clone(), schema);
         let shutdown = state.shutdown.clone();
         let stopping = stop.clone();
         let server = axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            service.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
             stopping.cancelled().await;

@@ -2,6 +2,7 @@
 //! subscriptions at `/graphql/ws`, `GET /health` and Prometheus metrics at
 //! `GET /metrics`.
 
+use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use tokio::sync::Semaphore;
+use tower::{Service, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -47,7 +49,38 @@ pub(crate) struct Http {
     pub(crate) ws_slots: Arc<Semaphore>,
 }
 
-pub fn router(app: AppState, schema: AppSchema) -> Router {
+/// The whole HTTP service: the routes inside the layers every request
+/// passes. The layers wrap the router once, as one service cloned per
+/// request; `Router::layer` would wrap each route in them, boxed, and
+/// clone the boxes for every request.
+pub fn service(
+    app: AppState,
+    schema: AppSchema,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send>
++ Clone
++ Send
++ Sync
++ 'static {
+    let limit = Duration::from_millis(app.settings.request_timeout_ms);
+    ServiceBuilder::new()
+        .map_response(IntoResponse::into_response)
+        // Outermost, so the trace layer never sees the bearer token.
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            header::AUTHORIZATION,
+        ]))
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(limit, deadline))
+        .layer(CatchPanicLayer::custom(|_| {
+            error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error",
+            )
+        }))
+        .service(router(app, schema))
+}
+
+fn router(app: AppState, schema: AppSchema) -> Router {
     // The body limit also covers bodies without a Content-Length, which
     // async-graphql-axum reads as a stream; `screen` (outermost) answers
     // the common cases first with a GraphQL-shaped error.
@@ -66,22 +99,6 @@ pub fn router(app: AppState, schema: AppSchema) -> Router {
         .route("/graphql/ws", get(ws::subscriptions))
         .route("/health", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
-        .layer(CatchPanicLayer::custom(|_| {
-            error_body(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "INTERNAL",
-                "internal error",
-            )
-        }))
-        .layer(middleware::from_fn_with_state(
-            Duration::from_millis(app.settings.request_timeout_ms),
-            deadline,
-        ))
-        .layer(TraceLayer::new_for_http())
-        // Outermost, so the trace layer never sees the bearer token.
-        .layer(SetSensitiveRequestHeadersLayer::new([
-            header::AUTHORIZATION,
-        ]))
         .with_state(Http {
             ws_slots: Arc::new(Semaphore::new(ws::max_connections(&app.settings))),
             schema,
