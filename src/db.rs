@@ -306,6 +306,18 @@ pub fn unindexed(backend: DbBackend, column: impl ColumnTrait) -> Expr {
     }
 }
 
+/// Bind markers for `n` values in a statement written out for `backend`:
+/// `$1`, `$2`, ... on PostgreSQL, `?` elsewhere.
+#[must_use]
+pub fn markers(backend: DbBackend, n: usize) -> Vec<String> {
+    (1..=n)
+        .map(|i| match backend {
+            DbBackend::Postgres => format!("${i}"),
+            _ => "?".to_owned(),
+        })
+        .collect()
+}
+
 /// `statement`, built for SQLite, told to search `index` for `table`, the
 /// statement's target (`UPDATE "table"` or `FROM "table"`). For a partial
 /// index, which SQLite, keeping no statistics, passes over for one led by

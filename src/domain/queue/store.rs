@@ -2,7 +2,6 @@
 //! inside a write transaction that called [`lock_gate`] first.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use chrono::TimeDelta;
 use entity::queue_gate;
@@ -318,27 +317,24 @@ fn live_tickets(backend: DbBackend, user_ids: &[&str]) -> Option<Statement> {
     let mut unique = user_ids.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    let user_ids = unique.as_slice();
-    if backend == DbBackend::Sqlite {
-        let statement = Tickets::find()
-            .filter(Column::UserId.is_in(user_ids.iter().copied()))
-            .filter(Expr::cust(LIVE_TICKET))
-            .build(backend);
-        let index = "uq_queue_tickets_live_user";
-        return Some(crate::db::sqlite_indexed_by(
-            statement,
-            "queue_tickets",
-            index,
-        ));
-    }
-    let users: Vec<String> = (1..=user_ids.len()).map(|i| format!("(${i})")).collect();
-    let sql = format!(
-        "SELECT t.* FROM (VALUES {}) AS u (user_id) CROSS JOIN LATERAL \
-         (SELECT * FROM queue_tickets q WHERE q.user_id = u.user_id \
-         AND q.{LIVE_TICKET} LIMIT 1) AS t",
-        users.join(", ")
-    );
-    let values = user_ids.iter().map(|&u| u.into());
+    let markers = crate::db::markers(backend, unique.len());
+    // Written out, as the token lookup is (see `token_lookup`).
+    let sql = if backend == DbBackend::Sqlite {
+        format!(
+            "SELECT * FROM queue_tickets INDEXED BY uq_queue_tickets_live_user \
+             WHERE user_id IN ({}) AND {LIVE_TICKET}",
+            markers.join(", ")
+        )
+    } else {
+        let users: Vec<String> = markers.iter().map(|m| format!("({m})")).collect();
+        format!(
+            "SELECT t.* FROM (VALUES {}) AS u (user_id) CROSS JOIN LATERAL \
+             (SELECT * FROM queue_tickets q WHERE q.user_id = u.user_id \
+             AND q.{LIVE_TICKET} LIMIT 1) AS t",
+            users.join(", ")
+        )
+    };
+    let values = unique.iter().map(|&u| u.into());
     Some(Statement::from_sql_and_values(backend, sql, values))
 }
 
@@ -464,18 +460,10 @@ pub async fn by_token_hashes<C: ConnectionTrait>(db: &C, hashes: &[&str]) -> Res
 /// quoted, cost about 20,000 instructions a request, more than the
 /// server's share of running it.
 fn token_lookup(backend: DbBackend, hashes: &[&str]) -> Statement {
-    let mut sql = String::from("SELECT * FROM queue_tickets WHERE token_hash IN (");
-    for i in 1..=hashes.len() {
-        if i > 1 {
-            sql.push_str(", ");
-        }
-        match backend {
-            // Writing to a `String` cannot fail.
-            DbBackend::Postgres => drop(write!(sql, "${i}")),
-            _ => sql.push('?'),
-        }
-    }
-    sql.push(')');
+    let sql = format!(
+        "SELECT * FROM queue_tickets WHERE token_hash IN ({})",
+        crate::db::markers(backend, hashes.len()).join(", ")
+    );
     Statement::from_sql_and_values(backend, sql, hashes.iter().map(|&h| h.into()))
 }
 
