@@ -101,8 +101,9 @@ const MAX_DEFERRALS: u32 = 500;
 
 /// One transaction for the users of `batch` (in arrival order; a user may
 /// appear twice, and a new ticket takes the first one's token). Returns
-/// each one's live ticket, in the same order, and whether it has lapsed. A lapsed one is a user to ask again for: the settle passed over
-/// the ticket because another transaction (a payment or a hold, on
+/// each one's live ticket, in the same order, and whether it has lapsed.
+/// A lapsed one is a user to ask again for: the settle passed over the
+/// ticket because another transaction (a payment or a hold, on
 /// PostgreSQL) holds it, and the user should get neither it back nor a
 /// second ticket while it counts as live.
 async fn commit(domain: &Domain, batch: &[Request]) -> Result<Vec<(Ticket, bool)>> {

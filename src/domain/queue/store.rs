@@ -362,18 +362,35 @@ pub async fn insert_tickets(
     tickets: Vec<NewTicket>,
     now: Timestamp,
 ) -> Result<Vec<Ticket>> {
-    let models = tickets.iter().map(|t| queue_ticket::ActiveModel {
+    let mut inserted: Vec<Ticket> = tickets
+        .into_iter()
+        .map(|t| Ticket {
+            id: 0, // the database's, below
+            token_salt: t.token_salt,
+            token_hash: t.token_hash,
+            user_id: t.user_id,
+            status: if t.admit_until.is_some() {
+                TicketStatus::Progress
+            } else {
+                TicketStatus::Waiting
+            },
+            entered_at: now,
+            admitted_at: t.admit_until.map(|_| now),
+            expires_at: t.admit_until,
+        })
+        .collect();
+    let models = inserted.iter().map(|t| queue_ticket::ActiveModel {
         token_hash: Set(t.token_hash.clone()),
         token_salt: Set(Some(t.token_salt.clone())),
         user_id: Set(t.user_id.clone()),
-        status: Set(if t.admit_until.is_some() {
+        status: Set(if t.status == TicketStatus::Progress {
             QueueStatus::Progress
         } else {
             QueueStatus::Waiting
         }),
-        entered_at: Set(now),
-        admitted_at: Set(t.admit_until.map(|_| now)),
-        expires_at: Set(t.admit_until),
+        entered_at: Set(t.entered_at),
+        admitted_at: Set(t.admitted_at),
+        expires_at: Set(t.expires_at),
         finished_at: Set(None),
         changed_version: Set(gate.version),
         ..Default::default()
@@ -382,32 +399,16 @@ pub async fn insert_tickets(
     let mut insert = Tickets::insert_many(models).into_query();
     insert.returning(Query::returning().columns([Column::Id, Column::UserId]));
     // In no promised order: matched by user, whom a batch lists once.
-    let mut ids: HashMap<String, i64> = HashMap::with_capacity(tickets.len());
+    let mut ids: HashMap<String, i64> = HashMap::with_capacity(inserted.len());
     for row in txn.query_all_raw(backend.build(&insert)).await? {
         ids.insert(row.try_get_by_index(1)?, row.try_get_by_index(0)?);
     }
-    tickets
-        .into_iter()
-        .map(|t| {
-            let id = *ids
-                .get(&t.user_id)
-                .ok_or_else(|| Error::invariant("an inserted ticket was not returned"))?;
-            Ok(Ticket {
-                id,
-                token_salt: t.token_salt,
-                token_hash: t.token_hash,
-                user_id: t.user_id,
-                status: if t.admit_until.is_some() {
-                    TicketStatus::Progress
-                } else {
-                    TicketStatus::Waiting
-                },
-                entered_at: now,
-                admitted_at: t.admit_until.map(|_| now),
-                expires_at: t.admit_until,
-            })
-        })
-        .collect()
+    for ticket in &mut inserted {
+        ticket.id = *ids
+            .get(&ticket.user_id)
+            .ok_or_else(|| Error::invariant("an inserted ticket was not returned"))?;
+    }
+    Ok(inserted)
 }
 
 /// Marks those of the admitted tickets `ids` that meet `complete` DONE

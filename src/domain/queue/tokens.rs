@@ -60,7 +60,6 @@ impl TokenKey {
 
 /// A new ticket's token: the salt and hash the database keeps, and the
 /// token itself for the reply that hands it out (derived once).
-#[derive(Clone)]
 pub struct Issued {
     pub salt: String,
     pub token: String,
