@@ -9,8 +9,8 @@ use entity::queue_ticket::{self, Column, Entity as Tickets, QueueStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
-    Statement, UpdateMany,
+    EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Select, Statement, UpdateMany,
 };
 
 use super::hub::SettlePlan;
@@ -287,8 +287,14 @@ pub async fn live_tickets_of<C: ConnectionTrait>(db: &C, user_ids: &[&str]) -> R
     let Some(query) = live_tickets(db.get_database_backend(), user_ids) else {
         return Ok(Vec::new());
     };
-    Ok(Tickets::find()
-        .from_raw_sql(query)
+    read_tickets(db, query).await
+}
+
+/// The tickets a statement written out selects (`*` of `queue_tickets`).
+/// Read as models by the statement alone: `Tickets::find().from_raw_sql`
+/// would first compose a select of every column, then drop it.
+async fn read_tickets<C: ConnectionTrait>(db: &C, statement: Statement) -> Result<Vec<Ticket>> {
+    Ok(queue_ticket::Model::find_by_statement(statement)
         .all(db)
         .await?
         .into_iter()
@@ -446,13 +452,7 @@ pub async fn by_token_hashes<C: ConnectionTrait>(db: &C, hashes: &[&str]) -> Res
     if hashes.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(Tickets::find()
-        .from_raw_sql(token_lookup(db.get_database_backend(), hashes))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Ticket::from)
-        .collect())
+    read_tickets(db, token_lookup(db.get_database_backend(), hashes)).await
 }
 
 /// The statement every request that names a ticket the hub cannot answer
