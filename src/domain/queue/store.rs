@@ -654,6 +654,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_batch_insert_answers_each_ticket_as_the_database_keeps_it() {
+        for (db, _postgres) in crate::db::test_databases().await {
+            // Whole milliseconds, as the clock gives.
+            let now: Timestamp = "2026-12-01T10:00:00.123Z".parse().expect("time");
+            let ticket = |user: &str, admit: bool| NewTicket {
+                user_id: user.to_owned(),
+                token_salt: format!("salt-{user}"),
+                token_hash: format!("hash-{user}"),
+                admit_until: admit.then(|| now + TimeDelta::minutes(10)),
+            };
+            let txn = crate::db::begin_write(&db).await.expect("begin");
+            let gate = lock_gate(&txn, 0).await.expect("gate");
+            let rows = vec![
+                ticket("cy", false),
+                ticket("ann", true),
+                ticket("bob", false),
+            ];
+            let inserted = insert_tickets(&txn, &gate, rows, now)
+                .await
+                .expect("insert");
+            txn.commit().await.expect("commit");
+
+            let users: Vec<&str> = inserted.iter().map(|t| t.user_id.as_str()).collect();
+            assert_eq!(users, ["cy", "ann", "bob"], "in the order given");
+            assert!(
+                inserted.windows(2).all(|w| w[0].id < w[1].id),
+                "ids follow the order given: {inserted:?}"
+            );
+            for answered in &inserted {
+                let kept = by_id(&db, answered.id).await.expect("read").expect("row");
+                assert_eq!(&kept, answered, "what the insert answered is the row");
+            }
+        }
+    }
+
+    #[tokio::test]
     async fn a_join_batch_finds_its_users_live_tickets_by_user() {
         for (db, _postgres) in crate::db::test_databases().await {
             let backend = db.get_database_backend();
