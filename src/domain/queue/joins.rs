@@ -40,7 +40,9 @@ pub(super) async fn join(domain: &Domain, user_id: &str) -> Result<(Ticket, Opti
     let (reply, answer) = oneshot::channel();
     let request = Request {
         user_id: user_id.to_owned(),
-        // Here, not in the batch: the writer's turn is everyone's wait.
+        // Here, not in the batch: the writer's turn is everyone's wait. A
+        // user who already has a live ticket discards it (a re-join pays
+        // this derivation in vain; a new user is spared two).
         issued: domain.tokens().issue(),
         reply,
         deferred: 0,
