@@ -195,7 +195,7 @@ impl QueueSubscription {
             &state.domain,
             &token,
             state.push_interval(),
-            state.shutdown.child_token(),
+            state.shutdown.clone(),
         )
         .await
         .gql()?;

@@ -56,12 +56,12 @@ impl SubscriptionExecutor {
     }
 
     /// The stream of results of a subscription (or the one result of a
-    /// query or mutation) that a connection acknowledged as `session`
+    /// query or mutation) that a connection acknowledged as `viewer`
     /// started.
     pub fn execute_stream(
         &self,
         request: Request,
-        session: Arc<Data>,
+        viewer: Option<&Viewer>,
     ) -> BoxStream<'static, Response> {
         let mut request = match self.documents.prepare(request) {
             Ok(request) => request,
@@ -70,17 +70,17 @@ impl SubscriptionExecutor {
                 return futures_util::stream::once(std::future::ready(response)).boxed();
             }
         };
-        let session_data = Some(session);
         let Some((plan, token)) = Plan::of(&mut request).and_then(|plan| {
-            let token = plan.token(&request, session_data.as_deref())?;
+            let token = plan.token(&request, viewer)?;
             Some((plan, token))
         }) else {
             return labelled(Executor::execute_stream(
                 &self.schema,
                 request,
-                session_data,
+                session_data(viewer),
             ));
         };
+        let viewer = viewer.cloned();
         let app = self.app.clone();
         let schema = self.schema.clone();
         // Boxed apart from the stream it yields, so that a subscription
@@ -90,7 +90,7 @@ impl SubscriptionExecutor {
                 &app.domain,
                 &token,
                 app.push_interval(),
-                app.shutdown.child_token(),
+                app.shutdown.clone(),
             )
             .await;
             match followed {
@@ -98,11 +98,26 @@ impl SubscriptionExecutor {
                     .map(move |view| plan.response(&QueueTicket::from(view)))
                     .boxed(),
                 // The schema says why, in its own words and codes.
-                Err(_) => labelled(Executor::execute_stream(&schema, request, session_data)),
+                Err(_) => labelled(Executor::execute_stream(
+                    &schema,
+                    request,
+                    session_data(viewer.as_ref()),
+                )),
             }
         });
         start.flatten_stream().boxed()
     }
+}
+
+/// The schema's session for a connection acknowledged as `viewer`: made
+/// only for a document the schema runs, since a planned subscription reads
+/// its token from the viewer alone.
+fn session_data(viewer: Option<&Viewer>) -> Option<Arc<Data>> {
+    viewer.map(|viewer| {
+        let mut session = Data::default();
+        session.insert(viewer.clone());
+        Arc::new(session)
+    })
 }
 
 /// A schema's stream, with its errors coded as over HTTP.
@@ -238,11 +253,9 @@ impl Plan {
 
     /// The token this subscription follows, or `None` when the schema must
     /// answer (a missing or malformed token, a variable of the wrong type).
-    fn token(&self, request: &Request, session: Option<&Data>) -> Option<String> {
+    fn token(&self, request: &Request, viewer: Option<&Viewer>) -> Option<String> {
         let from_session = || {
-            let viewer = session?
-                .get(&std::any::TypeId::of::<Viewer>())?
-                .downcast_ref::<Viewer>()?;
+            let viewer = viewer?;
             (!viewer.malformed).then(|| viewer.token.clone())?
         };
         match &self.token {
@@ -479,22 +492,20 @@ mod tests {
         request.variables = async_graphql::Variables::from_json(serde_json::json!({ "t": "x" }));
         assert_eq!(p.token(&request, None).as_deref(), Some("x"));
 
-        let mut session = Data::default();
-        session.insert(Viewer {
+        let session = Viewer {
             token: Some("from-init".into()),
             ..Viewer::default()
-        });
+        };
         request.variables = async_graphql::Variables::default();
         assert_eq!(
             p.token(&request, Some(&session)).as_deref(),
             Some("from-init")
         );
-        let mut malformed = Data::default();
-        malformed.insert(Viewer {
+        let malformed = Viewer {
             token: None,
             malformed: true,
             client_ip: None,
-        });
+        };
         assert_eq!(p.token(&request, Some(&malformed)), None);
     }
 
