@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{Ticket, TicketStatus, TicketView, TicketWatch, store, view_with_token};
+use super::{Ticket, TicketState, TicketStatus, TicketView, TicketWatch, store, view_with_token};
 use crate::domain::{Domain, Error, Result};
 
 /// Follows the ticket named by `token`.
@@ -36,7 +36,6 @@ pub async fn follow(
         let _ = started.send(begin(&domain, token).await);
     });
     let Begun {
-        token,
         watch,
         line,
         current,
@@ -47,7 +46,6 @@ pub async fn follow(
     let spread = spread(current.ticket.id, push_interval);
     let follower = Follower {
         domain: domain.clone(),
-        token,
         watch,
         line,
         last: current,
@@ -67,7 +65,6 @@ pub async fn follow(
 
 /// What a follower starts from.
 struct Begun {
-    token: String,
     watch: TicketWatch,
     line: watch::Receiver<u64>,
     current: TicketView,
@@ -92,10 +89,9 @@ async fn begin(domain: &Domain, token: String) -> Result<Begun> {
     let ticket = store::by_id(domain.reader(), known.id)
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let current = view_with_token(domain, ticket, token.clone()).await?;
+    let current = view_with_token(domain, ticket, token).await?;
     drop(turn);
     Ok(Begun {
-        token,
         watch,
         line,
         current,
@@ -118,14 +114,25 @@ fn spread(ticket_id: i64, interval: Duration) -> Duration {
     (interval / 2).mul_f64(share)
 }
 
+/// What woke a follower.
+enum Wake {
+    /// The server stops.
+    Stop,
+    /// The ticket's status changed; the hub published it at that instant.
+    Changed(TicketState, Instant),
+    /// The follower's own timer: its next look at the line, or the lapse.
+    Timer,
+    /// The line changed while parked (`false`: the hub is gone).
+    Line(bool),
+}
+
 struct Follower {
     domain: Domain,
-    /// The ticket's token, as the subscriber gave it (derived once, not
-    /// per push).
-    token: String,
     watch: TicketWatch,
     line: watch::Receiver<u64>,
-    /// The last view sent, or before the first message the one to send.
+    /// The last view sent, or before the first message the one to send;
+    /// its token is the one the subscriber gave (derived once, not per
+    /// push).
     last: TicketView,
     /// Whether the first message went out. (Each follower stays alive
     /// while its subscriber is idle, so it keeps one view, not two.)
@@ -170,15 +177,29 @@ impl Follower {
             } else {
                 self.lapses_in().map(|left| Instant::now() + left)
             };
-            tokio::select! {
+            // The select only says what woke the follower, and a refresh
+            // (once a push at most) is boxed: an idle follower's future
+            // holds room for its largest moment, and a refresh's (the
+            // ticket twice, the view) is larger than the select's.
+            let wake = tokio::select! {
                 biased;
-                () = self.stop.cancelled() => return None,
-                (ticket, published_at) = self.watch.changed() => {
-                    if let Some(next) = self.refresh(ticket, Some(published_at)).await {
+                () = self.stop.cancelled() => Wake::Stop,
+                (state, published_at) = self.watch.changed() => Wake::Changed(state, published_at),
+                () = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now)), if wake_at.is_some() => Wake::Timer,
+                // A line that stood still is waited on instead; its next
+                // change is checked within half an interval (the last check
+                // is an interval old or more).
+                changed = self.line.changed(), if waiting && self.parked => Wake::Line(changed.is_ok()),
+            };
+            match wake {
+                Wake::Stop | Wake::Line(false) => return None,
+                Wake::Changed(state, published_at) => {
+                    let ticket = self.last.ticket.in_state(state);
+                    if let Some(next) = Box::pin(self.refresh(ticket, Some(published_at))).await {
                         return Some(next);
                     }
                 }
-                () = tokio::time::sleep_until(wake_at.unwrap_or_else(Instant::now)), if wake_at.is_some() => {
+                Wake::Timer => {
                     // A moving line is checked on this follower's own
                     // timer, once per interval: thousands of followers
                     // never wake together on one change, and each wakes
@@ -213,17 +234,11 @@ impl Follower {
                     // Otherwise the admission lapses at expires_at, even
                     // before the sweeper marks it: say so at that instant.
                     let ticket = self.last.ticket.clone();
-                    if let Some(next) = self.refresh(ticket, None).await {
+                    if let Some(next) = Box::pin(self.refresh(ticket, None)).await {
                         return Some(next);
                     }
                 }
-                // A line that stood still is waited on instead; its next
-                // change is checked within half an interval (the last check
-                // is an interval old or more).
-                changed = self.line.changed(), if waiting && self.parked => {
-                    if changed.is_err() {
-                        return None;
-                    }
+                Wake::Line(true) => {
                     self.parked = false;
                     self.moved = true;
                     self.next_check_at = Instant::now() + self.spread;
@@ -240,7 +255,7 @@ impl Follower {
         ticket: Ticket,
         published_at: Option<Instant>,
     ) -> Option<TicketView> {
-        let next = match view_with_token(&self.domain, ticket, self.token.clone()).await {
+        let next = match view_with_token(&self.domain, ticket, self.last.token.clone()).await {
             Ok(next) => next,
             Err(err) => {
                 tracing::warn!(error = ?err, "queue update skipped");

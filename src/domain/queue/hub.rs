@@ -32,7 +32,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::model::{AdmissionRate, Ticket, TicketStatus, WaitingLine};
+use super::model::{AdmissionRate, Ticket, TicketState, TicketStatus, WaitingLine};
 use super::store::QueueChanges;
 use crate::clock::Timestamp;
 
@@ -119,10 +119,12 @@ pub struct SettlePlan {
     pub next: Vec<i64>,
 }
 
-/// A ticket's state as the hub last published it, and when.
+/// A ticket's state as the hub last published it, and when. (The state,
+/// not the ticket: every subscriber holds one, and the rest of a ticket never
+/// changes.)
 #[derive(Debug)]
 struct Published {
-    ticket: Ticket,
+    state: TicketState,
     at: Instant,
 }
 
@@ -464,10 +466,11 @@ impl QueueHub {
         let watchers = lock(&self.watchers);
         for ticket in tickets {
             if let Some(tx) = watchers.get(&ticket.id) {
+                let state = ticket.state();
                 tx.send_if_modified(|seen| {
-                    let changed = seen.ticket != *ticket;
+                    let changed = seen.state != state;
                     if changed {
-                        seen.ticket.clone_from(ticket);
+                        seen.state = state;
                         seen.at = now;
                     }
                     changed
@@ -511,7 +514,7 @@ impl QueueHub {
             .entry(ticket.id)
             .or_insert_with(|| {
                 watch::Sender::new(Published {
-                    ticket: ticket.clone(),
+                    state: ticket.state(),
                     at: Instant::now(),
                 })
             })
@@ -539,16 +542,15 @@ pub struct TicketWatch {
 }
 
 impl TicketWatch {
-    /// Waits for the next status change and returns the ticket as it is
-    /// now, with when the hub published that state (right after its
-    /// commit). Pending forever if the hub is gone (it never is while we
-    /// hold it).
-    pub async fn changed(&mut self) -> (Ticket, Instant) {
+    /// Waits for the next status change and returns the ticket's state as
+    /// it is now, with when the hub published it (right after its commit).
+    /// Pending forever if the hub is gone (it never is while we hold it).
+    pub async fn changed(&mut self) -> (TicketState, Instant) {
         if let Some(rx) = self.rx.as_mut()
             && rx.changed().await.is_ok()
         {
             let published = rx.borrow_and_update();
-            return (published.ticket.clone(), published.at);
+            return (published.state, published.at);
         }
         std::future::pending().await
     }

@@ -24,7 +24,7 @@ pub use self::follow::follow;
 pub use self::hub::{QueueHub, TicketWatch};
 pub use self::joins::Joins;
 pub use self::lookups::Lookups;
-pub use self::model::{Ticket, TicketStatus, TicketView};
+pub use self::model::{Ticket, TicketState, TicketStatus, TicketView};
 pub use self::store::QueueChanges;
 use self::store::{GateLock, Settled};
 use super::{Domain, Error, Result};

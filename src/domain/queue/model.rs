@@ -40,7 +40,36 @@ pub struct Ticket {
     pub expires_at: Option<Timestamp>,
 }
 
+/// What of a ticket changes once it is issued: its status and its
+/// admission's times. What the hub tells a ticket's watchers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TicketState {
+    pub status: TicketStatus,
+    pub admitted_at: Option<Timestamp>,
+    pub expires_at: Option<Timestamp>,
+}
+
 impl Ticket {
+    #[must_use]
+    pub fn state(&self) -> TicketState {
+        TicketState {
+            status: self.status,
+            admitted_at: self.admitted_at,
+            expires_at: self.expires_at,
+        }
+    }
+
+    /// This ticket as it stands in `state`.
+    #[must_use]
+    pub fn in_state(&self, state: TicketState) -> Self {
+        Self {
+            status: state.status,
+            admitted_at: state.admitted_at,
+            expires_at: state.expires_at,
+            ..self.clone()
+        }
+    }
+
     /// The status as of `now`: an admission past `expires_at` has lapsed even
     /// if the sweeper has not marked it yet.
     #[must_use]
